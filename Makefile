@@ -1,0 +1,72 @@
+# Everything sets itself up: a fresh clone needs only python3 (3.11+) and, for `make lint`, npm.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PROTOS := $(shell find protos -name '*.proto')
+STAMP  := $(VENV)/.installed
+
+.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean
+
+all: install
+
+# A virtual environment with the package installed editable (gen/integrity is mapped to the top-level
+# `integrity` package, so regenerated modules are picked up), then the generated code.
+$(STAMP): pyproject.toml $(PROTOS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	mkdir -p gen/integrity && touch gen/integrity/__init__.py
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory gen
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Generated code lives in gen/ (ignored by git) and is never edited by hand.
+gen:
+	rm -rf gen && mkdir -p gen/integrity
+	$(PY) -m grpc_tools.protoc -I protos --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+	find gen -type d -exec touch {}/__init__.py \;
+	rm -f gen/__init__.py
+
+run: install
+	$(VENV)/bin/integrity stack up
+
+test: install node_modules/.bin/buf
+	node_modules/.bin/buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/integration
+	$(PY) -m pytest tests/e2e
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+node_modules/.bin/buf: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+lint: install node_modules/.bin/buf
+	node_modules/.bin/buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Compares the protos with main's (run on a branch before merging a contract change).
+breaking: node_modules/.bin/buf
+	node_modules/.bin/buf breaking --against '.git#branch=main'
+
+bench: install
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) gen node_modules var .pytest_cache .ruff_cache .hypothesis
