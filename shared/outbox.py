@@ -1,0 +1,47 @@
+"""Transactional outbox: events are written in the same transaction as the state they describe.
+
+`shared.relay` publishes the rows to Kafka and marks them published only after the broker's ack.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, LargeBinary
+from sqlmodel import Field, Session, SQLModel
+
+from shared.events import Event, to_record, utcnow
+
+
+class OutboxRecord(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=64)
+    topic: str = Field(max_length=255)
+    key: str = Field(max_length=64)
+    event_type: str = Field(max_length=255)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+
+
+def add_event(session: Session, topic: str, event: Event) -> OutboxRecord:
+    """Stages `event` for `topic` in the caller's transaction; it is published after commit."""
+    record = to_record(topic, event)
+    row = OutboxRecord(
+        event_id=event.id,
+        topic=topic,
+        key=record.key.decode(),
+        event_type=event.type,
+        value=record.value,
+        occurred_at=event.occurred_at.ToDatetime(),
+        recorded_at=utcnow(),
+    )
+    session.add(row)
+    return row
