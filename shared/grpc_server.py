@@ -1,0 +1,280 @@
+"""Runs a service: gRPC server with auth, AIP-193 errors, access log, health, reflection, graceful stop.
+
+Every application method goes through `_serving`: request id, authentication (JWT bearer in the
+`authorization` metadata), the method policy, a deadline check, then the servicer with the caller as
+`shared.auth.current_principal()`. Health and reflection are infrastructure: no token, no access log
+(probes would drown it), handlers left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from shared.auth import INVALID_TOKEN, Principal, TokenVerifier, acting_as
+from shared.errors import IntegrityError, unauthenticated
+from shared.grpc_errors import STATUS_CODES, internal_status, to_rpc_status
+from shared.logs import configure_logging
+from shared.policy import authorize, is_public_method
+from shared.settings import ServiceName, Settings, get_settings
+
+log = logging.getLogger("integrity.server")
+access_log = logging.getLogger("integrity.access")
+
+MAX_WORKERS = 16
+REQUEST_ID_KEY = "x-request-id"
+
+
+class Worker(Protocol):
+    """A background loop (outbox relay, event consumer) that lives as long as the server."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+AddServicer = Callable[[Any, grpc.Server], None]
+
+
+@dataclass
+class ServiceApp:
+    name: ServiceName
+    servicers: list[tuple[AddServicer, Any]]  # (add_XServiceServicer_to_server, servicer instance)
+    workers: list[Worker] = field(default_factory=list)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+    settings: Settings | None = None  # whose keys verify tokens; None means get_settings()
+
+
+def service_full_name(add_servicer: AddServicer) -> str:
+    """`add_ComplaintServiceServicer_to_server` -> `integrity.complaints.v1.ComplaintService`."""
+    messages = importlib.import_module(add_servicer.__module__.removesuffix("_grpc"))
+    short = add_servicer.__name__.removeprefix("add_").removesuffix("Servicer_to_server")
+    return messages.DESCRIPTOR.services_by_name[short].full_name
+
+
+# --- per-call behaviour -----------------------------------------------------------------------------
+
+
+def _metadata(context: grpc.ServicerContext, key: str) -> str | None:
+    return next((v for k, v in context.invocation_metadata() or () if k == key and isinstance(v, str)), None)
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    given = _metadata(context, REQUEST_ID_KEY)
+    return given if given and len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+
+
+def _authenticate(context: grpc.ServicerContext, verifier: TokenVerifier) -> Principal:
+    header = _metadata(context, "authorization")
+    if header is None:
+        return Principal.public()
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated("authorization metadata must be `Bearer <token>`", INVALID_TOKEN)
+    return verifier.verify(token.strip())
+
+
+def _text(details: bytes | str | None) -> str:
+    return details.decode(errors="replace") if isinstance(details, bytes) else details or ""
+
+
+@contextlib.contextmanager
+def _serving(method: str, context: grpc.ServicerContext, verifier: TokenVerifier) -> Iterator[None]:
+    """Around one call: authenticate, authorize, map errors to statuses, write the access log line."""
+    request_id = _request_id(context)
+    started = time.perf_counter()
+    principal: Principal | None = None
+    code = grpc.StatusCode.OK
+    try:
+        context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+        principal = _authenticate(context, verifier)
+        authorize(method, principal)
+        if context.time_remaining() <= 0:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before the call started")
+        with acting_as(principal):
+            yield
+        code = context.code() or grpc.StatusCode.OK
+    except IntegrityError as err:
+        code = STATUS_CODES[err.kind]
+        context.abort_with_status(to_rpc_status(err, request_id))
+    except Exception:
+        if context.code() in (None, grpc.StatusCode.OK):
+            code = grpc.StatusCode.INTERNAL
+            log.exception("unexpected error", extra={"method": method, "request_id": request_id})
+            context.abort_with_status(internal_status(request_id))
+        else:  # a status chosen by context.abort (here or in the servicer) or set_code before raising
+            code = context.code()
+            context.abort(code, _text(context.details()))
+    except GeneratorExit:  # the client went away during a response stream
+        code = grpc.StatusCode.CANCELLED
+        raise
+    finally:
+        access_log.info(
+            "rpc",
+            extra={
+                "method": method,
+                "code": code.name,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "role": principal.role.value if principal else None,
+                "subject": principal.subject if principal else None,
+                "request_id": request_id,
+                "peer": context.peer(),
+            },
+        )
+
+
+_HANDLER_FACTORIES = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) -> grpc.RpcMethodHandler:
+    if handler.response_streaming:
+        inner = handler.unary_stream or handler.stream_stream
+
+        def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            with _serving(method, context, verifier):
+                yield from inner(request, context)
+
+    else:
+        inner = handler.unary_unary or handler.stream_unary
+
+        def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            with _serving(method, context, verifier):
+                return inner(request, context)
+
+    factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
+    return factory(
+        behaviour,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class _Interceptor(grpc.ServerInterceptor):
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self._verifier = verifier
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or is_public_method(method):
+            return handler
+        return _wrap(handler, method, self._verifier)
+
+
+# --- server lifecycle -------------------------------------------------------------------------------
+
+
+class RunningService:
+    """A started server; `stop` is idempotent and safe from any thread."""
+
+    def __init__(
+        self,
+        app: ServiceApp,
+        server: grpc.Server,
+        health_servicer: health.HealthServicer,
+        host: str,
+        port: int,
+    ):
+        self.app = app
+        self.server = server
+        self.health = health_servicer
+        self.port = port
+        self.address = f"{host}:{port}"
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def stop(self, grace: float = 5.0) -> None:
+        """NOT_SERVING first (so load balancers drain), then workers, then in-flight calls, then hooks."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        log.info("stopping", extra={"service": self.app.name, "grace_seconds": grace})
+        self.health.enter_graceful_shutdown()
+        for worker in self.app.workers:
+            _quietly(lambda w=worker: w.stop(grace), f"stopping worker {worker!r}")
+        self.server.stop(grace).wait()
+        for callback in self.app.on_stop:
+            _quietly(callback, f"on_stop callback {callback!r}")
+        log.info("stopped", extra={"service": self.app.name})
+
+
+def _quietly(action: Callable[[], None], what: str) -> None:
+    """Shutdown goes on when one step fails; the failure is logged."""
+    try:
+        action()
+    except Exception:
+        log.exception("%s failed", what)
+
+
+def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService:
+    """Starts serving without blocking; port 0 picks a free port (see `.port`)."""
+    verifier = TokenVerifier(app.settings or get_settings())
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"grpc-{app.name}"),
+        interceptors=[_Interceptor(verifier)],
+        options=[("grpc.so_reuseport", 0)],  # a second server on a taken port must fail, not share it
+    )
+    names = [service_full_name(add) for add, _ in app.servicers]
+    for add, servicer in app.servicers:
+        add(servicer, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as e:
+        env = f"{app.name.upper()}_PORT"
+        raise RuntimeError(
+            f"{app.name}: cannot listen on {host}:{port} (in use?); set {env} to another port"
+        ) from e
+    server.start()
+    running = RunningService(app, server, health_servicer, host, bound)
+    try:
+        for worker in app.workers:
+            worker.start()
+    except BaseException:
+        running.stop(0)
+        raise
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving", extra={"service": app.name, "address": running.address, "services": names})
+    return running
+
+
+def run(app: ServiceApp, settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT, then shuts down gracefully within settings.grace_seconds."""
+    configure_logging(settings.log_level)
+    running = start(
+        app if app.settings else replace(app, settings=settings), settings.port(app.name), settings.host
+    )
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal received", extra={"signal": signal.Signals(signum).name})
+        stop_requested.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    while not stop_requested.wait(1.0):
+        pass
+    running.stop(settings.grace_seconds)
