@@ -1,0 +1,225 @@
+"""The enterprise registry's model and rules: what a valid registration is, and what one looks like.
+
+Pure: no gRPC, no database. Enum values are those of `integrity.enterprises.v1` (one source of truth).
+Every rule is checked and all violations are reported together, with the request field path of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from integrity.enterprises.v1 import enterprises_pb2
+
+from shared.errors import FieldViolation, invalid_argument
+from shared.industries import industry_problem, normalize_industry
+from shared.regions import region_problem
+from shared.uscc import uscc_problem
+
+RESOURCE_PREFIX = "enterprises/"
+DISPLAY_NAME_MAX = 200
+# Registration dates are Chinese calendar dates; the PRC's founding bounds them from below.
+EARLIEST_REGISTRATION = date(1949, 10, 1)
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+SUBJECT_TYPES = frozenset(v for v in enterprises_pb2.SubjectType.values() if v != 0)
+SIZE_CLASSES = frozenset(v for v in enterprises_pb2.SizeClass.values() if v != 0)
+STATUSES = frozenset(v for v in enterprises_pb2.EnterpriseStatus.values() if v != 0)
+ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Control characters, surrogates and line/paragraph separators have no place in a registered name.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class EnterpriseDraft:
+    """A registration as the caller sent it: every field unchecked, as text or enum number."""
+
+    uscc: str
+    display_name: str
+    region_code: str
+    industry_code: str
+    subject_type: int
+    size_class: int = 0
+    registered_date: str = ""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A validated registration in canonical form (industry "F5265", name stripped, date parsed)."""
+
+    uscc: str
+    display_name: str
+    region_code: str
+    industry_code: str
+    subject_type: int
+    size_class: int
+    registered_date: date | None
+
+
+@dataclass(frozen=True)
+class Enterprise:
+    """A registered enterprise."""
+
+    uscc: str
+    display_name: str
+    region_code: str
+    industry_code: str
+    subject_type: int
+    size_class: int
+    registered_date: date | None
+    status: int
+    create_time: datetime
+    update_time: datetime
+    etag: str
+    request_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return enterprise_name(self.uscc)
+
+    @property
+    def registration(self) -> Registration:
+        return Registration(
+            self.uscc,
+            self.display_name,
+            self.region_code,
+            self.industry_code,
+            self.subject_type,
+            self.size_class,
+            self.registered_date,
+        )
+
+
+def enterprise_name(uscc: str) -> str:
+    return RESOURCE_PREFIX + uscc
+
+
+def china_today() -> date:
+    return datetime.now(CHINA_STANDARD_TIME).date()
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def _display_name_problem(stripped: str) -> str | None:
+    if not stripped:
+        return "is required (the registered name, e.g. 西安市某某加油站有限公司)"
+    if len(stripped) > DISPLAY_NAME_MAX:
+        return f"must be at most {DISPLAY_NAME_MAX} characters, got {len(stripped)}"
+    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in _FORBIDDEN_CATEGORIES})
+    if bad:
+        return f"must not contain control characters or line breaks, found {', '.join(bad[:5])}"
+    return None
+
+
+def _registered_date(text: str, today: date) -> tuple[date | None, str | None]:
+    """(date, None) when `text` is empty or a valid registration date, else (None, problem)."""
+    if not text:
+        return None, None
+    if not _ISO_DATE.fullmatch(text):
+        return None, 'must be an ISO 8601 date "YYYY-MM-DD", e.g. "2015-06-30"'
+    try:
+        parsed = date.fromisoformat(text)
+    except ValueError:
+        return None, f"{text!r} is not a calendar date"
+    if parsed > today:
+        return None, f"{text} is in the future (today is {today.isoformat()})"
+    if parsed < EARLIEST_REGISTRATION:
+        return None, f"must not be before {EARLIEST_REGISTRATION.isoformat()}"
+    return parsed, None
+
+
+def _enum_problem(value: int, known: frozenset[int], enum_name: str, required: bool) -> str | None:
+    if value == 0:
+        return f"is required, one of the {enum_name} values" if required else None
+    if value not in known:
+        return f"{value} is not a known {enum_name} value"
+    return None
+
+
+def request_id_problem(request_id: str) -> str | None:
+    if request_id and not _UUID.fullmatch(request_id):
+        return "must be empty or a UUID, e.g. 3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81 (AIP-155)"
+    return None
+
+
+def normalize_request_id(request_id: str) -> str | None:
+    """The stored form of a valid request id: lower case, or None when absent."""
+    return request_id.lower() if request_id else None
+
+
+def validate_registration(
+    draft: EnterpriseDraft, request_id: str = "", *, today: date | None = None, prefix: str = "enterprise"
+) -> Registration:
+    """The registration in canonical form; raises INVALID_ARGUMENT listing every violated rule."""
+    today = today or china_today()
+    violations: list[FieldViolation] = []
+
+    def check(field: str, problem: str | None) -> None:
+        if problem is not None:
+            violations.append(FieldViolation(f"{prefix}.{field}" if prefix else field, problem))
+
+    display_name = draft.display_name.strip()
+    registered_date, date_problem = _registered_date(draft.registered_date, today)
+    industry = industry_problem(draft.industry_code)
+    check("uscc", uscc_problem(draft.uscc))
+    check("display_name", _display_name_problem(display_name))
+    check("region_code", region_problem(draft.region_code))
+    check("industry_code", industry)
+    check("subject_type", _enum_problem(draft.subject_type, SUBJECT_TYPES, "SubjectType", required=True))
+    check("size_class", _enum_problem(draft.size_class, SIZE_CLASSES, "SizeClass", required=False))
+    check("registered_date", date_problem)
+    if (problem := request_id_problem(request_id)) is not None:
+        violations.append(FieldViolation("request_id", problem))
+    if violations:
+        raise invalid_argument(violations)
+    return Registration(
+        uscc=draft.uscc,
+        display_name=display_name,
+        region_code=draft.region_code,
+        industry_code=normalize_industry(draft.industry_code),
+        subject_type=draft.subject_type,
+        size_class=draft.size_class,
+        registered_date=registered_date,
+    )
+
+
+def parse_enterprise_name(name: str, field: str = "name") -> str:
+    """The USCC in a resource name `enterprises/{uscc}`; INVALID_ARGUMENT on `field` when malformed."""
+    if not name.startswith(RESOURCE_PREFIX):
+        problem = f"must be a resource name like enterprises/91610112MA6TXXXX0X, got {name[:60]!r}"
+    else:
+        uscc = name[len(RESOURCE_PREFIX) :]
+        inner = uscc_problem(uscc)
+        if inner is None:
+            return uscc
+        problem = f"the USCC after enterprises/ is invalid: {inner}"
+    raise invalid_argument([FieldViolation(field, problem)])
+
+
+# --- registering ----------------------------------------------------------------------------------
+
+
+def compute_etag(registration: Registration, status: int, update_time: datetime) -> str:
+    """AIP-154 etag: changes whenever the enterprise's state changes."""
+    parts = (*(str(v) for v in vars(registration).values()), str(status), update_time.isoformat())
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def register(registration: Registration, now: datetime, request_id: str | None = None) -> Enterprise:
+    """A new enterprise: active, created now (UTC)."""
+    now = now.astimezone(UTC)
+    return Enterprise(
+        **vars(registration),
+        status=ACTIVE,
+        create_time=now,
+        update_time=now,
+        etag=compute_etag(registration, ACTIVE, now),
+        request_id=request_id,
+    )

@@ -1,0 +1,169 @@
+"""Use cases of the enterprise registry. Each runs in one unit of work; errors are shared.errors."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from integrity.events.v1 import events_pb2
+
+from services.enterprises import listing
+from services.enterprises.domain import (
+    Enterprise,
+    EnterpriseDraft,
+    Registration,
+    enterprise_name,
+    normalize_request_id,
+    parse_enterprise_name,
+    register,
+    validate_registration,
+)
+from services.enterprises.listing import EnterpriseQuery
+from services.enterprises.messages import to_proto
+from services.enterprises.unit_of_work import EnterprisesUoW, StorageConflict
+from shared import topics
+from shared.auth import REGIONAL_ROLES, Principal, Role, require_enterprise_read
+from shared.errors import ErrorKind, IntegrityError, already_exists, not_found, permission_denied
+from shared.events import new_event, utcnow
+from shared.regions import region_contains
+
+EVENT_SOURCE = "//integrity/enterprises"
+audit_log = logging.getLogger("integrity.audit")
+
+
+@dataclass(frozen=True)
+class Created:
+    enterprise: Enterprise
+    # False when a repeated request_id returned the enterprise its first request created.
+    created: bool
+
+
+def _existing_for(
+    uow: EnterprisesUoW, registration: Registration, request_id: str | None
+) -> Enterprise | None:
+    """The original of a repeated request, or None when this is new; ALREADY_EXISTS for conflicts."""
+    if request_id is not None and (original := uow.enterprises.get_by_request_id(request_id)) is not None:
+        if original.registration == registration:
+            return original
+        raise IntegrityError(
+            f"request_id {request_id} was already used to register {original.name} with different fields; "
+            "use a new request_id for a different registration",
+            "REQUEST_ID_REUSED",
+            ErrorKind.ALREADY_EXISTS,
+            {"resource": original.name, "request_id": request_id},
+        )
+    if uow.enterprises.get(registration.uscc) is not None:
+        raise already_exists(
+            enterprise_name(registration.uscc),
+            "it was registered before; to retry a create safely, repeat it with the same request_id",
+        )
+    return None
+
+
+def create_enterprise(
+    uow: EnterprisesUoW,
+    draft: EnterpriseDraft,
+    request_id: str = "",
+    principal: Principal | None = None,
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> Created:
+    """Registers an enterprise and stages EnterpriseRegistered, or returns the original of a repeat."""
+    registration = validate_registration(draft, request_id, today=today)
+    key = normalize_request_id(request_id)
+    # Two attempts: if a concurrent create wins the race for a unique key, the second look tells a
+    # repeat of the same request (return the original) from a real duplicate (ALREADY_EXISTS).
+    for attempt in range(2):
+        with uow:
+            original = _existing_for(uow, registration, key)
+            if original is not None:
+                return Created(original, created=False)
+            enterprise = register(registration, now or utcnow(), key)
+            uow.enterprises.add(enterprise)
+            event = new_event(
+                EVENT_SOURCE,
+                enterprise.uscc,
+                events_pb2.EnterpriseRegistered(enterprise=to_proto(enterprise)),
+                occurred_at=enterprise.create_time,
+            )
+            uow.add_event(topics.ENTERPRISES, event)
+            try:
+                uow.commit()
+            except StorageConflict:
+                if attempt == 0:
+                    continue
+                raise already_exists(enterprise_name(registration.uscc)) from None
+        audit_log.info(
+            "enterprise registered",
+            extra={
+                "action": "CreateEnterprise",
+                "resource": enterprise.name,
+                "subject": principal.subject if principal else None,
+                "role": principal.role.value if principal else None,
+                "event_id": event.id,
+            },
+        )
+        return Created(enterprise, created=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def get_enterprise(uow: EnterprisesUoW, name: str, principal: Principal) -> Enterprise:
+    uscc = parse_enterprise_name(name)
+    # Callers who can never read another enterprise are refused before the lookup, so NOT_FOUND
+    # cannot tell them which USCCs are registered.
+    if principal.role in (Role.ENTERPRISE, Role.PUBLIC):
+        require_enterprise_read(principal, uscc, None)
+    with uow:
+        enterprise = uow.enterprises.get(uscc)
+    if enterprise is None:
+        raise not_found(enterprise_name(uscc))
+    require_enterprise_read(principal, uscc, enterprise.region_code)
+    return enterprise
+
+
+def scope_query(query: EnterpriseQuery, principal: Principal) -> EnterpriseQuery:
+    """The query narrowed to what `principal` may see; PERMISSION_DENIED when it asks for more."""
+    if principal.role == Role.SYSTEM:
+        return query
+    if principal.role in REGIONAL_ROLES:
+        if not principal.region:
+            raise permission_denied(f"{principal.role} token carries no region, so it may list nothing")
+        if query.region_code is None:
+            return query.within(principal.region)
+        if not region_contains(principal.region, query.region_code):
+            raise permission_denied(
+                f"{principal.role} for region {principal.region} may not list region {query.region_code}; "
+                f"filter on {principal.region} or a region inside it",
+                "OUTSIDE_REGION",
+            )
+        return query
+    if principal.role == Role.ENTERPRISE and principal.uscc:
+        return replace(query, uscc=principal.uscc)
+    raise permission_denied(f"{principal.role} {principal.subject!r} may not list enterprises")
+
+
+@dataclass(frozen=True)
+class Page:
+    enterprises: list[Enterprise]
+    next_page_token: str
+
+
+def list_enterprises(
+    uow: EnterprisesUoW,
+    principal: Principal,
+    *,
+    filter_text: str = "",
+    page_size: int = 0,
+    page_token: str = "",
+) -> Page:
+    size = listing.page_size_of(page_size)
+    query = listing.parse_filter(filter_text)
+    after = listing.decode_page_token(page_token, query)
+    scoped = scope_query(query, principal)
+    with uow:
+        found = uow.enterprises.list(scoped, after, size + 1)
+    page = found[:size]
+    more = len(found) > size
+    return Page(page, listing.encode_page_token(page[-1].uscc, query) if more else "")

@@ -1,0 +1,198 @@
+"""The enterprises service over a real socket: real server, real database, the generated stub.
+
+Kafka is a dead port on purpose: RPCs must succeed while the broker is down (the relay just retries).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from services.enterprises.app import build_app
+from services.enterprises.tables import EnterpriseRow
+from shared.auth import issue_token
+from shared.db import make_engine
+from shared.grpc_server import RunningService, start
+from shared.outbox import OutboxRecord
+from shared.settings import Settings
+from shared.uscc import with_check_character
+
+pytestmark = pytest.mark.integration
+
+DEAD_BROKER = "127.0.0.1:1"
+
+
+def uscc(serial: int, region: str = "610112") -> str:
+    return with_check_character(f"91{region}{serial:09d}")
+
+
+def enterprise(serial: int = 1, region: str = "610112", **changes: object) -> enterprises_pb2.Enterprise:
+    fields: dict[str, object] = {
+        "uscc": uscc(serial, region),
+        "display_name": "西安市某某加油站有限公司",
+        "region_code": region,
+        "industry_code": "5265",
+        "subject_type": enterprises_pb2.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
+        "registered_date": "2015-06-30",
+    }
+    fields.update(changes)
+    return enterprises_pb2.Enterprise(**fields)  # type: ignore[arg-type]
+
+
+@dataclass
+class Registry:
+    stub: enterprises_pb2_grpc.EnterpriseServiceStub
+    settings: Settings
+    engine: Engine
+
+    def auth(self, role: str, **claims: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {issue_token(self.settings, role, **claims)}"),)
+
+    @property
+    def system(self) -> tuple[tuple[str, str], ...]:
+        return self.auth("system")
+
+    def create(self, message: enterprises_pb2.Enterprise, request_id: str = "") -> enterprises_pb2.Enterprise:
+        request = enterprises_pb2.CreateEnterpriseRequest(enterprise=message, request_id=request_id)
+        return self.stub.CreateEnterprise(request, metadata=self.system, timeout=10).enterprise
+
+    def count(self, table: type) -> int:
+        with Session(self.engine) as session:
+            return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+@pytest.fixture
+def registry(database_url: str, tmp_path: Path) -> Iterator[Registry]:
+    settings = Settings(
+        var_dir=tmp_path / "var",
+        enterprises_database_url=database_url,
+        kafka_bootstrap_servers=DEAD_BROKER,
+        relay_poll_seconds=0.05,
+        relay_max_backoff_seconds=0.5,
+    )
+    running: RunningService = start(build_app(settings), 0)
+    channel = grpc.insecure_channel(running.address)
+    engine = make_engine(database_url)
+    try:
+        yield Registry(enterprises_pb2_grpc.EnterpriseServiceStub(channel), settings, engine)
+    finally:
+        channel.close()
+        running.stop(1.0)
+        engine.dispose()
+
+
+def status_of(call: grpc.Call) -> tuple[grpc.StatusCode, list[error_details_pb2.BadRequest.FieldViolation]]:
+    status = rpc_status.from_call(call)
+    violations = []
+    for detail in status.details if status else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations += bad_request.field_violations
+    return call.code(), violations
+
+
+def test_a_wrong_check_character_is_invalid_argument_on_enterprise_uscc_and_writes_nothing(
+    registry: Registry,
+) -> None:
+    valid = uscc(1)
+    wrong = "0" if valid[-1] != "0" else "1"
+    with pytest.raises(grpc.RpcError) as caught:
+        registry.create(enterprise(uscc=valid[:-1] + wrong, region_code="61011"))
+    code, violations = status_of(caught.value)  # type: ignore[arg-type]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in violations} == {"enterprise.uscc", "enterprise.region_code"}
+    assert "check character" in next(v.description for v in violations if v.field == "enterprise.uscc")
+    assert registry.count(EnterpriseRow) == 0 and registry.count(OutboxRecord) == 0
+
+
+def test_create_then_duplicate_then_idempotent_repeat(registry: Registry) -> None:
+    request_id = str(uuid.uuid4())
+    created = registry.create(enterprise(), request_id)
+    assert created.name == f"enterprises/{uscc(1)}" and created.industry_code == "F5265"
+    assert created.status == enterprises_pb2.ENTERPRISE_STATUS_ACTIVE and created.etag
+    assert registry.count(OutboxRecord) == 1
+
+    with pytest.raises(grpc.RpcError) as caught:
+        registry.create(enterprise(display_name="另一家"))
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS  # type: ignore[attr-defined]
+    assert "request_id" in caught.value.details()  # type: ignore[attr-defined]
+
+    repeated = registry.create(enterprise(), request_id)
+    assert repeated == created
+    assert registry.count(EnterpriseRow) == 1 and registry.count(OutboxRecord) == 1
+
+
+def test_no_token_is_unauthenticated(registry: Registry) -> None:
+    request = enterprises_pb2.GetEnterpriseRequest(name=f"enterprises/{uscc(1)}")
+    with pytest.raises(grpc.RpcError) as caught:
+        registry.stub.GetEnterprise(request, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+
+
+def test_an_enterprise_reads_itself_but_not_another(registry: Registry) -> None:
+    mine, theirs = registry.create(enterprise(1)), registry.create(enterprise(2))
+    as_mine = registry.auth("enterprise", uscc=mine.uscc)
+    got = registry.stub.GetEnterprise(enterprises_pb2.GetEnterpriseRequest(name=mine.name), metadata=as_mine)
+    assert got.enterprise == mine
+    for name in (theirs.name, f"enterprises/{uscc(3)}"):  # registered or not: the same answer
+        with pytest.raises(grpc.RpcError) as caught:
+            registry.stub.GetEnterprise(enterprises_pb2.GetEnterpriseRequest(name=name), metadata=as_mine)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+
+
+def test_get_of_a_missing_enterprise_is_not_found_and_a_bad_name_invalid(registry: Registry) -> None:
+    for name, expected in (
+        (f"enterprises/{uscc(9)}", grpc.StatusCode.NOT_FOUND),
+        ("x", grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            registry.stub.GetEnterprise(
+                enterprises_pb2.GetEnterpriseRequest(name=name), metadata=registry.system
+            )
+        assert caught.value.code() == expected  # type: ignore[attr-defined]
+
+
+def test_listing_walks_every_page_once_and_regulators_see_their_region(registry: Registry) -> None:
+    regions = ["610112", "610113", "610202", "440106"]
+    created = [registry.create(enterprise(n, regions[n % len(regions)])) for n in range(1, 16)]
+
+    def walk(metadata: tuple[tuple[str, str], ...], filter_text: str = "") -> list[str]:
+        seen, token = [], ""
+        while True:
+            request = enterprises_pb2.ListEnterprisesRequest(
+                page_size=4, page_token=token, filter=filter_text
+            )
+            response = registry.stub.ListEnterprises(request, metadata=metadata, timeout=10)
+            seen += [e.uscc for e in response.enterprises]
+            token = response.next_page_token
+            if not token:
+                return seen
+
+    assert walk(registry.system) == sorted(e.uscc for e in created)
+    in_xian = sorted(e.uscc for e in created if e.region_code.startswith("6101"))
+    assert walk(registry.system, 'region_code = "610100" AND status = ENTERPRISE_STATUS_ACTIVE') == in_xian
+    assert walk(registry.auth("regulator", region="610100")) == in_xian
+
+    with pytest.raises(grpc.RpcError) as caught:
+        walk(registry.auth("regulator", region="610100"), "region_code = 610200")
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+
+    for request, field in (
+        (enterprises_pb2.ListEnterprisesRequest(filter="colour = red"), "filter"),
+        (enterprises_pb2.ListEnterprisesRequest(page_size=-1), "page_size"),
+        (enterprises_pb2.ListEnterprisesRequest(page_token="bogus"), "page_token"),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            registry.stub.ListEnterprises(request, metadata=registry.system, timeout=10)
+        code, violations = status_of(caught.value)  # type: ignore[arg-type]
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in violations] == [field]
