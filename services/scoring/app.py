@@ -1,0 +1,59 @@
+"""Wiring: the scoring database, API servicer, event consumer and GradeChanged outbox relay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from integrity.scoring.v1 import scoring_pb2_grpc
+from shared.consumer import EventConsumer
+
+from services.scoring.handlers import ScoringEventHandler
+from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
+from services.scoring.servicer import ScoringServicer
+from services.scoring.tables import SCORING_TABLES
+from shared import topics
+from shared.db import create_tables, make_engine
+from shared.grpc_server import ServiceApp
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+from shared.relay import OutboxRelay
+from shared.settings import Settings
+
+CONSUMER_GROUP = "integrity-scoring"
+SOURCE_TOPICS = [topics.ENTERPRISES, topics.COMPLAINTS, topics.INSPECTIONS]
+
+
+def build_app(
+    settings: Settings,
+    *,
+    group_id: str = CONSUMER_GROUP,
+    source_topics: list[str] | None = None,
+    policy_path: Path = DEFAULT_POLICY_PATH,
+) -> ServiceApp:
+    """The scoring service. `group_id` and `source_topics` are overridable so a rebuild (or a test) can
+    replay the sources from the start under a fresh consumer group."""
+    policy = load_policy(policy_path)  # fails fast on a broken policy file, before anything starts
+    engine = make_engine(settings.database_url("scoring"))
+    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    consumer = EventConsumer(
+        engine,
+        settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        topics=list(source_topics or SOURCE_TOPICS),
+        handler=ScoringEventHandler(policy),
+        client_id="integrity-scoring",
+    )
+    relay = OutboxRelay(
+        engine,
+        settings.kafka_bootstrap_servers,
+        poll_seconds=settings.relay_poll_seconds,
+        max_backoff_seconds=settings.relay_max_backoff_seconds,
+        client_id="integrity-scoring-relay",
+    )
+    return ServiceApp(
+        name="scoring",
+        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine))],
+        workers=[consumer, relay],
+        on_stop=[engine.dispose],
+        settings=settings,
+    )

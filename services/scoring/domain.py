@@ -1,0 +1,122 @@
+"""The grading domain: grades, their reasons, and the points-to-odds scale. Pure Python.
+
+No gRPC, Kafka or database here: the handlers, repository and servicer translate at the edges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.scoring.policy import Policy
+
+MODEL_VERSION = "scorecard-v0-expert"
+FEATURE_VERSION = "features-v0"
+# More than four principal reasons is deemed unhelpful (US adverse-action practice, DOMAIN.md).
+MAX_REASONS = 4
+
+
+class GradeLevel(IntEnum):
+    """A is the lowest risk. The numbers match `integrity.scoring.v1.GradeLevel`."""
+
+    A = 1
+    B = 2
+    C = 3
+    D = 4
+
+    @classmethod
+    def parse(cls, letter: str) -> GradeLevel:
+        try:
+            return cls[letter]
+        except KeyError:
+            raise ValueError(f"grade level must be one of A, B, C, D, got {letter!r}") from None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One principal reason for a grade: a stable code and plain-language text in English and Chinese."""
+
+    code: str
+    text: str
+    text_zh: str
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """Scorecard points <-> odds of no violation: `base_score` means `base_odds`:1, and every
+    `points_to_double_odds` points more double the odds."""
+
+    base_score: int
+    base_odds: float
+    points_to_double_odds: int
+
+    def odds(self, score: float) -> float:
+        return self.base_odds * 2.0 ** ((score - self.base_score) / self.points_to_double_odds)
+
+    def violation_probability(self, score: float) -> float:
+        return 1.0 / (1.0 + self.odds(score))
+
+    def score_for(self, violation_probability: float) -> float:
+        """The inverse: the points that stand for a given violation probability (0 < p < 1)."""
+        odds = (1.0 - violation_probability) / violation_probability
+        return self.base_score + self.points_to_double_odds * math.log2(odds / self.base_odds)
+
+
+@dataclass(frozen=True)
+class GradeCutoffs:
+    """The lowest score that still earns A, B and C; anything below `c` is D."""
+
+    a: int
+    b: int
+    c: int
+
+    def level_for(self, score: float) -> GradeLevel:
+        if score >= self.a:
+            return GradeLevel.A
+        if score >= self.b:
+            return GradeLevel.B
+        if score >= self.c:
+            return GradeLevel.C
+        return GradeLevel.D
+
+
+@dataclass(frozen=True)
+class Grade:
+    """An enterprise's integrity grade as of a point in time, with the versions that produced it."""
+
+    level: GradeLevel
+    score: int
+    provisional: bool
+    reasons: tuple[Reason, ...]
+    as_of: datetime
+    violation_probability: float
+    policy_version: str
+    model_version: str = MODEL_VERSION
+    feature_version: str = FEATURE_VERSION
+
+    def __post_init__(self) -> None:
+        if len(self.reasons) > MAX_REASONS:
+            raise ValueError(f"a grade carries at most {MAX_REASONS} reasons, got {len(self.reasons)}")
+        if self.as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        if not 0.0 <= self.violation_probability <= 1.0:
+            raise ValueError(f"violation_probability must be in [0, 1], got {self.violation_probability}")
+
+
+def grade_for_new_enterprise(policy: Policy, as_of: datetime) -> Grade:
+    """The provisional grade of an enterprise with no evidence yet, as of `as_of` (when it registered)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")  # a naive time would be read as the host's zone
+    return Grade(
+        level=policy.provisional_level,
+        score=policy.provisional_score,
+        provisional=True,
+        reasons=(policy.provisional_reason,),
+        as_of=as_of.astimezone(UTC),
+        violation_probability=policy.score_scale.violation_probability(policy.provisional_score),
+        policy_version=policy.version,
+    )

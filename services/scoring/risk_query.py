@@ -1,0 +1,177 @@
+"""What a risk-list request asks for: the AIP-160 filter, page size and AIP-158 page token. Pure Python.
+
+Filter grammar: `field = value` terms joined by `AND`, each field at most once, on
+`region_code` (a GB/T 2260 division; its children are included), `industry_code` (a GB/T 4754
+section, division, group or class, with or without its letter; the finer codes under it are
+included) and `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`). Values may be quoted; e.g.
+`region_code = "610100" AND level = GRADE_LEVEL_D`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import NoReturn
+
+from services.scoring.domain import GradeLevel
+from shared.errors import FieldViolation, invalid_argument
+from shared.industries import industry_problem, normalize_industry
+from shared.regions import region_problem
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+FILTER_FIELDS = ("region_code", "industry_code", "level")
+LEVEL_PREFIX = "GRADE_LEVEL_"
+
+_TERM = re.compile(
+    r"""\s*(?P<field>[A-Za-z_][A-Za-z0-9_.]*)\s*(?P<op>!=|<=|>=|=|<|>|:)\s*"""
+    r"""(?P<value>"[^"]*"|'[^']*'|[^\s"'()]+)\s*"""
+)
+_AND = re.compile(r"AND(?:\s+|$)")
+
+
+@dataclass(frozen=True)
+class RiskFilter:
+    """The conjunction of a risk-list filter; None means "any"."""
+
+    region_code: str | None = None
+    industry_code: str | None = None
+    level: GradeLevel | None = None
+
+    def with_region(self, region_code: str) -> RiskFilter:
+        return replace(self, region_code=region_code)
+
+    def canonical(self) -> str:
+        """One spelling per meaning, so a page token survives whitespace and term order changes."""
+        terms = []
+        if self.industry_code is not None:
+            terms.append(f'industry_code = "{self.industry_code}"')
+        if self.level is not None:
+            terms.append(f"level = {LEVEL_PREFIX}{self.level.name}")
+        if self.region_code is not None:
+            terms.append(f'region_code = "{self.region_code}"')
+        return " AND ".join(terms)
+
+
+@dataclass(frozen=True)
+class RiskCursor:
+    """The last entry of a page: the next page starts strictly after it in risk order."""
+
+    violation_probability: float
+    uscc: str
+
+
+def page_size_of(requested: int) -> int:
+    if requested < 0:
+        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
+    if requested == 0:
+        return DEFAULT_PAGE_SIZE
+    return min(requested, MAX_PAGE_SIZE)
+
+
+def parse_filter(text: str) -> RiskFilter:
+    """Parses the filter; raises INVALID_ARGUMENT on `filter` saying what is wrong and where."""
+    values: dict[str, str] = {}
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TERM.match(text, position)
+        if match is None:
+            _bad_filter(f"expected `field = value` at position {position + 1}: {text[position:]!r}")
+        field, op, value = match["field"], match["op"], _unquote(match["value"])
+        if field not in FILTER_FIELDS:
+            _bad_filter(f"unknown field {field!r}; supported fields are {', '.join(FILTER_FIELDS)}")
+        if op != "=":
+            _bad_filter(f"`{field} {op} ...`: only `=` is supported")
+        if field in values:
+            _bad_filter(f"{field!r} appears more than once; terms are AND-joined, so use it once")
+        values[field] = value
+        position = match.end()
+        if position == len(text):
+            break
+        conjunction = _AND.match(text, position)
+        if conjunction is None:
+            _bad_filter(
+                f"expected AND at position {position + 1}: {text[position:]!r} (only AND is supported)"
+            )
+        position = conjunction.end()
+        if position == len(text):
+            _bad_filter("the filter ends with AND; add a term after it")
+    return RiskFilter(
+        region_code=_region(values["region_code"]) if "region_code" in values else None,
+        industry_code=_industry(values["industry_code"]) if "industry_code" in values else None,
+        level=_level(values["level"]) if "level" in values else None,
+    )
+
+
+def encode_page_token(cursor: RiskCursor, risk_filter: RiskFilter) -> str:
+    body = {"f": _fingerprint(risk_filter), "p": cursor.violation_probability, "u": cursor.uscc}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, risk_filter: RiskFilter) -> RiskCursor:
+    """The cursor in `token`; INVALID_ARGUMENT when it is not ours or was issued for another filter."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw)
+        fingerprint, probability, uscc = body["f"], float(body["p"]), str(body["u"])
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "page_token", "is not a token this service issued; pass next_page_token unchanged"
+                )
+            ]
+        ) from None
+    if fingerprint != _fingerprint(risk_filter):
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "page_token",
+                    "was issued for a different filter; repeat the filter of the request that returned it, "
+                    "or start again without a page_token",
+                )
+            ]
+        )
+    return RiskCursor(probability, uscc)
+
+
+def _fingerprint(risk_filter: RiskFilter) -> str:
+    return hashlib.sha256(risk_filter.canonical().encode()).hexdigest()[:16]
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _region(value: str) -> str:
+    problem = region_problem(value)
+    if problem:
+        _bad_filter(f"region_code {value!r} {problem}")
+    return value
+
+
+def _industry(value: str) -> str:
+    problem = industry_problem(value)
+    if problem:
+        _bad_filter(f"industry_code {value!r} {problem}")
+    return normalize_industry(value)
+
+
+def _level(value: str) -> GradeLevel:
+    letter = value.removeprefix(LEVEL_PREFIX) if value.startswith(LEVEL_PREFIX) else ""
+    if letter not in GradeLevel.__members__:
+        names = ", ".join(LEVEL_PREFIX + level.name for level in GradeLevel)
+        _bad_filter(f"level {value!r} must be one of {names}")
+    return GradeLevel[letter]
+
+
+def _bad_filter(description: str) -> NoReturn:
+    raise invalid_argument([FieldViolation("filter", description)])

@@ -1,0 +1,81 @@
+"""Scoring's own tables: the enterprise projection, current grades and the grade history.
+
+Names are prefixed `scoring_` because every service's models share one SQLModel MetaData. Times are
+stored timezone-aware (PostgreSQL keeps the zone; SQLite hands them back naive, read as UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class EnterpriseProjection(SQLModel, table=True):
+    """What scoring needs to know about an enterprise, built from EnterpriseRegistered events."""
+
+    __tablename__ = "scoring_enterprise_projection"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    display_name: str = Field(max_length=255)
+    region_code: str = Field(index=True, max_length=6)
+    industry_code: str = Field(default="", index=True, max_length=16)
+    # The SubjectType enum name, e.g. "SUBJECT_TYPE_UTILITY": readable in the table and stable in protos.
+    subject_type: str = Field(default="SUBJECT_TYPE_UNSPECIFIED", max_length=64)
+    # Date of business registration as given ("YYYY-MM-DD"), empty when unknown.
+    registered_date: str = Field(default="", max_length=10)
+    # When the registration happened in the world (the event's occurred_at); newer events win.
+    registered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_event_id: str = Field(max_length=64)
+
+
+class GradeRow(SQLModel, table=True):
+    """An enterprise's current grade."""
+
+    __tablename__ = "scoring_grades"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    level: int = Field(index=True)  # GradeLevel number: A=1 ... D=4
+    score: int
+    provisional: bool
+    # JSON list of {"code", "text", "text_zh"}, most important first.
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+    as_of: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    model_version: str = Field(max_length=64)
+    policy_version: str = Field(max_length=64)
+    feature_version: str = Field(max_length=64)
+    violation_probability: float
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+# Risk lists read grades in this order (highest risk first, USCC as tie-breaker) with keyset pagination.
+Index(
+    "ix_scoring_grades_risk_order",
+    GradeRow.__table__.c.violation_probability.desc(),  # type: ignore[attr-defined]
+    GradeRow.__table__.c.uscc,  # type: ignore[attr-defined]
+)
+
+
+class GradeHistoryRow(SQLModel, table=True):
+    """Every grade an enterprise has had, with the event that caused it."""
+
+    __tablename__ = "scoring_grade_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uscc: str = Field(index=True, max_length=18)
+    level: int
+    previous_level: int | None = None  # None for the first grade
+    score: int
+    provisional: bool
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+    violation_probability: float
+    as_of: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    model_version: str = Field(max_length=64)
+    policy_version: str = Field(max_length=64)
+    feature_version: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    cause_event_id: str = Field(index=True, max_length=64)
+
+
+SCORING_TABLES: list[type[SQLModel]] = [EnterpriseProjection, GradeRow, GradeHistoryRow]

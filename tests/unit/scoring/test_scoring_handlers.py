@@ -1,0 +1,146 @@
+"""The scoring event handler against a real SQLite database (no broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from integrity.events.v1 import events_pb2
+from integrity.scoring.v1 import scoring_pb2
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from services.scoring.handlers import SOURCE, ScoringEventHandler
+from services.scoring.policy import load_policy
+from services.scoring.repository import ScoringRepository
+from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
+from shared import topics
+from shared.db import UnitOfWork, create_tables, make_engine
+from shared.events import Event, InvalidEvent, decode, new_event
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+from tests.unit.scoring.scoring_fakes import registration, uscc
+
+REGISTERED_AT = datetime(2023, 6, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
+    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def handler() -> ScoringEventHandler:
+    return ScoringEventHandler(load_policy())
+
+
+def handle(
+    engine: Engine, handler: ScoringEventHandler, event: Event, topic: str = topics.ENTERPRISES
+) -> None:
+    with UnitOfWork(engine) as uow:
+        handler(uow.session, event, topic)
+        uow.commit()
+
+
+def rows(engine: Engine, model: type) -> list:
+    with UnitOfWork(engine) as uow:
+        found = list(uow.session.exec(select(model)))
+        uow.session.expunge_all()  # keep the loaded values past the unit of work's closing rollback
+        return found
+
+
+def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, handler) -> None:
+    code = uscc(1)
+    event = registration(code, occurred_at=REGISTERED_AT)
+    handle(engine, handler, event)
+
+    with UnitOfWork(engine) as uow:
+        grade = ScoringRepository(uow.session).get_grade(code)
+        projection = uow.session.get(EnterpriseProjection, code)
+        uow.session.expunge_all()
+    assert grade is not None and grade.provisional and grade.level.name == "B"
+    assert grade.as_of == REGISTERED_AT  # point in time: the registration, not wall-clock
+    assert projection is not None and projection.region_code == "610112"
+    assert projection.subject_type == "SUBJECT_TYPE_TRADE_INSTRUMENT_USER"
+
+    history = rows(engine, GradeHistoryRow)
+    assert [(h.uscc, h.level, h.previous_level, h.cause_event_id) for h in history] == [
+        (code, 2, None, event.id)
+    ]
+
+    [outbox] = rows(engine, OutboxRecord)
+    assert outbox.topic == topics.SCORING and outbox.key == code
+    published = decode(outbox.value)
+    assert published.source == SOURCE and published.subject == code
+    assert published.type == "integrity.events.v1.GradeChanged"
+    assert published.occurred_at.ToDatetime(tzinfo=UTC) == REGISTERED_AT
+    changed = published.grade_changed
+    assert changed.previous_level == scoring_pb2.GRADE_LEVEL_UNSPECIFIED
+    assert changed.region_code == "610112"
+    assert changed.grade.name == f"enterprises/{code}/grade"
+    assert changed.grade.level == scoring_pb2.GRADE_LEVEL_B
+    assert [r.code for r in changed.grade.reasons] == ["NO_HISTORY"]
+
+
+def test_second_registration_of_the_same_enterprise_announces_nothing(engine, handler) -> None:
+    code = uscc(2)
+    handle(engine, handler, registration(code, occurred_at=REGISTERED_AT))
+    later = datetime(2024, 1, 1, tzinfo=UTC)
+    handle(engine, handler, registration(code, name="改名后的公司", occurred_at=later))
+
+    assert len(rows(engine, OutboxRecord)) == 1
+    assert len(rows(engine, GradeHistoryRow)) == 1
+    [grade] = rows(engine, GradeRow)
+    assert grade.as_of.replace(tzinfo=UTC) == REGISTERED_AT
+    [projection] = rows(engine, EnterpriseProjection)
+    assert projection.display_name == "改名后的公司"
+
+
+def test_an_older_registration_arriving_late_does_not_undo_a_newer_one(engine, handler) -> None:
+    code = uscc(3)
+    handle(engine, handler, registration(code, name="新名称", occurred_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    handle(engine, handler, registration(code, name="旧名称", occurred_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    [projection] = rows(engine, EnterpriseProjection)
+    assert projection.display_name == "新名称"
+
+
+def test_payload_uscc_must_match_the_subject(engine, handler) -> None:
+    event = registration(uscc(4), subject=uscc(5))
+    with pytest.raises(InvalidEvent, match="differs from event subject"):
+        handle(engine, handler, event)
+    assert rows(engine, EnterpriseProjection) == [] and rows(engine, OutboxRecord) == []
+
+
+def test_registration_with_a_malformed_region_is_invalid(engine, handler) -> None:
+    with pytest.raises(InvalidEvent, match="region_code '6101'"):
+        handle(engine, handler, registration(uscc(6), region="6101"))
+
+
+def test_industry_code_is_stored_in_canonical_form(engine, handler) -> None:
+    handle(engine, handler, registration(uscc(7), industry="5265"))
+    [projection] = rows(engine, EnterpriseProjection)
+    assert projection.industry_code == "F5265"
+
+
+def test_event_types_it_does_not_grade_yet_are_ignored(engine, handler) -> None:
+    code = uscc(8)
+    other = new_event(SOURCE, code, events_pb2.GradeChanged(region_code="610112"))
+    handle(engine, handler, other, topics.SCORING)
+    assert rows(engine, GradeRow) == [] and rows(engine, OutboxRecord) == []
+
+
+def test_grade_changed_id_derives_from_its_cause(tmp_path: Path, handler) -> None:
+    event = registration(uscc(9), occurred_at=REGISTERED_AT)
+    ids = []
+    for name in ("first", "rebuilt"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+        handle(engine, handler, event)
+        ids.extend(row.event_id for row in rows(engine, OutboxRecord))
+        engine.dispose()
+    assert len(ids) == 2 and ids[0] == ids[1] != event.id

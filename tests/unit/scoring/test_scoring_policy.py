@@ -1,0 +1,112 @@
+"""The policy file: the shipped one loads, and each kind of mistake is reported by key."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.scoring.domain import GradeLevel
+from services.scoring.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    with DEFAULT_POLICY_PATH.open("rb") as file:
+        return tomllib.load(file)
+
+
+def test_shipped_policy_loads() -> None:
+    policy = load_policy()
+    assert policy.version == "policy-v0"
+    assert policy.provisional_level == GradeLevel.B
+    assert policy.provisional_reason.code == "NO_HISTORY"
+    assert policy.provisional_reason.text_zh == "暂无检查或查实投诉记录，首次检查前为暂定等级。"
+    # The documented scale: 600 points at 50:1, 20 points to double the odds.
+    assert policy.score_scale.odds(600) == pytest.approx(50)
+    assert policy.score_scale.odds(620) == pytest.approx(100)
+    assert policy.grade_cutoffs.level_for(policy.provisional_score) == GradeLevel.B
+
+
+def test_policy_is_frozen() -> None:
+    policy = load_policy()
+    with pytest.raises(AttributeError):
+        policy.version = "other"  # type: ignore[misc]
+
+
+def _problems(document: dict[str, Any]) -> str:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(document, source="test.toml")
+    return str(caught.value)
+
+
+def test_missing_version_is_named(document: dict[str, Any]) -> None:
+    del document["version"]
+    assert "version: missing" in _problems(document)
+
+
+def test_unknown_level_is_rejected(document: dict[str, Any]) -> None:
+    document["provisional_level"] = "E"
+    assert "provisional_level: grade level must be one of A, B, C, D" in _problems(document)
+
+
+def test_cutoffs_must_decrease(document: dict[str, Any]) -> None:
+    document["grade_cutoffs"] = {"A": 580, "B": 640, "C": 540}
+    assert "grade_cutoffs: must strictly decrease A > B > C" in _problems(document)
+
+
+def test_provisional_score_must_match_its_level(document: dict[str, Any]) -> None:
+    document["provisional_score"] = 650
+    message = _problems(document)
+    assert "provisional_score: 650 points earn grade A" in message
+    assert "provisional_level is B" in message
+
+
+def test_non_integer_and_non_positive_numbers(document: dict[str, Any]) -> None:
+    document["score_scale"] = {"base_score": "600", "base_odds": 0, "points_to_double_odds": True}
+    message = _problems(document)
+    assert "score_scale.base_score: must be an integer" in message
+    assert "score_scale.base_odds: must be a positive number" in message
+    assert "score_scale.points_to_double_odds: must be an integer" in message
+
+
+def test_reason_code_and_texts(document: dict[str, Any]) -> None:
+    document["provisional_reason"] = {"code": "no history", "text": "", "text_zh": "暂定"}
+    message = _problems(document)
+    assert "provisional_reason.code: must be UPPER_SNAKE_CASE" in message
+    assert "provisional_reason.text: must be a non-empty string" in message
+
+
+def test_every_problem_is_reported_at_once(document: dict[str, Any]) -> None:
+    broken = copy.deepcopy(document)
+    del broken["version"]
+    broken["typo_key"] = 1
+    broken["grade_cutoffs"]["D"] = 500
+    message = _problems(broken)
+    assert "version: missing" in message
+    assert "unknown keys ['typo_key']" in message
+    assert "grade_cutoffs: unknown keys ['D']" in message
+
+
+def test_key_after_a_table_header_is_caught(tmp_path: Path) -> None:
+    # A plain key written below a [table] belongs to that table in TOML: a classic policy-editing slip.
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    moved = text.replace("provisional_score = 600\n", "") + "provisional_score = 600\n"
+    path = tmp_path / "policy.toml"
+    path.write_text(moved, encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert "grade_cutoffs: unknown keys ['provisional_score']" in str(caught.value)
+    assert "provisional_score: missing" in str(caught.value)
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="does not exist"):
+        load_policy(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("version = ", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(bad)
