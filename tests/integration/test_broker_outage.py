@@ -23,7 +23,9 @@ from shared.settings import Settings
 from tests.helpers import free_port, valid_uscc, wait_until
 
 
-def _grade_or_none(stub: scoring_pb2_grpc.ScoringServiceStub, name: str, token: str) -> scoring_pb2.Grade | None:
+def _grade_or_none(
+    stub: scoring_pb2_grpc.ScoringServiceStub, name: str, token: str
+) -> scoring_pb2.Grade | None:
     try:
         return stub.GetGrade(
             scoring_pb2.GetGradeRequest(name=name), metadata=[("authorization", f"Bearer {token}")], timeout=5

@@ -1,0 +1,56 @@
+"""Small helpers shared by the test suites (no fixtures here: those live in conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+
+from shared.broker import free_port
+from shared.events import Event, new_event
+from shared.uscc import with_check_character
+
+__all__ = ["enterprise_registered", "free_port", "valid_uscc", "wait_until"]
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, message: str = ""
+) -> T:
+    """Polls `predicate` until it returns something truthy, and returns that; fails the test on timeout.
+
+    For asynchronous effects (a relay publishing, a consumer processing): tests wait for the outcome
+    instead of sleeping a guessed time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(message or f"condition not met within {timeout}s: {predicate!r}")
+        time.sleep(interval)
+
+
+def valid_uscc(serial: int, region: str = "610100") -> str:
+    """A valid USCC (right check character) in `region`, distinct per serial."""
+    return with_check_character(f"91{region}MA{serial:07d}")
+
+
+def enterprise_registered(uscc: str, *, region: str = "610100", occurred_at: datetime | None = None) -> Event:
+    """An EnterpriseRegistered event about `uscc`, as the enterprises service would publish it."""
+    enterprise = enterprises_pb2.Enterprise(
+        name=f"enterprises/{uscc}",
+        uscc=uscc,
+        display_name="西安市某某加油站有限公司",
+        region_code=region,
+        industry_code="F5265",
+        subject_type=enterprises_pb2.SubjectType.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
+    )
+    payload = events_pb2.EnterpriseRegistered(enterprise=enterprise)
+    return new_event("//integrity/enterprises", uscc, payload, occurred_at=occurred_at)
