@@ -50,7 +50,9 @@ def invalid_argument(violations: list[FieldViolation], message: str | None = Non
 
 
 def not_found(resource: str) -> IntegrityError:
-    return IntegrityError(f"{resource} does not exist", "NOT_FOUND", ErrorKind.NOT_FOUND, {"resource": resource})
+    return IntegrityError(
+        f"{resource} does not exist", "NOT_FOUND", ErrorKind.NOT_FOUND, {"resource": resource}
+    )
 
 
 def already_exists(resource: str, hint: str = "") -> IntegrityError:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError, Message
-from integrity.events.v1 import events_pb2
 
+from integrity.events.v1 import events_pb2
 from shared.uscc import is_valid_uscc
 
 _PAYLOAD = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]

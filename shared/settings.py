@@ -31,7 +31,8 @@ class Settings(BaseSettings):
 
     var_dir: Path = Field(Path("var"), validation_alias=_env("INTEGRITY_VAR_DIR"))
     kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS", "INTEGRITY_KAFKA_BOOTSTRAP_SERVERS")
+        "127.0.0.1:9092",
+        validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS", "INTEGRITY_KAFKA_BOOTSTRAP_SERVERS"),
     )
     host: str = Field("127.0.0.1", validation_alias=_env("INTEGRITY_HOST"))
 
@@ -53,7 +54,9 @@ class Settings(BaseSettings):
 
     # Outbox relay: how often to look for unpublished rows, and the backoff while the broker is down.
     relay_poll_seconds: float = Field(0.2, validation_alias=_env("INTEGRITY_RELAY_POLL_SECONDS"))
-    relay_max_backoff_seconds: float = Field(10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS"))
+    relay_max_backoff_seconds: float = Field(
+        10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
+    )
 
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))

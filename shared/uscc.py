@@ -24,7 +24,9 @@ def uscc_problem(code: str) -> str | None:
         return f"must be {LENGTH} characters, got {len(code)}"
     bad = sorted({c for c in code if c not in _VALUE})
     if bad:
-        return f"contains characters outside GB 32100 (digits and A-Y without I, O, S, V, Z): {''.join(bad)!r}"
+        return (
+            f"contains characters outside GB 32100 (digits and A-Y without I, O, S, V, Z): {''.join(bad)!r}"
+        )
     if not code[2:8].isdigit():
         return "characters 3-8 must be the six-digit administrative division code"
     expected = check_character(code[:17])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrity.complaints.v1 import complaints_pb2_grpc
-
 from services.complaints.servicer import ComplaintServiceServicer
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import grpc
-from integrity.complaints.v1 import complaints_pb2_grpc
 
+from integrity.complaints.v1 import complaints_pb2_grpc
 from shared.errors import unimplemented
 
 ISSUE = "see the complaints issue"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from integrity.enterprises.v1 import enterprises_pb2_grpc
-
 from services.enterprises.servicer import EnterpriseServiceServicer
 from services.enterprises.tables import EnterpriseRow
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from integrity.enterprises.v1 import enterprises_pb2
-
 from shared.errors import FieldViolation, invalid_argument
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem

@@ -10,7 +10,6 @@ import re
 from dataclasses import asdict, dataclass, replace
 
 from integrity.enterprises.v1 import enterprises_pb2
-
 from shared.errors import FieldViolation, invalid_argument
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_contains, region_problem

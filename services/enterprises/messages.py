@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrity.enterprises.v1 import enterprises_pb2
-
 from services.enterprises.domain import Enterprise, EnterpriseDraft
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from integrity.events.v1 import events_pb2
-
 from services.enterprises import listing
 from services.enterprises.domain import (
     Enterprise,

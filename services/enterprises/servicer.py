@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 
+from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from services.enterprises import service
 from services.enterprises.messages import draft_from_proto, to_proto
 from services.enterprises.unit_of_work import EnterprisesUoW

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrity.inspections.v1 import inspections_pb2_grpc
-
 from services.inspections.servicer import InspectionServiceServicer
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings

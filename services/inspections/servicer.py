@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import grpc
-from integrity.inspections.v1 import inspections_pb2_grpc
 
+from integrity.inspections.v1 import inspections_pb2_grpc
 from shared.errors import unimplemented
 
 ISSUE = "see the inspections issue"

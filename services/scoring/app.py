@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
-from shared.consumer import EventConsumer
-
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
 from shared import topics
+from shared.consumer import EventConsumer
 from shared.db import create_tables, make_engine
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrity.scoring.v1 import scoring_pb2
-
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.repository import RiskEntry
 

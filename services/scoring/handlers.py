@@ -10,10 +10,10 @@ import logging
 import uuid
 from datetime import UTC
 
-from integrity.enterprises.v1 import enterprises_pb2
-from integrity.events.v1 import events_pb2
 from sqlmodel import Session
 
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
 from services.scoring.convert import grade_to_proto, level_to_proto
 from services.scoring.domain import Grade, grade_for_new_enterprise
 from services.scoring.policy import Policy

@@ -11,9 +11,9 @@ import logging
 import re
 
 import grpc
-from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from sqlalchemy import Engine
 
+from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring.convert import grade_name, grade_to_proto, risk_entry_to_proto
 from services.scoring.repository import ScoringRepository
 from services.scoring.risk_query import (

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
-from tests.helpers import free_port
-
 from shared.broker import LocalBroker
 from shared.settings import SERVICES
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.e2e
 

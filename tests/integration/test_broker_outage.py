@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 
 import grpc
-from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from sqlmodel import Session, select
 
+from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
+from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.enterprises.app import build_app as build_enterprises
 from services.scoring.app import build_app as build_scoring
 from shared import topics

@@ -14,10 +14,10 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from services.enterprises.app import build_app
 from services.enterprises.tables import EnterpriseRow
 from shared.auth import issue_token

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from integrity.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2, inspections_pb2_grpc
-
 from services.complaints.app import build_app as build_complaints
 from services.inspections.app import build_app as build_inspections
 from shared.auth import issue_token

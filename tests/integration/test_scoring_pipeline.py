@@ -18,13 +18,13 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import BadRequest
 from grpc_status import rpc_status
-from integrity.enterprises.v1 import enterprises_pb2
-from integrity.events.v1 import events_pb2
-from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring.app import build_app
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
-
 from shared.events import InvalidEvent, decode, new_event, payload_of, to_record
 from shared.topics import ENTERPRISES, dead_letter
 from tests.helpers import enterprise_registered, valid_uscc

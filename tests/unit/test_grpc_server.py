@@ -18,9 +18,9 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from grpc_status import rpc_status
+
 from integrity.complaints.v1 import complaints_pb2 as pb
 from integrity.complaints.v1 import complaints_pb2_grpc as pb_grpc
-
 from shared.auth import Role, current_principal, issue_token
 from shared.errors import FieldViolation, invalid_argument
 from shared.grpc_server import RunningService, ServiceApp, start

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from integrity.enterprises.v1 import enterprises_pb2
-
 from services.enterprises.domain import Enterprise, EnterpriseDraft
 from services.enterprises.listing import EnterpriseQuery
 from services.enterprises.unit_of_work import StorageConflict

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from integrity.events.v1 import events_pb2
 
+from integrity.events.v1 import events_pb2
 from services.enterprises import service
 from services.enterprises.domain import register, validate_registration
 from shared import topics

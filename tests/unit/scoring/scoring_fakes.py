@@ -6,7 +6,6 @@ from datetime import datetime
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-
 from shared.events import Event, new_event
 from shared.uscc import with_check_character
 

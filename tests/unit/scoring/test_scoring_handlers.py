@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from integrity.events.v1 import events_pb2
-from integrity.scoring.v1 import scoring_pb2
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from integrity.events.v1 import events_pb2
+from integrity.scoring.v1 import scoring_pb2
 from services.scoring.handlers import SOURCE, ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from integrity.scoring.v1 import scoring_pb2
 from sqlalchemy import Engine
 
+from integrity.scoring.v1 import scoring_pb2
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
