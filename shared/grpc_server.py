@@ -25,7 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shared.auth import INVALID_TOKEN, Principal, TokenVerifier, acting_as
-from shared.errors import IntegrityError, unauthenticated
+from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
 from shared.grpc_errors import STATUS_CODES, internal_status, to_rpc_status
 from shared.logs import configure_logging
 from shared.policy import authorize, is_public_method
@@ -144,12 +144,40 @@ _HANDLER_FACTORIES = {
 }
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """Stands in for a request message whose bytes did not parse (grpc would answer INTERNAL)."""
+
+    error: str
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # DecodeError and friends: the client sent malformed bytes
+            return _Undecodable(type(exc).__name__)
+
+    return deserialize
+
+
+def _reject_undecodable(request: Any) -> None:
+    """Called inside `_serving`, so a malformed request is authenticated, then INVALID_ARGUMENT."""
+    if isinstance(request, _Undecodable):
+        problem = f"the request bytes are not a valid protobuf message of this method ({request.error})"
+        raise invalid_argument([FieldViolation("request", problem)])
+
+
 def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) -> grpc.RpcMethodHandler:
     if handler.response_streaming:
         inner = handler.unary_stream or handler.stream_stream
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier):
+                _reject_undecodable(request)
                 yield from inner(request, context)
 
     else:
@@ -157,12 +185,18 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) 
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier):
+                _reject_undecodable(request)
                 return inner(request, context)
 
     factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
     return factory(
         behaviour,
-        request_deserializer=handler.request_deserializer,
+        # Unary requests only: a stream's iterator would still hand a raw _Undecodable to the servicer.
+        request_deserializer=(
+            handler.request_deserializer
+            if handler.request_streaming
+            else _tolerant(handler.request_deserializer)
+        ),
         response_serializer=handler.response_serializer,
     )
 

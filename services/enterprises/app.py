@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from functools import partial
 
 from integrity.enterprises.v1 import enterprises_pb2_grpc
+from services.enterprises.domain import china_today
 from services.enterprises.servicer import EnterpriseServiceServicer
-from services.enterprises.tables import EnterpriseRow
+from services.enterprises.tables import (
+    CapabilityDeclarationRow,
+    CommitmentRow,
+    EnterpriseRow,
+    InstrumentRow,
+    VerificationRow,
+)
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork
 from shared.db import create_tables, make_engine
 from shared.grpc_server import ServiceApp
@@ -16,9 +25,21 @@ from shared.relay import OutboxRelay
 from shared.settings import Settings
 
 
-def build_app(settings: Settings) -> ServiceApp:
+def build_app(settings: Settings, *, today: Callable[[], date] = china_today) -> ServiceApp:
+    """`today` (China time) is what dates and derived statuses are checked against; tests inject a clock."""
     engine = make_engine(settings.database_url("enterprises"))
-    create_tables(engine, [EnterpriseRow, OutboxRecord, ProcessedEvent])
+    create_tables(
+        engine,
+        [
+            EnterpriseRow,
+            InstrumentRow,
+            VerificationRow,
+            CommitmentRow,
+            CapabilityDeclarationRow,
+            OutboxRecord,
+            ProcessedEvent,
+        ],
+    )
     relay = OutboxRelay(
         engine,
         settings.kafka_bootstrap_servers,
@@ -26,7 +47,7 @@ def build_app(settings: Settings) -> ServiceApp:
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id="integrity-enterprises-relay",
     )
-    servicer = EnterpriseServiceServicer(partial(EnterprisesUnitOfWork, engine), wake=relay.wake)
+    servicer = EnterpriseServiceServicer(partial(EnterprisesUnitOfWork, engine), wake=relay.wake, today=today)
     return ServiceApp(
         name="enterprises",
         servicers=[(enterprises_pb2_grpc.add_EnterpriseServiceServicer_to_server, servicer)],

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from integrity.enterprises.v1 import enterprises_pb2
-from shared.errors import FieldViolation, invalid_argument
+from shared.errors import FieldViolation, IntegrityError, invalid_argument
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
 from shared.uscc import uscc_problem
@@ -222,3 +222,101 @@ def register(registration: Registration, now: datetime, request_id: str | None =
         etag=compute_etag(registration, ACTIVE, now),
         request_id=request_id,
     )
+
+
+# --- updating -------------------------------------------------------------------------------------
+
+# Fields an UpdateEnterprise may change; the USCC, times and etag are identity or output only.
+UPDATABLE_FIELDS = (
+    "display_name",
+    "region_code",
+    "industry_code",
+    "subject_type",
+    "size_class",
+    "registered_date",
+    "status",
+)
+ABORTED_ETAG = "ETAG_MISMATCH"
+
+
+@dataclass(frozen=True)
+class EnterpriseChange:
+    """An update as the caller sent it: the target, new values (only masked ones count), mask, etag."""
+
+    name: str
+    draft: EnterpriseDraft
+    status: int
+    etag: str
+    mask: tuple[str, ...]
+
+
+def resolve_mask(change: EnterpriseChange) -> tuple[str, ...]:
+    """The fields to change (AIP-134): the mask, "*" for all, or the populated fields when empty."""
+    if not change.mask:
+        values = {**vars(change.draft), "status": change.status}
+        populated = tuple(f for f in UPDATABLE_FIELDS if values[f] not in ("", 0))
+        if not populated:
+            raise invalid_argument(
+                [FieldViolation("update_mask", "is empty and no updatable field is set; nothing to change")]
+            )
+        return populated
+    if "*" in change.mask:
+        if len(change.mask) > 1:
+            raise invalid_argument([FieldViolation("update_mask", '"*" must be the only path')])
+        return UPDATABLE_FIELDS
+    violations = []
+    for path in change.mask:
+        if path not in UPDATABLE_FIELDS:
+            shown = path[:60]
+            violations.append(
+                FieldViolation(
+                    "update_mask",
+                    f"{shown!r} is not an updatable field; updatable: {', '.join(UPDATABLE_FIELDS)}",
+                )
+            )
+    if violations:
+        raise invalid_argument(violations)
+    return tuple(dict.fromkeys(change.mask))
+
+
+def apply_change(
+    current: Enterprise, change: EnterpriseChange, fields: tuple[str, ...], now: datetime, today: date
+) -> tuple[Enterprise, list[str]]:
+    """The enterprise after `change` to `fields`, and which fields really changed (none: unchanged).
+
+    The merged registration is validated as a whole, so an update cannot produce what a create refuses.
+    """
+    kept = {
+        "uscc": current.uscc,
+        "display_name": current.display_name,
+        "region_code": current.region_code,
+        "industry_code": current.industry_code,
+        "subject_type": current.subject_type,
+        "size_class": current.size_class,
+        "registered_date": current.registered_date.isoformat() if current.registered_date else "",
+    }
+    merged = {**kept, **{f: getattr(change.draft, f) for f in fields if f != "status"}}
+    status = change.status if "status" in fields else current.status
+    status_problem = _enum_problem(status, STATUSES, "EnterpriseStatus", required=True)
+    try:
+        registration = validate_registration(EnterpriseDraft(**merged), today=today)  # type: ignore[arg-type]
+    except IntegrityError as err:
+        if status_problem is not None:
+            err.field_violations.append(FieldViolation("enterprise.status", status_problem))
+        raise invalid_argument(err.field_violations) from None
+    if status_problem is not None:
+        raise invalid_argument([FieldViolation("enterprise.status", status_problem)])
+    before = {**vars(current.registration), "status": current.status}
+    after = {**vars(registration), "status": status}
+    changed = [f for f in UPDATABLE_FIELDS if before[f] != after[f]]
+    if not changed:
+        return current, []
+    now = now.astimezone(UTC)
+    updated = replace(
+        current,
+        **vars(registration),
+        status=status,
+        update_time=now,
+        etag=compute_etag(registration, status, now),
+    )
+    return updated, changed

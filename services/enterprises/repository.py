@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from services.enterprises.declarations import CapabilityDeclaration, Commitment
 from services.enterprises.domain import Enterprise
+from services.enterprises.instruments import Instrument, Verification
 from services.enterprises.listing import EnterpriseQuery
-from services.enterprises.tables import EnterpriseRow
+from services.enterprises.tables import (
+    CapabilityDeclarationRow,
+    CommitmentRow,
+    EnterpriseRow,
+    InstrumentRow,
+    VerificationRow,
+)
 from shared.regions import region_prefix
 
 
@@ -19,6 +28,10 @@ class EnterpriseRepository(Protocol):
     def get(self, uscc: str) -> Enterprise | None: ...
 
     def get_by_request_id(self, request_id: str) -> Enterprise | None: ...
+
+    def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
+        """Stores `enterprise` if the stored one still has `expected_etag`; False if it changed since."""
+        ...
 
     def list(self, query: EnterpriseQuery, after_uscc: str | None, limit: int) -> list[Enterprise]:
         """Up to `limit` matches in USCC order, those after `after_uscc` (keyset pagination)."""
@@ -75,6 +88,18 @@ class SqlEnterpriseRepository:
         row = self.session.get(EnterpriseRow, uscc)
         return from_row(row) if row is not None else None
 
+    def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
+        # Compare-and-set in one statement, so two concurrent updates from the same etag cannot both win.
+        row = to_row(enterprise)
+        values = {k: v for k, v in row.model_dump().items() if k not in ("uscc", "create_time", "request_id")}
+        statement = (
+            update(EnterpriseRow)
+            .where(col(EnterpriseRow.uscc) == enterprise.uscc, col(EnterpriseRow.etag) == expected_etag)
+            .values(**values)
+        )
+        result = self.session.execute(statement)
+        return bool(result.rowcount == 1)
+
     def get_by_request_id(self, request_id: str) -> Enterprise | None:
         row = self.session.exec(select(EnterpriseRow).where(EnterpriseRow.request_id == request_id)).first()
         return from_row(row) if row is not None else None
@@ -97,3 +122,170 @@ class SqlEnterpriseRepository:
             statement = statement.where(col(EnterpriseRow.uscc) > after_uscc)
         statement = statement.order_by(col(EnterpriseRow.uscc)).limit(limit)
         return [from_row(row) for row in self.session.exec(statement)]
+
+
+# --- instruments ------------------------------------------------------------------------------------
+
+
+class InstrumentRepository(Protocol):
+    def add(self, instrument: Instrument) -> None: ...
+
+    def get(self, uscc: str, instrument_id: str) -> Instrument | None: ...
+
+    def find_serial(self, uscc: str, instrument_type: int, serial_number: str) -> Instrument | None: ...
+
+    def get_by_request_id(self, request_id: str) -> Instrument | None: ...
+
+    def list(self, uscc: str, after_id: str | None, limit: int) -> list[Instrument]:
+        """Up to `limit` of the enterprise's instruments in id order, those after `after_id`."""
+        ...
+
+    def verifications(self, instrument_ids: list[str]) -> dict[str, list[Verification]]:
+        """Each instrument's verifications in the order recorded."""
+        ...
+
+    def add_verification(
+        self, instrument_id: str, verification: Verification, recorded_at: datetime
+    ) -> None: ...
+
+
+def _instrument(row: InstrumentRow) -> Instrument:
+    return Instrument(
+        row.instrument_id,
+        row.uscc,
+        row.type,
+        row.serial_number,
+        row.location,
+        row.usage,
+        _utc(row.create_time),
+        row.request_id,
+    )
+
+
+class SqlInstrumentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, instrument: Instrument) -> None:
+        self.session.add(InstrumentRow(**vars(instrument)))
+
+    def get(self, uscc: str, instrument_id: str) -> Instrument | None:
+        row = self.session.get(InstrumentRow, instrument_id)
+        return _instrument(row) if row is not None and row.uscc == uscc else None
+
+    def get_by_request_id(self, request_id: str) -> Instrument | None:
+        row = self.session.exec(select(InstrumentRow).where(InstrumentRow.request_id == request_id)).first()
+        return _instrument(row) if row is not None else None
+
+    def find_serial(self, uscc: str, instrument_type: int, serial_number: str) -> Instrument | None:
+        statement = select(InstrumentRow).where(
+            InstrumentRow.uscc == uscc,
+            InstrumentRow.type == instrument_type,
+            InstrumentRow.serial_number == serial_number,
+        )
+        row = self.session.exec(statement).first()
+        return _instrument(row) if row is not None else None
+
+    def list(self, uscc: str, after_id: str | None, limit: int) -> list[Instrument]:
+        statement = select(InstrumentRow).where(InstrumentRow.uscc == uscc)
+        if after_id is not None:
+            statement = statement.where(col(InstrumentRow.instrument_id) > after_id)
+        statement = statement.order_by(col(InstrumentRow.instrument_id)).limit(limit)
+        return [_instrument(row) for row in self.session.exec(statement)]
+
+    def verifications(self, instrument_ids: list[str]) -> dict[str, list[Verification]]:
+        found: dict[str, list[Verification]] = {i: [] for i in instrument_ids}
+        if not instrument_ids:
+            return found
+        statement = (
+            select(VerificationRow)
+            .where(col(VerificationRow.instrument_id).in_(instrument_ids))
+            .order_by(col(VerificationRow.id))
+        )
+        for row in self.session.exec(statement):
+            found[row.instrument_id].append(
+                Verification(row.verification_date, row.result, row.certificate_number, row.next_due_date)
+            )
+        return found
+
+    def add_verification(self, instrument_id: str, verification: Verification, recorded_at: datetime) -> None:
+        self.session.add(
+            VerificationRow(instrument_id=instrument_id, recorded_at=recorded_at, **vars(verification))
+        )
+
+
+# --- self-declarations ------------------------------------------------------------------------------
+
+
+class DeclarationRepository(Protocol):
+    def add_commitment(self, commitment: Commitment) -> None: ...
+
+    def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
+
+    def save_commitment(self, commitment: Commitment) -> None: ...
+
+    def add_capability(self, declaration: CapabilityDeclaration) -> None: ...
+
+    def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None: ...
+
+    def commitment_by_request_id(self, request_id: str) -> Commitment | None: ...
+
+    def capability_by_request_id(self, request_id: str) -> CapabilityDeclaration | None: ...
+
+
+def _commitment(row: CommitmentRow) -> Commitment:
+    return Commitment(
+        commitment_id=row.commitment_id,
+        uscc=row.uscc,
+        items=tuple(int(i) for i in row.items.split(",") if i),
+        free_text=row.free_text,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        public_code=row.public_code,
+        create_time=_utc(row.create_time),
+        withdraw_time=_utc(row.withdraw_time) if row.withdraw_time is not None else None,
+        request_id=row.request_id,
+    )
+
+
+def _commitment_row(commitment: Commitment) -> CommitmentRow:
+    return CommitmentRow(**{**vars(commitment), "items": ",".join(map(str, commitment.items))})
+
+
+def _capability(row: CapabilityDeclarationRow) -> CapabilityDeclaration:
+    return CapabilityDeclaration(**{**row.model_dump(), "declare_time": _utc(row.declare_time)})
+
+
+class SqlDeclarationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_commitment(self, commitment: Commitment) -> None:
+        self.session.add(_commitment_row(commitment))
+
+    def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None:
+        row = self.session.get(CommitmentRow, commitment_id)
+        return _commitment(row) if row is not None and row.uscc == uscc else None
+
+    def save_commitment(self, commitment: Commitment) -> None:
+        self.session.merge(_commitment_row(commitment))
+
+    def add_capability(self, declaration: CapabilityDeclaration) -> None:
+        self.session.add(CapabilityDeclarationRow(**vars(declaration)))
+
+    def commitment_by_request_id(self, request_id: str) -> Commitment | None:
+        row = self.session.exec(select(CommitmentRow).where(CommitmentRow.request_id == request_id)).first()
+        return _commitment(row) if row is not None else None
+
+    def capability_by_request_id(self, request_id: str) -> CapabilityDeclaration | None:
+        statement = select(CapabilityDeclarationRow).where(CapabilityDeclarationRow.request_id == request_id)
+        row = self.session.exec(statement).first()
+        return _capability(row) if row is not None else None
+
+    def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None:
+        row = self.session.exec(select(CommitmentRow).where(CommitmentRow.public_code == code)).first()
+        if row is not None:
+            return _commitment(row)
+        statement = select(CapabilityDeclarationRow).where(CapabilityDeclarationRow.public_code == code)
+        declared = self.session.exec(statement).first()
+        return _capability(declared) if declared is not None else None

@@ -9,13 +9,18 @@ from datetime import date, datetime
 from integrity.events.v1 import events_pb2
 from services.enterprises import listing
 from services.enterprises.domain import (
+    ABORTED_ETAG,
     Enterprise,
+    EnterpriseChange,
     EnterpriseDraft,
     Registration,
+    apply_change,
+    china_today,
     enterprise_name,
     normalize_request_id,
     parse_enterprise_name,
     register,
+    resolve_mask,
     validate_registration,
 )
 from services.enterprises.listing import EnterpriseQuery
@@ -166,3 +171,78 @@ def list_enterprises(
     page = found[:size]
     more = len(found) > size
     return Page(page, listing.encode_page_token(page[-1].uscc, query) if more else "")
+
+
+# --- updating ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Updated:
+    enterprise: Enterprise
+    # Fields that really changed; empty when the update asked for what was already there.
+    changed: list[str]
+
+
+def _stale_etag(name: str, sent: str) -> IntegrityError:
+    return IntegrityError(
+        f"{name} changed since etag {sent[:40]!r} was read; read it again and reapply the change",
+        ABORTED_ETAG,
+        ErrorKind.ABORTED,
+        {"resource": name},
+    )
+
+
+def update_enterprise(
+    uow: EnterprisesUoW,
+    change: EnterpriseChange,
+    principal: Principal | None = None,
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> Updated:
+    """Applies `change` if its etag (when given) is current; stages EnterpriseUpdated and/or
+    EnterpriseStatusChanged with the new state in the same transaction. No change, no event."""
+    uscc = parse_enterprise_name(change.name, "enterprise.name")
+    fields = resolve_mask(change)
+    name = enterprise_name(uscc)
+    with uow:
+        current = uow.enterprises.get(uscc)
+        if current is None:
+            raise not_found(name)
+        if change.etag and change.etag != current.etag:
+            raise _stale_etag(name, change.etag)
+        updated, changed = apply_change(current, change, fields, now or utcnow(), today or china_today())
+        if not changed:
+            return Updated(current, [])
+        # The etag is checked again by the write itself: a concurrent update since our read loses nothing.
+        if not uow.enterprises.replace(updated, current.etag):
+            raise _stale_etag(name, change.etag or current.etag)
+        message = to_proto(updated)
+        event_ids = []
+        details = [f for f in changed if f != "status"]
+        if details:
+            payload = events_pb2.EnterpriseUpdated(enterprise=message, changed_fields=details)
+            event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
+            uow.add_event(topics.ENTERPRISES, event)
+            event_ids.append(event.id)
+        if "status" in changed:
+            payload = events_pb2.EnterpriseStatusChanged(
+                enterprise=message,
+                previous_status=current.status,  # type: ignore[arg-type]
+            )
+            event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
+            uow.add_event(topics.ENTERPRISES, event)
+            event_ids.append(event.id)
+        uow.commit()
+    audit_log.info(
+        "enterprise updated",
+        extra={
+            "action": "UpdateEnterprise",
+            "resource": name,
+            "changed": changed,
+            "subject": principal.subject if principal else None,
+            "role": principal.role.value if principal else None,
+            "event_ids": event_ids,
+        },
+    )
+    return Updated(updated, changed)

@@ -6,22 +6,49 @@ Errors are shared.errors.IntegrityError; the platform interceptor turns them int
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import grpc
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from services.enterprises import service
-from services.enterprises.messages import draft_from_proto, to_proto
+from services.enterprises import declaration_service, instrument_service, service
+from services.enterprises.declarations import Commitment
+from services.enterprises.domain import china_today
+from services.enterprises.instrument_service import VerificationEntry
+from services.enterprises.messages import (
+    capability_draft_from_proto,
+    capability_to_proto,
+    change_from_proto,
+    commitment_draft_from_proto,
+    commitment_to_proto,
+    draft_from_proto,
+    instrument_draft_from_proto,
+    instrument_to_proto,
+    public_enterprise_to_proto,
+    to_proto,
+    verification_draft_from_proto,
+)
 from services.enterprises.unit_of_work import EnterprisesUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
 
 
 class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
-    def __init__(self, uow_factory: Callable[[], EnterprisesUoW], wake: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        uow_factory: Callable[[], EnterprisesUoW],
+        wake: Callable[[], None] | None = None,
+        today: Callable[[], date] = china_today,
+    ):
         self._uow_factory = uow_factory
+        # Today in China: what "future", "overdue" and "expired" are measured against (tests inject it).
+        self._today = today
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
+
+    def _wake_if_written(self, uow: EnterprisesUoW) -> None:
+        if uow.committed_events:
+            self._wake()
 
     def CreateEnterprise(
         self, request: enterprises_pb2.CreateEnterpriseRequest, context: grpc.ServicerContext
@@ -30,10 +57,13 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
             raise invalid_argument([FieldViolation("enterprise", "is required")])
         uow = self._uow_factory()
         result = service.create_enterprise(
-            uow, draft_from_proto(request.enterprise), request.request_id, current_principal()
+            uow,
+            draft_from_proto(request.enterprise),
+            request.request_id,
+            current_principal(),
+            today=self._today(),
         )
-        if uow.committed_events:
-            self._wake()
+        self._wake_if_written(uow)
         return enterprises_pb2.CreateEnterpriseResponse(enterprise=to_proto(result.enterprise))
 
     def GetEnterprise(
@@ -55,3 +85,129 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         return enterprises_pb2.ListEnterprisesResponse(
             enterprises=[to_proto(e) for e in page.enterprises], next_page_token=page.next_page_token
         )
+
+    def UpdateEnterprise(
+        self, request: enterprises_pb2.UpdateEnterpriseRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.UpdateEnterpriseResponse:
+        if not request.HasField("enterprise"):
+            raise invalid_argument([FieldViolation("enterprise", "is required")])
+        uow = self._uow_factory()
+        result = service.update_enterprise(
+            uow, change_from_proto(request), current_principal(), today=self._today()
+        )
+        self._wake_if_written(uow)
+        return enterprises_pb2.UpdateEnterpriseResponse(enterprise=to_proto(result.enterprise))
+
+    def CreateInstrument(
+        self, request: enterprises_pb2.CreateInstrumentRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.CreateInstrumentResponse:
+        uow = self._uow_factory()
+        created = instrument_service.create_instrument(
+            uow,
+            request.parent,
+            instrument_draft_from_proto(request.instrument),
+            current_principal(),
+            request.request_id,
+            today=self._today(),
+        )
+        self._wake_if_written(uow)
+        return enterprises_pb2.CreateInstrumentResponse(instrument=instrument_to_proto(created))
+
+    def ListInstruments(
+        self, request: enterprises_pb2.ListInstrumentsRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.ListInstrumentsResponse:
+        page = instrument_service.list_instruments(
+            self._uow_factory(),
+            request.parent,
+            current_principal(),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            today=self._today(),
+        )
+        return enterprises_pb2.ListInstrumentsResponse(
+            instruments=[instrument_to_proto(v) for v in page.instruments],
+            next_page_token=page.next_page_token,
+        )
+
+    def _record(self, entries: list[VerificationEntry]) -> list[enterprises_pb2.Instrument]:
+        uow = self._uow_factory()
+        views = instrument_service.record_verifications(
+            uow, entries, current_principal(), today=self._today()
+        )
+        self._wake_if_written(uow)
+        return [instrument_to_proto(v) for v in views]
+
+    def RecordVerification(
+        self, request: enterprises_pb2.RecordVerificationRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.RecordVerificationResponse:
+        entry = VerificationEntry(request.instrument, verification_draft_from_proto(request.verification))
+        [instrument] = self._record([entry])
+        return enterprises_pb2.RecordVerificationResponse(instrument=instrument)
+
+    def BatchRecordVerifications(
+        self, request: enterprises_pb2.BatchRecordVerificationsRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.BatchRecordVerificationsResponse:
+        entries = [
+            VerificationEntry(
+                r.instrument,
+                verification_draft_from_proto(r.verification),
+                f"requests[{i}].instrument",
+                f"requests[{i}].verification",
+            )
+            for i, r in enumerate(request.requests)
+        ]
+        return enterprises_pb2.BatchRecordVerificationsResponse(instruments=self._record(entries))
+
+    def CreateCommitment(
+        self, request: enterprises_pb2.CreateCommitmentRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.CreateCommitmentResponse:
+        uow = self._uow_factory()
+        commitment, state = declaration_service.create_commitment(
+            uow,
+            request.parent,
+            commitment_draft_from_proto(request.commitment),
+            current_principal(),
+            request.request_id,
+            today=self._today(),
+        )
+        self._wake_if_written(uow)
+        return enterprises_pb2.CreateCommitmentResponse(commitment=commitment_to_proto(commitment, state))
+
+    def WithdrawCommitment(
+        self, request: enterprises_pb2.WithdrawCommitmentRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.WithdrawCommitmentResponse:
+        uow = self._uow_factory()
+        commitment, state = declaration_service.withdraw_commitment(
+            uow, request.name, current_principal(), today=self._today()
+        )
+        self._wake_if_written(uow)
+        return enterprises_pb2.WithdrawCommitmentResponse(commitment=commitment_to_proto(commitment, state))
+
+    def DeclareCapability(
+        self, request: enterprises_pb2.DeclareCapabilityRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.DeclareCapabilityResponse:
+        uow = self._uow_factory()
+        declaration = declaration_service.declare_capability(
+            uow,
+            request.parent,
+            capability_draft_from_proto(request.declaration),
+            current_principal(),
+            request.request_id,
+        )
+        self._wake_if_written(uow)
+        return enterprises_pb2.DeclareCapabilityResponse(declaration=capability_to_proto(declaration))
+
+    def LookupPublicCode(
+        self, request: enterprises_pb2.LookupPublicCodeRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.LookupPublicCodeResponse:
+        found = declaration_service.lookup_public_code(
+            self._uow_factory(), request.public_code, today=self._today()
+        )
+        response = enterprises_pb2.LookupPublicCodeResponse(
+            enterprise=public_enterprise_to_proto(found.enterprise)
+        )
+        if isinstance(found.declaration, Commitment):
+            response.commitment.CopyFrom(commitment_to_proto(found.declaration, found.state))
+        else:
+            response.capability_declaration.CopyFrom(capability_to_proto(found.declaration))
+        return response

@@ -6,7 +6,14 @@ from typing import Protocol, Self
 
 import sqlalchemy.exc
 
-from services.enterprises.repository import EnterpriseRepository, SqlEnterpriseRepository
+from services.enterprises.repository import (
+    DeclarationRepository,
+    EnterpriseRepository,
+    InstrumentRepository,
+    SqlDeclarationRepository,
+    SqlEnterpriseRepository,
+    SqlInstrumentRepository,
+)
 from shared.db import UnitOfWork
 from shared.events import Event
 from shared.outbox import add_event
@@ -20,6 +27,8 @@ class EnterprisesUoW(Protocol):
     """What the use cases need; the SQL unit of work and the test fake both provide it."""
 
     enterprises: EnterpriseRepository
+    instruments: InstrumentRepository
+    declarations: DeclarationRepository
     # Events committed over this object's life, so the caller knows to wake the outbox relay.
     committed_events: int
 
@@ -36,6 +45,8 @@ class EnterprisesUoW(Protocol):
 
 class EnterprisesUnitOfWork(UnitOfWork):
     enterprises: SqlEnterpriseRepository
+    instruments: SqlInstrumentRepository
+    declarations: SqlDeclarationRepository
 
     def __init__(self, engine: sqlalchemy.Engine) -> None:
         super().__init__(engine)
@@ -45,6 +56,8 @@ class EnterprisesUnitOfWork(UnitOfWork):
     def __enter__(self) -> Self:
         super().__enter__()
         self.enterprises = SqlEnterpriseRepository(self.session)
+        self.instruments = SqlInstrumentRepository(self.session)
+        self.declarations = SqlDeclarationRepository(self.session)
         self._staged_events = 0
         return self
 

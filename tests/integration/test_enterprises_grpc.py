@@ -8,10 +8,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import Engine
@@ -19,7 +21,9 @@ from sqlmodel import Session, func, select
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from services.enterprises.app import build_app
+from services.enterprises.domain import EnterpriseDraft, register, validate_registration
 from services.enterprises.tables import EnterpriseRow
+from services.enterprises.unit_of_work import EnterprisesUnitOfWork
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
@@ -196,3 +200,107 @@ def test_listing_walks_every_page_once_and_regulators_see_their_region(registry:
             registry.stub.ListEnterprises(request, metadata=registry.system, timeout=10)
         code, violations = status_of(caught.value)  # type: ignore[arg-type]
         assert code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in violations] == [field]
+
+
+# --- UpdateEnterprise -------------------------------------------------------------------------------
+
+
+def _update(
+    registry: Registry,
+    message: enterprises_pb2.Enterprise,
+    paths: list[str],
+    role: str = "system",
+    **claims: str,
+) -> enterprises_pb2.Enterprise:
+    request = enterprises_pb2.UpdateEnterpriseRequest(
+        enterprise=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
+    )
+    return registry.stub.UpdateEnterprise(
+        request, metadata=registry.auth(role, **claims), timeout=10
+    ).enterprise
+
+
+def test_update_with_the_current_etag_applies_and_a_stale_one_is_aborted(registry: Registry) -> None:
+    created = registry.create(enterprise())
+    change = enterprises_pb2.Enterprise(
+        name=created.name,
+        etag=created.etag,
+        display_name="新名字有限公司",
+        status=enterprises_pb2.ENTERPRISE_STATUS_SUSPENDED,
+    )
+    updated = _update(registry, change, ["display_name", "status"])
+    assert updated.display_name == "新名字有限公司" and updated.etag != created.etag
+    assert updated.status == enterprises_pb2.ENTERPRISE_STATUS_SUSPENDED
+    assert registry.count(OutboxRecord) == 3  # registered, updated, status changed
+    with Session(registry.engine) as session:
+        types = session.exec(select(OutboxRecord.event_type).order_by(OutboxRecord.id)).all()
+    assert types[1:] == [
+        "integrity.events.v1.EnterpriseUpdated",
+        "integrity.events.v1.EnterpriseStatusChanged",
+    ]
+
+    stale = enterprises_pb2.Enterprise(name=created.name, etag=created.etag, display_name="迟到的修改")
+    with pytest.raises(grpc.RpcError) as caught:
+        _update(registry, stale, ["display_name"])
+    assert caught.value.code() == grpc.StatusCode.ABORTED  # type: ignore[attr-defined]
+    got = registry.stub.GetEnterprise(
+        enterprises_pb2.GetEnterpriseRequest(name=created.name), metadata=registry.system, timeout=10
+    ).enterprise
+    assert got == updated and registry.count(OutboxRecord) == 3
+
+
+def test_only_the_system_role_updates_and_bad_masks_are_invalid(registry: Registry) -> None:
+    created = registry.create(enterprise())
+    change = enterprises_pb2.Enterprise(name=created.name, display_name="x")
+    for role, claims in (("regulator", {"region": "610100"}), ("enterprise", {"uscc": created.uscc})):
+        with pytest.raises(grpc.RpcError) as caught:
+            _update(registry, change, ["display_name"], role, **claims)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    with pytest.raises(grpc.RpcError) as caught:
+        _update(registry, change, ["uscc"])
+    code, violations = status_of(caught.value)  # type: ignore[arg-type]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in violations] == ["update_mask"]
+    assert registry.count(OutboxRecord) == 1
+
+
+def test_pages_over_a_thousand_enterprises_each_once_capped_and_bound_to_their_filter(
+    registry: Registry,
+) -> None:
+    regions = ["610112", "610113", "610202", "440106", "610302"]
+    now = datetime.now(UTC)
+    with EnterprisesUnitOfWork(registry.engine) as uow:  # seeded directly: 1005 creates over gRPC are slow
+        for n in range(1, 1006):
+            region = regions[n % len(regions)]
+            draft = EnterpriseDraft(uscc(n, region), f"企业{n}", region, "5265", 1 + n % 7)
+            uow.enterprises.add(register(validate_registration(draft), now))
+        uow.commit()
+
+    def page(size: int, token: str = "", filter_text: str = "") -> enterprises_pb2.ListEnterprisesResponse:
+        request = enterprises_pb2.ListEnterprisesRequest(page_size=size, page_token=token, filter=filter_text)
+        return registry.stub.ListEnterprises(request, metadata=registry.system, timeout=30)
+
+    capped = page(5000)
+    assert len(capped.enterprises) == 1000 and capped.next_page_token
+
+    for filter_text, size in (
+        ("", 333),
+        ('region_code = "610100"', 7),
+        ("subject_type = SUBJECT_TYPE_OTHER", 50),
+    ):
+        seen, token = [], ""
+        while True:
+            response = page(size, token, filter_text)
+            assert len(response.enterprises) <= size
+            seen += [e.uscc for e in response.enterprises]
+            token = response.next_page_token
+            if not token:
+                break
+        expected = page(1000, "", filter_text).enterprises  # at most 1000 match these two filters
+        if filter_text:
+            assert sorted(seen) == sorted(e.uscc for e in expected)
+        assert len(seen) == len(set(seen)) == (1005 if not filter_text else len(expected))
+
+    with pytest.raises(grpc.RpcError) as caught:
+        page(10, page(10).next_page_token, 'region_code = "610100"')
+    code, violations = status_of(caught.value)  # type: ignore[arg-type]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in violations] == ["page_token"]

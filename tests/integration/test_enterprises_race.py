@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from services.enterprises import service
-from services.enterprises.domain import register, validate_registration
+from services.enterprises.domain import EnterpriseChange, register, validate_registration
 from services.enterprises.repository import to_row
 from services.enterprises.tables import EnterpriseRow
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork
@@ -78,3 +78,36 @@ def test_the_loser_of_a_duplicate_registration_already_exists(engine: Engine) ->
         service.create_enterprise(uow, make_draft(), str(uuid.uuid4()), today=TODAY)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS
     assert counts(engine) == (1, 0)
+
+
+class OvertakenUnitOfWork(EnterprisesUnitOfWork):
+    """Lets a competing transaction change the enterprise after our read, before our compare-and-set."""
+
+    def __enter__(self) -> OvertakenUnitOfWork:
+        super().__enter__()
+        repository, write = self.enterprises, self.enterprises.replace
+
+        def overtaken_replace(enterprise, expected_etag):  # type: ignore[no-untyped-def]
+            with Session(self.engine) as other:
+                row = other.get(EnterpriseRow, enterprise.uscc)
+                assert row is not None
+                row.display_name, row.etag = "抢先修改", "rival-etag"
+                other.commit()
+            return write(enterprise, expected_etag)
+
+        repository.replace = overtaken_replace  # type: ignore[method-assign]
+        return self
+
+
+def test_an_update_overtaken_after_its_etag_check_is_aborted_and_writes_nothing(engine: Engine) -> None:
+    created = service.create_enterprise(EnterprisesUnitOfWork(engine), make_draft(), today=TODAY).enterprise
+    change = EnterpriseChange(
+        created.name, make_draft(display_name="我的修改"), 0, created.etag, ("display_name",)
+    )
+    with pytest.raises(IntegrityError) as caught:
+        service.update_enterprise(OvertakenUnitOfWork(engine), change, today=TODAY)
+    assert caught.value.kind == ErrorKind.ABORTED
+    with Session(engine) as session:
+        row = session.get(EnterpriseRow, created.uscc)
+        assert row is not None and row.display_name == "抢先修改"
+    assert counts(engine) == (1, 1)  # the registration's event only

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Self
 
 from integrity.enterprises.v1 import enterprises_pb2
+from services.enterprises.declarations import CapabilityDeclaration, Commitment
 from services.enterprises.domain import Enterprise, EnterpriseDraft
+from services.enterprises.instruments import Instrument, Verification
 from services.enterprises.listing import EnterpriseQuery
 from services.enterprises.unit_of_work import StorageConflict
 from shared.events import Event
@@ -26,6 +29,13 @@ class FakeEnterpriseRepository:
     def get(self, uscc: str) -> Enterprise | None:
         return self.rows.get(uscc)
 
+    def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
+        stored = self.rows.get(enterprise.uscc)
+        if stored is None or stored.etag != expected_etag:
+            return False
+        self.rows[enterprise.uscc] = enterprise
+        return True
+
     def get_by_request_id(self, request_id: str) -> Enterprise | None:
         return next((e for e in self.rows.values() if e.request_id == request_id), None)
 
@@ -43,6 +53,71 @@ class FakeEnterpriseRepository:
         return sorted((e for e in self.rows.values() if matches(e)), key=lambda e: e.uscc)[:limit]
 
 
+class FakeInstrumentRepository:
+    def __init__(self, rows: dict[str, Instrument], history: list[tuple[str, Verification]]) -> None:
+        self.rows = rows
+        self.history = history
+
+    def add(self, instrument: Instrument) -> None:
+        self.rows[instrument.instrument_id] = instrument
+
+    def get(self, uscc: str, instrument_id: str) -> Instrument | None:
+        found = self.rows.get(instrument_id)
+        return found if found is not None and found.uscc == uscc else None
+
+    def get_by_request_id(self, request_id: str) -> Instrument | None:
+        return next((i for i in self.rows.values() if i.request_id == request_id), None)
+
+    def find_serial(self, uscc: str, instrument_type: int, serial_number: str) -> Instrument | None:
+        key = (uscc, instrument_type, serial_number)
+        return next((i for i in self.rows.values() if (i.uscc, i.type, i.serial_number) == key), None)
+
+    def list(self, uscc: str, after_id: str | None, limit: int) -> list[Instrument]:
+        mine = (
+            i
+            for i in self.rows.values()
+            if i.uscc == uscc and (after_id is None or i.instrument_id > after_id)
+        )
+        return sorted(mine, key=lambda i: i.instrument_id)[:limit]
+
+    def verifications(self, instrument_ids: list[str]) -> dict[str, list[Verification]]:
+        return {i: [v for owner, v in self.history if owner == i] for i in instrument_ids}
+
+    def add_verification(self, instrument_id: str, verification: Verification, at: datetime) -> None:
+        self.history.append((instrument_id, verification))
+
+
+class FakeDeclarationRepository:
+    def __init__(
+        self, commitments: dict[str, Commitment], capabilities: dict[str, CapabilityDeclaration]
+    ) -> None:
+        self.commitments = commitments
+        self.capabilities = capabilities
+
+    def add_commitment(self, commitment: Commitment) -> None:
+        self.commitments[commitment.commitment_id] = commitment
+
+    def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None:
+        found = self.commitments.get(commitment_id)
+        return found if found is not None and found.uscc == uscc else None
+
+    def save_commitment(self, commitment: Commitment) -> None:
+        self.commitments[commitment.commitment_id] = commitment
+
+    def add_capability(self, declaration: CapabilityDeclaration) -> None:
+        self.capabilities[declaration.declaration_id] = declaration
+
+    def commitment_by_request_id(self, request_id: str) -> Commitment | None:
+        return next((c for c in self.commitments.values() if c.request_id == request_id), None)
+
+    def capability_by_request_id(self, request_id: str) -> CapabilityDeclaration | None:
+        return next((d for d in self.capabilities.values() if d.request_id == request_id), None)
+
+    def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None:
+        everything = [*self.commitments.values(), *self.capabilities.values()]
+        return next((d for d in everything if d.public_code == code), None)
+
+
 @dataclass
 class FakeUnitOfWork:
     """Commits copy the working set over `committed`; unique keys are enforced like the database does.
@@ -52,6 +127,10 @@ class FakeUnitOfWork:
     """
 
     committed: dict[str, Enterprise] = field(default_factory=dict)
+    committed_instruments: dict[str, Instrument] = field(default_factory=dict)
+    committed_verifications: list[tuple[str, Verification]] = field(default_factory=list)
+    committed_commitments: dict[str, Commitment] = field(default_factory=dict)
+    committed_capabilities: dict[str, CapabilityDeclaration] = field(default_factory=dict)
     published: list[tuple[str, Event]] = field(default_factory=list)
     committed_events: int = 0
     entered: int = 0
@@ -60,6 +139,12 @@ class FakeUnitOfWork:
     def __enter__(self) -> Self:
         self.entered += 1
         self.enterprises = FakeEnterpriseRepository(dict(self.committed))
+        self.instruments = FakeInstrumentRepository(
+            dict(self.committed_instruments), list(self.committed_verifications)
+        )
+        self.declarations = FakeDeclarationRepository(
+            dict(self.committed_commitments), dict(self.committed_capabilities)
+        )
         self._staged: list[tuple[str, Event]] = []
         return self
 
@@ -78,7 +163,15 @@ class FakeUnitOfWork:
             if new.uscc in self.committed or (new.request_id and new.request_id in request_ids):
                 self._staged = []
                 raise StorageConflict(f"duplicate key for {new.uscc}")
+        serials = [(i.uscc, i.type, i.serial_number) for i in self.instruments.rows.values()]
+        if len(serials) != len(set(serials)):
+            self._staged = []
+            raise StorageConflict("duplicate instrument serial number")
         self.committed = dict(self.enterprises.rows)
+        self.committed_instruments = dict(self.instruments.rows)
+        self.committed_verifications = list(self.instruments.history)
+        self.committed_commitments = dict(self.declarations.commitments)
+        self.committed_capabilities = dict(self.declarations.capabilities)
         self.enterprises.added = []
         self.published.extend(self._staged)
         self.committed_events += len(self._staged)

@@ -1,0 +1,232 @@
+"""Use cases for enterprises' self-declarations and the public look-up of their codes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from google.protobuf.message import Message
+
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+from services.enterprises import declarations
+from services.enterprises.declarations import (
+    CapabilityDeclaration,
+    CapabilityDraft,
+    Commitment,
+    CommitmentDraft,
+)
+from services.enterprises.domain import Enterprise, china_today, enterprise_name, parse_enterprise_name
+from services.enterprises.idempotency import repeat_of, request_key
+from services.enterprises.messages import capability_to_proto, commitment_to_proto
+from services.enterprises.unit_of_work import EnterprisesUoW, StorageConflict
+from shared import topics
+from shared.auth import Principal, Role
+from shared.errors import ErrorKind, IntegrityError, failed_precondition, not_found, permission_denied
+from shared.events import new_event, utcnow
+
+EVENT_SOURCE = "//integrity/enterprises"
+audit_log = logging.getLogger("integrity.audit")
+
+
+def _require_own(principal: Principal, uscc: str) -> None:
+    """Self-declarations are made by the enterprise itself, for itself only."""
+    if principal.role == Role.ENTERPRISE and principal.uscc == uscc:
+        return
+    raise permission_denied(
+        f"only enterprise {uscc} itself may declare for it; {principal.role} {principal.subject!r} may not",
+        "NOT_OWN_ENTERPRISE",
+    )
+
+
+def _declaring_enterprise(uow: EnterprisesUoW, uscc: str) -> Enterprise:
+    enterprise = uow.enterprises.get(uscc)
+    if enterprise is None:
+        raise not_found(enterprise_name(uscc))
+    if enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED:
+        raise failed_precondition(f"{enterprise.name} is deregistered; it cannot declare", "DEREGISTERED")
+    return enterprise
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _unused_code(uow: EnterprisesUoW, kind: str) -> str:
+    while True:  # 31^10 codes: a collision is astronomically rare, but never reuse one
+        code = declarations.new_public_code(kind)
+        if uow.declarations.by_public_code(code) is None:
+            return code
+
+
+def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred_at: datetime) -> str:
+    event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=occurred_at)
+    uow.add_event(topics.ENTERPRISES, event)
+    try:
+        uow.commit()
+    except StorageConflict:
+        raise IntegrityError(
+            "a concurrent request took the same public code or request_id; repeat the request",
+            "CONCURRENT_DECLARATION",
+            ErrorKind.ABORTED,
+        ) from None
+    return event.id
+
+
+def _audit(action: str, resource: str, principal: Principal, event_id: str) -> None:
+    audit_log.info(
+        action,
+        extra={
+            "action": action,
+            "resource": resource,
+            "subject": principal.subject,
+            "role": principal.role.value,
+            "event_id": event_id,
+        },
+    )
+
+
+def create_commitment(
+    uow: EnterprisesUoW,
+    parent: str,
+    draft: CommitmentDraft,
+    principal: Principal,
+    request_id: str = "",
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> tuple[Commitment, int]:
+    """The new commitment and its state; stages CommitmentDeclared. A repeated request_id returns
+    the commitment its first request declared."""
+    uscc = parse_enterprise_name(parent, "parent")
+    _require_own(principal, uscc)
+    day = today or china_today()
+    valid = declarations.validate_commitment(draft, day)
+    key = request_key(request_id)
+    with uow:
+        if key is not None:
+            original = repeat_of(
+                uow.declarations.commitment_by_request_id(key),
+                lambda found: declarations.same_commitment(found, uscc, valid),
+                key,
+                "commitment",
+            )
+            if original is not None:
+                return original, declarations.commitment_state(original, day)
+        _declaring_enterprise(uow, uscc)
+        commitment = declarations.new_commitment(
+            uscc,
+            valid,
+            _new_id(),
+            _unused_code(uow, declarations.COMMITMENT_CODE),
+            now or utcnow(),
+            key,
+        )
+        uow.declarations.add_commitment(commitment)
+        state = declarations.commitment_state(commitment, day)
+        payload = events_pb2.CommitmentDeclared(commitment=commitment_to_proto(commitment, state))
+        event_id = _stage_and_commit(uow, uscc, payload, commitment.create_time)
+    _audit("CreateCommitment", commitment.name, principal, event_id)
+    return commitment, state
+
+
+def withdraw_commitment(
+    uow: EnterprisesUoW,
+    name: str,
+    principal: Principal,
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> tuple[Commitment, int]:
+    """Marks an own commitment withdrawn (it stays on record); stages CommitmentWithdrawn."""
+    uscc, commitment_id = declarations.parse_commitment_name(name)
+    _require_own(principal, uscc)
+    day = today or china_today()
+    with uow:
+        commitment = uow.declarations.get_commitment(uscc, commitment_id)
+        if commitment is None:
+            raise not_found(name)
+        state = declarations.commitment_state(commitment, day)
+        if state == enterprises_pb2.COMMITMENT_STATE_WITHDRAWN:
+            raise failed_precondition(f"{name} was already withdrawn", "ALREADY_WITHDRAWN")
+        if state == enterprises_pb2.COMMITMENT_STATE_EXPIRED:
+            raise failed_precondition(
+                f"{name} expired on {commitment.valid_until}; nothing to withdraw", "EXPIRED"
+            )
+        withdrawn = replace(commitment, withdraw_time=(now or utcnow()))
+        uow.declarations.save_commitment(withdrawn)
+        state = declarations.commitment_state(withdrawn, day)
+        payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
+        assert withdrawn.withdraw_time is not None
+        event_id = _stage_and_commit(uow, uscc, payload, withdrawn.withdraw_time)
+    _audit("WithdrawCommitment", name, principal, event_id)
+    return withdrawn, state
+
+
+def declare_capability(
+    uow: EnterprisesUoW,
+    parent: str,
+    draft: CapabilityDraft,
+    principal: Principal,
+    request_id: str = "",
+    *,
+    now: datetime | None = None,
+) -> CapabilityDeclaration:
+    """Records a capability declaration (earlier ones stay on record); stages CapabilityDeclared.
+    A repeated request_id returns the declaration its first request recorded."""
+    uscc = parse_enterprise_name(parent, "parent")
+    _require_own(principal, uscc)
+    valid = declarations.validate_capability(draft)
+    key = request_key(request_id)
+    with uow:
+        if key is not None:
+            original = repeat_of(
+                uow.declarations.capability_by_request_id(key),
+                lambda found: declarations.same_capability(found, uscc, valid),
+                key,
+                "capability declaration",
+            )
+            if original is not None:
+                return original
+        _declaring_enterprise(uow, uscc)
+        declaration = declarations.new_capability(
+            uscc,
+            valid,
+            _new_id(),
+            _unused_code(uow, declarations.CAPABILITY_CODE),
+            now or utcnow(),
+            key,
+        )
+        uow.declarations.add_capability(declaration)
+        payload = events_pb2.CapabilityDeclared(declaration=capability_to_proto(declaration))
+        event_id = _stage_and_commit(uow, uscc, payload, declaration.declare_time)
+    _audit("DeclareCapability", declaration.name, principal, event_id)
+    return declaration
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    enterprise: Enterprise
+    declaration: Commitment | CapabilityDeclaration
+    # The commitment's state today (0 for capability declarations).
+    state: int
+
+
+def lookup_public_code(uow: EnterprisesUoW, code: str, *, today: date | None = None) -> PublicRecord:
+    canonical = declarations.normalize_public_code(code)
+    with uow:
+        found = uow.declarations.by_public_code(canonical)
+        enterprise = uow.enterprises.get(found.uscc) if found is not None else None
+    if found is None or enterprise is None:
+        raise IntegrityError(
+            f"no commitment or declaration has the public code {canonical}",
+            "NOT_FOUND",
+            ErrorKind.NOT_FOUND,
+            {"public_code": canonical},
+        )
+    state = (
+        declarations.commitment_state(found, today or china_today()) if isinstance(found, Commitment) else 0
+    )
+    return PublicRecord(enterprise, found, state)
