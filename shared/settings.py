@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
     )
 
+    # Complaints: deadlines per state in calendar days, and how long a repeat counts as a duplicate.
+    complaint_accept_days: int = Field(7, ge=1, validation_alias=_env("INTEGRITY_COMPLAINT_ACCEPT_DAYS"))
+    complaint_resolve_days: int = Field(60, ge=1, validation_alias=_env("INTEGRITY_COMPLAINT_RESOLVE_DAYS"))
+    complaint_duplicate_window_days: int = Field(
+        30, ge=0, validation_alias=_env("INTEGRITY_COMPLAINT_DUPLICATE_WINDOW_DAYS")
+    )
+
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))
 

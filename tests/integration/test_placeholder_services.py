@@ -1,4 +1,5 @@
-"""Complaints and inspections answer every method with UNIMPLEMENTED until their issues land."""
+"""Inspections answers every method with UNIMPLEMENTED until its issue lands (complaints has landed:
+tests/integration/test_complaints_grpc.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from integrity.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2, inspections_pb2_grpc
-from services.complaints.app import build_app as build_complaints
 from services.inspections.app import build_app as build_inspections
 from shared.auth import issue_token
 from shared.grpc_server import start
@@ -22,16 +21,11 @@ def test_every_placeholder_method_is_unimplemented(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path)
     regulator = (("authorization", f"Bearer {issue_token(settings, 'regulator', region='610100')}"),)
     inspector = (("authorization", f"Bearer {issue_token(settings, 'inspector', region='610100')}"),)
-    complaints, inspections = start(build_complaints(settings), 0), start(build_inspections(settings), 0)
+    inspections = start(build_inspections(settings), 0)
     try:
-        with grpc.insecure_channel(complaints.address) as c, grpc.insecure_channel(inspections.address) as i:
-            complaint_stub = complaints_pb2_grpc.ComplaintServiceStub(c)
+        with grpc.insecure_channel(inspections.address) as i:
             inspection_stub = inspections_pb2_grpc.InspectionServiceStub(i)
             calls = [
-                (complaint_stub.CreateComplaint, complaints_pb2.CreateComplaintRequest(), ()),
-                (complaint_stub.GetComplaint, complaints_pb2.GetComplaintRequest(), regulator),
-                (complaint_stub.AcceptComplaint, complaints_pb2.AcceptComplaintRequest(), regulator),
-                (complaint_stub.ResolveComplaint, complaints_pb2.ResolveComplaintRequest(), regulator),
                 (
                     inspection_stub.CreateInspectionPlan,
                     inspections_pb2.CreateInspectionPlanRequest(),
@@ -46,5 +40,4 @@ def test_every_placeholder_method_is_unimplemented(tmp_path: Path) -> None:
                 assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
                 assert "see the" in caught.value.details()  # type: ignore[attr-defined]
     finally:
-        complaints.stop(0)
         inspections.stop(0)

@@ -31,18 +31,20 @@ SERVICE = "integrity.complaints.v1.ComplaintService"
 
 
 class FakeComplaints(pb_grpc.ComplaintServiceServicer):
-    """GetComplaint behaves as its `name` says; AcceptComplaint (regulators only) echoes the caller."""
+    """CreateComplaint (public) behaves as the complaint's `name` says; AcceptComplaint (regulators only)
+    echoes the caller."""
 
-    def GetComplaint(
-        self, request: pb.GetComplaintRequest, context: grpc.ServicerContext
-    ) -> pb.GetComplaintResponse:
-        if request.name == "complaints/invalid":
+    def CreateComplaint(
+        self, request: pb.CreateComplaintRequest, context: grpc.ServicerContext
+    ) -> pb.CreateComplaintResponse:
+        name = request.complaint.name
+        if name == "complaints/invalid":
             raise invalid_argument([FieldViolation("name", "must look like complaints/{id}")])
-        if request.name == "complaints/boom":
+        if name == "complaints/boom":
             raise RuntimeError("password=hunter2 in /srv/secret.py")
-        if request.name == "complaints/gone":
+        if name == "complaints/gone":
             context.abort(grpc.StatusCode.NOT_FOUND, "gone on purpose")
-        return pb.GetComplaintResponse(complaint=pb.Complaint(name=request.name))
+        return pb.CreateComplaintResponse(complaint=pb.Complaint(name=name))
 
     def AcceptComplaint(
         self, request: pb.AcceptComplaintRequest, context: grpc.ServicerContext
@@ -105,7 +107,7 @@ def unpack(status, message_type):
 
 
 def test_public_method_needs_no_token(stub) -> None:
-    response = stub.GetComplaint(pb.GetComplaintRequest(name="complaints/1"))
+    response = stub.CreateComplaint(pb.CreateComplaintRequest(complaint=pb.Complaint(name="complaints/1")))
     assert response.complaint.name == "complaints/1"
 
 
@@ -116,7 +118,9 @@ def test_servicer_sees_the_caller(settings, stub) -> None:
 
 
 def test_field_violations_reach_the_client(stub) -> None:
-    err = call_error(stub.GetComplaint, pb.GetComplaintRequest(name="complaints/invalid"))
+    err = call_error(
+        stub.CreateComplaint, pb.CreateComplaintRequest(complaint=pb.Complaint(name="complaints/invalid"))
+    )
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(err)
     [info] = unpack(status, error_details_pb2.ErrorInfo)
@@ -131,7 +135,9 @@ def test_field_violations_reach_the_client(stub) -> None:
 
 def test_unexpected_exception_is_internal_without_internals(stub, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="integrity.server"):
-        err = call_error(stub.GetComplaint, pb.GetComplaintRequest(name="complaints/boom"))
+        err = call_error(
+            stub.CreateComplaint, pb.CreateComplaintRequest(complaint=pb.Complaint(name="complaints/boom"))
+        )
     assert err.code() is grpc.StatusCode.INTERNAL
     assert "hunter2" not in err.details() and "RuntimeError" not in err.details()
     [request_info] = unpack(rpc_status.from_call(err), error_details_pb2.RequestInfo)
@@ -142,7 +148,9 @@ def test_unexpected_exception_is_internal_without_internals(stub, caplog) -> Non
 
 
 def test_servicer_abort_passes_through(stub) -> None:
-    err = call_error(stub.GetComplaint, pb.GetComplaintRequest(name="complaints/gone"))
+    err = call_error(
+        stub.CreateComplaint, pb.CreateComplaintRequest(complaint=pb.Complaint(name="complaints/gone"))
+    )
     assert (err.code(), err.details()) == (grpc.StatusCode.NOT_FOUND, "gone on purpose")
 
 
@@ -162,7 +170,11 @@ def test_no_token_for_a_protected_method(stub) -> None:
 
 def test_invalid_token(stub) -> None:
     metadata = (("authorization", "Bearer not.a.token"),)
-    err = call_error(stub.GetComplaint, pb.GetComplaintRequest(name="complaints/1"), metadata=metadata)
+    err = call_error(
+        stub.CreateComplaint,
+        pb.CreateComplaintRequest(complaint=pb.Complaint(name="complaints/1")),
+        metadata=metadata,
+    )
     assert err.code() is grpc.StatusCode.UNAUTHENTICATED  # a bad token is not silently treated as public
 
 

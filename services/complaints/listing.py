@@ -1,0 +1,141 @@
+"""ListComplaints request parsing: AIP-160 filter, AIP-158 page size and opaque page tokens. Pure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+
+from integrity.complaints.v1 import complaints_pb2
+from services.complaints.domain import ENTERPRISE_PREFIX, enterprise_problem
+from shared.errors import FieldViolation, invalid_argument
+from shared.regions import region_problem
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_ID = re.compile(r"[0-9a-f]{24}")
+
+
+@dataclass(frozen=True)
+class ComplaintQuery:
+    """Which complaints to list; None means any. `region_code` includes the region's children."""
+
+    uscc: str | None = None
+    region_code: str | None = None
+    state: int | None = None
+    category: int | None = None
+    duplicate: bool | None = None
+    # Set by authorization, never by the filter: a system caller sees what it filed, an enterprise
+    # only decided complaints against itself.
+    filer_subject: str | None = None
+    states: frozenset[int] | None = None
+
+    def fingerprint(self) -> str:
+        """A short digest of the filter, so a page token cannot be reused with another filter."""
+        fields = [self.uscc, self.region_code, self.state, self.category, self.duplicate]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
+
+    def scoped(self, **changes: object) -> ComplaintQuery:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def page_size_of(requested: int) -> int:
+    if requested < 0:
+        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_page_token(last_id: str, fingerprint: str) -> str:
+    payload = json.dumps({"after": last_id, "filter": fingerprint}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str, fingerprint: str) -> str | None:
+    """The complaint id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
+    if not token:
+        return None
+    bad = invalid_argument([FieldViolation("page_token", "is not a page token from a previous response")])
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("after"), str)
+        or not _ID.fullmatch(data["after"])
+    ):
+        raise bad
+    if data.get("filter") != fingerprint:
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "page_token", "was issued for a different filter; repeat the first page's filter"
+                )
+            ]
+        )
+    return str(data["after"])
+
+
+# --- AIP-160 filter: `field = value [AND field = value ...]` --------------------------------------
+
+FILTER_FIELDS = ("enterprise", "region_code", "state", "category", "duplicate")
+_ENUMS = {
+    "state": (complaints_pb2.ComplaintState, "COMPLAINT_STATE_"),
+    "category": (complaints_pb2.ComplaintCategory, "COMPLAINT_CATEGORY_"),
+}
+_TERM = re.compile(r'\s*([A-Za-z_]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*')
+_AND = re.compile(r"AND\s+")
+
+
+def _filter_error(description: str) -> Exception:
+    return invalid_argument([FieldViolation("filter", description)])
+
+
+def _value(field: str, raw: str) -> object:
+    text = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+    if field == "enterprise":
+        if (problem := enterprise_problem(text)) is not None:
+            raise _filter_error(f"enterprise: {problem}")
+        return text[len(ENTERPRISE_PREFIX) :]
+    if field == "region_code":
+        if (problem := region_problem(text)) is not None:
+            raise _filter_error(f"region_code: {problem}")
+        return text
+    if field == "duplicate":
+        if text not in ("true", "false"):
+            raise _filter_error(f"duplicate: must be true or false, got {text!r}")
+        return text == "true"
+    enum, prefix = _ENUMS[field]
+    full = text if text.startswith(prefix) else prefix + text
+    values = enum.DESCRIPTOR.values_by_name
+    if full in values and values[full].number != 0:
+        return int(values[full].number)
+    known = ", ".join(n.removeprefix(prefix) for n, v in values.items() if v.number != 0)
+    raise _filter_error(f"{field}: {text!r} is not a value of {enum.DESCRIPTOR.name}; use one of {known}")
+
+
+def parse_filter(text: str) -> ComplaintQuery:
+    """Parses the filter; INVALID_ARGUMENT on `filter` naming the problem."""
+    values: dict[str, object] = {}
+    position = 0
+    while position < len(text) and text[position:].strip():
+        if values:
+            joiner = _AND.match(text, position)
+            if joiner is None:
+                raise _filter_error(f"expected AND at character {position + 1}; only AND joins terms")
+            position = joiner.end()
+        match = _TERM.match(text, position)
+        if match is None:
+            raise _filter_error(f"expected `field = value` at character {position + 1}")
+        field, raw = match.group(1), match.group(2)
+        if field not in FILTER_FIELDS:
+            raise _filter_error(f"unknown field {field!r}; filterable fields are {', '.join(FILTER_FIELDS)}")
+        if field in values:
+            raise _filter_error(f"{field} appears more than once")
+        values[field] = _value(field, raw)
+        position = match.end()
+    uscc = values.pop("enterprise", None)
+    return ComplaintQuery(uscc=uscc, **values)  # type: ignore[arg-type]
