@@ -23,12 +23,30 @@ _POLICY: dict[str, dict[str, tuple[Role, ...]]] = {
         "CreateEnterprise":     (SYSTEM,),
         "GetEnterprise":        (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE),
         "ListEnterprises":      (SYSTEM, REGULATOR, INSPECTOR),
+        "UpdateEnterprise":     (SYSTEM,),
+        "CreateInstrument":     (SYSTEM, ENTERPRISE),
+        "ListInstruments":      (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE),
+        "RecordVerification":   (SYSTEM,),
+        "BatchRecordVerifications": (SYSTEM,),
+        "CreateCommitment":     (ENTERPRISE,),
+        "WithdrawCommitment":   (ENTERPRISE,),
+        "DeclareCapability":    (ENTERPRISE,),
+        # Public: anyone may check the code on a shop-front sign, with or without a token.
+        "LookupPublicCode":     (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE, PUBLIC),
     },
     "integrity.complaints.v1.ComplaintService": {
+        # Filing needs no token (the public, anonymous allowed); the receipt code is the filer's key.
         "CreateComplaint":      (SYSTEM, PUBLIC),
-        "GetComplaint":         (SYSTEM, REGULATOR, PUBLIC),
+        "GetComplaintByReceipt": (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE, PUBLIC),
+        # Regulators: their region; enterprises: decided complaints against themselves; system: its own.
+        "GetComplaint":         (SYSTEM, REGULATOR, ENTERPRISE),
+        "ListComplaints":       (SYSTEM, REGULATOR, ENTERPRISE),
+        "ListOverdueComplaints": (REGULATOR,),
         "AcceptComplaint":      (REGULATOR,),
+        "RejectComplaint":      (REGULATOR,),
+        "InvestigateComplaint": (REGULATOR,),
         "ResolveComplaint":     (REGULATOR,),
+        "CloseComplaint":       (REGULATOR,),
     },
     "integrity.inspections.v1.InspectionService": {
         "CreateInspectionPlan": (REGULATOR,),
@@ -38,6 +56,11 @@ _POLICY: dict[str, dict[str, tuple[Role, ...]]] = {
     "integrity.scoring.v1.ScoringService": {
         "GetGrade":             (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE),
         "ListRiskEntries":      (SYSTEM, REGULATOR, INSPECTOR),
+        "CreateCreditRepair":   (REGULATOR,),
+        "CreateAppeal":         (ENTERPRISE,),
+        "GetAppeal":            (SYSTEM, REGULATOR, ENTERPRISE),
+        "AcceptAppeal":         (REGULATOR,),
+        "RejectAppeal":         (REGULATOR,),
     },
 }  # fmt: skip
 
