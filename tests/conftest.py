@@ -9,12 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import URL, make_url
 
 from shared import topics
 from shared.broker import LocalBroker, ensure_topics
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
+
+# Machines are shared and noisy: hypothesis checks behaviour here, never how long an example takes.
+settings.register_profile("integrity", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("integrity")
 
 
 @pytest.fixture(scope="session")
