@@ -51,7 +51,7 @@ def build_app(
     )
     return ServiceApp(
         name="scoring",
-        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine))],
+        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine, policy))],
         workers=[consumer, relay],
         on_stop=[engine.dispose],
         settings=settings,

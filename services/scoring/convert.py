@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from integrity.scoring.v1 import scoring_pb2
 from services.scoring.domain import Grade, GradeLevel
-from services.scoring.repository import RiskEntry
+from services.scoring.repository import RiskEntry, as_utc
+from services.scoring.tables import AppealRow, CreditRepairRow
 
 
 def grade_name(uscc: str) -> str:
@@ -18,6 +19,11 @@ def level_to_proto(level: GradeLevel | None) -> scoring_pb2.GradeLevel:
         if level is None
         else scoring_pb2.GradeLevel.Value(f"GRADE_LEVEL_{level.name}")
     )
+
+
+def level_of_proto(level: scoring_pb2.GradeLevel) -> GradeLevel | None:
+    """The domain level of a proto level; None for UNSPECIFIED (or an unknown number)."""
+    return GradeLevel(level) if level in GradeLevel._value2member_map_ else None
 
 
 def grade_to_proto(uscc: str, grade: Grade) -> scoring_pb2.Grade:
@@ -44,3 +50,34 @@ def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:
         industry_code=entry.industry_code,
         grade=grade_to_proto(entry.uscc, entry.grade),
     )
+
+
+def credit_repair_to_proto(uscc: str, row: CreditRepairRow, grade: Grade) -> scoring_pb2.CreditRepair:
+    message = scoring_pb2.CreditRepair(
+        name=f"enterprises/{uscc}/creditRepairs/{row.id}",
+        rule_code=row.rule_code,
+        reason=row.reason,
+        decided_by=row.decided_by,
+        grade=grade_to_proto(uscc, grade),
+    )
+    message.create_time.FromDatetime(as_utc(row.created_at))
+    return message
+
+
+def appeal_to_proto(row: AppealRow) -> scoring_pb2.Appeal:
+    message = scoring_pb2.Appeal(
+        name=f"enterprises/{row.uscc}/appeals/{row.id}",
+        reason=row.reason,
+        state=scoring_pb2.AppealState.Value(f"APPEAL_STATE_{row.state}"),
+        appealed_level=level_to_proto(GradeLevel(row.appealed_level)),
+        filed_by=row.filed_by,
+        decided_by=row.decided_by,
+        decision_reason=row.decision_reason,
+        override_level=level_to_proto(None if row.override_level is None else GradeLevel(row.override_level)),
+    )
+    message.create_time.FromDatetime(as_utc(row.created_at))
+    if row.decided_at is not None:
+        message.decide_time.FromDatetime(as_utc(row.decided_at))
+    if row.override_expire_at is not None:
+        message.override_expire_time.FromDatetime(as_utc(row.override_expire_at))
+    return message

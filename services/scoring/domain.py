@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from services.scoring.features import FEATURE_VERSION
+
 if TYPE_CHECKING:
     from services.scoring.policy import Policy
 
 MODEL_VERSION = "scorecard-v0-expert"
-FEATURE_VERSION = "features-v0"
 # More than four principal reasons is deemed unhelpful (US adverse-action practice, DOMAIN.md).
 MAX_REASONS = 4
 

@@ -1,29 +1,34 @@
-"""Reacting to source events: keep the enterprise projection and grades current, announce level changes.
+"""Reacting to source events: keep each enterprise's event history, projection and grade current, and
+announce level changes.
 
 The handler runs inside the consumer's transaction (shared.consumer.EventConsumer): what it writes,
-the processed-event mark and any GradeChanged outbox row commit together or not at all.
+the processed-event mark and any GradeChanged outbox row commit together or not at all. It is also
+idempotent on its own (the history is keyed by event id), so a duplicate changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from services.scoring.convert import grade_to_proto, level_to_proto
-from services.scoring.domain import Grade, grade_for_new_enterprise
+from services.scoring.domain import Grade, GradeLevel
+from services.scoring.features import HISTORY_TYPES
+from services.scoring.grading import replay
 from services.scoring.policy import Policy
-from services.scoring.repository import ScoringRepository
+from services.scoring.repository import ScoringRepository, as_utc
 from services.scoring.tables import EnterpriseProjection
 from shared import topics
 from shared.events import Event, InvalidEvent, new_event, utcnow
 from shared.industries import industry_problem, normalize_industry
 from shared.outbox import add_event
 from shared.regions import region_problem
+from shared.uscc import uscc_problem
 
 SOURCE = "//integrity/scoring"
 # GradeChanged ids derive from the cause, so rebuilding scoring from republished sources yields the
@@ -31,6 +36,8 @@ SOURCE = "//integrity/scoring"
 _GRADE_CHANGED_IDS = uuid.UUID("5f0c1c2e-9a43-4d0e-9d55-3f2b8c6a7e10")
 
 log = logging.getLogger(__name__)
+# Events whose payload carries the whole enterprise, newest wins in the projection.
+_PROFILE_EVENTS = ("enterprise_registered", "enterprise_updated", "enterprise_status_changed")
 
 
 class ScoringEventHandler:
@@ -41,17 +48,58 @@ class ScoringEventHandler:
 
     def __call__(self, session: Session, event: Event, topic: str) -> None:
         kind = event.WhichOneof("payload")
-        if kind == "enterprise_registered":
-            self._enterprise_registered(session, event)
-        else:
-            # Complaints and inspections are graded by a later issue; until then they change nothing.
+        if kind not in HISTORY_TYPES:
             log.debug("scoring ignores %s event %s on %s", event.type, event.id, topic)
-
-    def _enterprise_registered(self, session: Session, event: Event) -> None:
-        enterprise = event.enterprise_registered.enterprise
-        _check_registration(event, enterprise)
+            return
+        if kind in _PROFILE_EVENTS and getattr(event, kind).enterprise.uscc:
+            _check_registration(event, getattr(event, kind).enterprise)
+        else:
+            problem = uscc_problem(event.subject)
+            if problem:
+                raise InvalidEvent(f"{event.type} subject {event.subject!r} {problem}")
         occurred_at = event.occurred_at.ToDatetime(tzinfo=UTC)
         repository = ScoringRepository(session)
+        if not repository.add_history_event(event, kind, occurred_at):
+            return  # a duplicate: already in the history and graded
+        if kind in _PROFILE_EVENTS:
+            self._save_projection(repository, event, kind, occurred_at)
+        self.regrade(session, event.subject, occurred_at, event.id)
+
+    def regrade(self, session: Session, uscc: str, event_time: datetime, cause_event_id: str) -> None:
+        """Grades the enterprise after an event at `event_time` joined its history."""
+        repository = ScoringRepository(session)
+        enterprise = repository.get_enterprise(uscc)
+        if enterprise is None:
+            return  # kept in the history; graded once the registration arrives
+        rows = repository.history_rows(uscc)
+        history = [Event.FromString(row.payload) for row in rows]
+        current = repository.get_grade(uscc)
+        if current is None:
+            grade, levels = replay(self.policy, history)  # the first grade: the whole history
+        else:
+            # Resume from the level just before this event's time: for the usual event, later than all
+            # others, that is one step; a late event rewrites the steps from its time on.
+            earlier = [row.level_after for row in rows if as_utc(row.occurred_at) < event_time]
+            previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
+            grade, levels = replay(
+                self.policy, history, previous=previous, since=event_time, until=current.as_of
+            )
+        for row in rows:
+            level = levels.get(as_utc(row.occurred_at))
+            if level is not None and row.level_after != int(level):
+                row.level_after = int(level)
+                session.add(row)
+        if grade is not None:
+            record_grade(session, uscc, grade, current, cause_event_id, enterprise.region_code)
+
+    def _save_projection(
+        self, repository: ScoringRepository, event: Event, kind: str, occurred_at: datetime
+    ) -> None:
+        enterprise = getattr(event, kind).enterprise
+        if not enterprise.uscc:
+            return
+        if kind != "enterprise_registered" and repository.get_enterprise(enterprise.uscc) is None:
+            return  # an update before the registration: the registration will bring the projection
         repository.save_enterprise(
             EnterpriseProjection(
                 uscc=enterprise.uscc,
@@ -64,10 +112,6 @@ class ScoringEventHandler:
                 last_event_id=event.id,
             )
         )
-        if repository.get_grade(enterprise.uscc) is None:
-            # Point in time: graded as of the registration, not as of when scoring heard about it.
-            grade = grade_for_new_enterprise(self.policy, as_of=occurred_at)
-            record_grade(session, enterprise.uscc, grade, None, event.id, enterprise.region_code)
 
 
 def record_grade(
@@ -78,8 +122,13 @@ def record_grade(
     cause_event_id: str,
     region_code: str,
 ) -> None:
-    """Stores `grade` as current and appends it to the history; stages GradeChanged if the level changed."""
-    ScoringRepository(session).save_grade(uscc, grade, previous, cause_event_id, recorded_at=utcnow())
+    """Stores `grade` as current and appends it to the history; stages GradeChanged if the level changed.
+    A grade that differs from `previous` only in as_of just moves the current grade's as_of."""
+    repository = ScoringRepository(session)
+    if previous is not None and same_assessment(previous, grade):
+        repository.touch_grade(uscc, grade.as_of)
+        return
+    repository.save_grade(uscc, grade, previous, cause_event_id, recorded_at=utcnow())
     if previous is not None and previous.level == grade.level:
         return
     payload = events_pb2.GradeChanged(
@@ -92,16 +141,37 @@ def record_grade(
     add_event(session, topics.SCORING, event)
 
 
+def same_assessment(a: Grade, b: Grade) -> bool:
+    """Everything but as_of is equal: nothing a reader would see as a change of grade."""
+    return _assessment(a) == _assessment(b)
+
+
+def _assessment(grade: Grade) -> tuple[object, ...]:
+    return (
+        grade.level,
+        grade.score,
+        grade.provisional,
+        grade.reasons,
+        grade.model_version,
+        grade.policy_version,
+        grade.feature_version,
+    )
+
+
 def _check_registration(event: Event, enterprise: enterprises_pb2.Enterprise) -> None:
     """An invalid registration cannot be graded; InvalidEvent sends it to the dead-letter topic."""
     if enterprise.uscc != event.subject:
         raise InvalidEvent(
-            f"EnterpriseRegistered payload uscc {enterprise.uscc!r} differs from "
+            f"{_short_type(event)} payload uscc {enterprise.uscc!r} differs from "
             f"event subject {event.subject!r}"
         )
     problem = region_problem(enterprise.region_code)
     if problem:
-        raise InvalidEvent(f"EnterpriseRegistered region_code {enterprise.region_code!r} {problem}")
+        raise InvalidEvent(f"{_short_type(event)} region_code {enterprise.region_code!r} {problem}")
+
+
+def _short_type(event: Event) -> str:
+    return event.type.rsplit(".", 1)[-1] or "event"
 
 
 def _canonical_industry(code: str) -> str:

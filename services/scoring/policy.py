@@ -6,6 +6,7 @@ the policy stops the service at start-up instead of producing odd grades.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from services.scoring.domain import GradeCutoffs, GradeLevel, Reason, ScoreScale
+from services.scoring.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from services.scoring.scorecard import CategoryPoints, Characteristic, NumericBins, Scorecard
 
 POLICY_DIR = Path(__file__).parent / "policy"
-DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v0.toml"
+DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v1.toml"
 
 _REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _KNOWN_KEYS = {
@@ -25,11 +28,43 @@ _KNOWN_KEYS = {
     "provisional_level",
     "provisional_score",
     "provisional_reason",
+    "hysteresis",
+    "hard_rules",
+    "scorecard",
+    "overrides",
+}
+_REASON_KEYS = {"code", "text", "text_zh"}
+# The hard rules the grading code knows; the policy sets their level, duration and words.
+HARD_RULE_KEYS: dict[str, set[str]] = {
+    "SERIOUS_VIOLATION": {"level", "years", "repair_after_years", "text", "text_zh"},
+    "REFUSED_INSPECTION": {"level", "years", "repair_after_years", "text", "text_zh"},
+    "FALSE_CAPABILITY_DECLARATION": {"level", "years", "repair_after_years", "text", "text_zh"},
+    "MANY_OVERDUE_INSTRUMENTS": {"level", "min_instruments", "min_share", "text", "text_zh"},
 }
 
 
 class PolicyError(ValueError):
     """The policy file is missing, not TOML, or breaks a rule; the message lists every problem."""
+
+
+NO_SCORECARD = Scorecard("none", 0, ())
+DEFAULT_OVERRIDE_REASON = Reason(
+    "REGULATOR_OVERRIDE", "Set by a regulator on appeal.", "监管人员受理申诉后改判。"
+)
+
+
+@dataclass(frozen=True)
+class HardRule:
+    """A rule that puts an enterprise at `level` or worse, whatever its score."""
+
+    code: str
+    level: GradeLevel
+    reason: Reason
+    years: float = 0.0  # how long the evidence keeps the rule in force (time-bound rules)
+    # Credit repair may lift a time-bound rule once its evidence is this old (0: not repairable).
+    repair_after_years: float = 0.0
+    min_instruments: int = 0
+    min_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +75,16 @@ class Policy:
     provisional_level: GradeLevel
     provisional_score: int
     provisional_reason: Reason
+    # Defaults keep a policy without a scorecard usable for provisional grades only.
+    hysteresis_margin: int = 0
+    hard_rules: tuple[HardRule, ...] = ()
+    scorecard: Scorecard = NO_SCORECARD
+    override_default_days: int = 180
+    override_max_days: int = 365
+    override_reason: Reason = DEFAULT_OVERRIDE_REASON
+
+    def hard_rule(self, code: str) -> HardRule:
+        return next(rule for rule in self.hard_rules if rule.code == code)
 
 
 def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
@@ -110,10 +155,171 @@ def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:
     if reason.code and not _REASON_CODE.match(reason.code):
         check.problem("provisional_reason.code", f"must be UPPER_SNAKE_CASE, got {reason.code!r}")
 
+    hysteresis_table = check.table(document, "hysteresis", {"margin"})
+    margin = check.integer(hysteresis_table, "margin", prefix="hysteresis.", minimum=0)
+    if cutoffs_valid and margin * 2 > min(cutoffs.a - cutoffs.b, cutoffs.b - cutoffs.c):
+        check.problem("hysteresis.margin", f"{margin} is wider than half the narrowest grade band")
+    hard_rules = _hard_rules(check, document)
+    scorecard = _scorecard(check, document)
+    overrides = check.table(document, "overrides", {"default_days", "max_days", "code", "text", "text_zh"})
+    override_default = check.integer(overrides, "default_days", prefix="overrides.", minimum=1)
+    override_max = check.integer(overrides, "max_days", prefix="overrides.", minimum=1)
+    if override_default > override_max:
+        check.problem(
+            "overrides.default_days", f"{override_default} is longer than max_days = {override_max}"
+        )
+    override_reason = _reason(
+        check, overrides, check.text(overrides, "code", prefix="overrides."), "overrides."
+    )
+
     if check.problems:
         listed = "\n".join(f"  - {key}: {what}" for key, what in check.problems)
         raise PolicyError(f"invalid policy {source}:\n{listed}")
-    return Policy(version, scale, cutoffs, level, score, reason)
+    return Policy(
+        version,
+        scale,
+        cutoffs,
+        level,
+        score,
+        reason,
+        margin,
+        hard_rules,
+        scorecard,
+        override_default,
+        override_max,
+        override_reason,
+    )
+
+
+def _reason(check: _Checker, table: dict[str, Any], code: str, prefix: str) -> Reason:
+    if code and not _REASON_CODE.match(code):
+        check.problem(prefix + "code", f"must be UPPER_SNAKE_CASE, got {code!r}")
+    return Reason(code, check.text(table, "text", prefix=prefix), check.text(table, "text_zh", prefix=prefix))
+
+
+def _level(check: _Checker, table: dict[str, Any], key: str, prefix: str) -> GradeLevel:
+    letter = check.text(table, key, prefix=prefix)
+    try:
+        return GradeLevel.parse(letter) if letter else GradeLevel.D
+    except ValueError as exc:
+        check.problem(prefix + key, str(exc))
+        return GradeLevel.D
+
+
+def _hard_rules(check: _Checker, document: dict[str, Any]) -> tuple[HardRule, ...]:
+    rules_table = check.table(document, "hard_rules", set(HARD_RULE_KEYS))
+    rules = []
+    for code, keys in HARD_RULE_KEYS.items():
+        prefix = f"hard_rules.{code}."
+        if not rules_table:
+            break  # check.table reported the missing table
+        table = check.table(rules_table, code, keys, prefix="hard_rules.")
+        if not table:
+            continue
+        level = _level(check, table, "level", prefix)
+        reason = _reason(check, table, code, prefix)
+        if "years" in keys:
+            years = check.positive_number(table, "years", prefix)
+            repair_after = check.positive_number(table, "repair_after_years", prefix)
+            if repair_after > years:
+                check.problem(prefix + "repair_after_years", f"{repair_after} is longer than years = {years}")
+            rules.append(HardRule(code, level, reason, years=years, repair_after_years=repair_after))
+        else:
+            rules.append(
+                HardRule(
+                    code,
+                    level,
+                    reason,
+                    min_instruments=check.integer(table, "min_instruments", prefix, minimum=1),
+                    min_share=check.positive_number(table, "min_share", prefix),
+                )
+            )
+    return tuple(rules)
+
+
+def _scorecard(check: _Checker, document: dict[str, Any]) -> Scorecard:
+    table = check.table(document, "scorecard", {"version", "base_points", "features"})
+    if not table:
+        return NO_SCORECARD
+    version = check.text(table, "version", prefix="scorecard.")
+    base_points = check.integer(table, "base_points", prefix="scorecard.")
+    entries = table.get("features")
+    if not isinstance(entries, list) or not entries:
+        check.problem("scorecard.features", "must be a non-empty array of tables ([[scorecard.features]])")
+        return Scorecard(version, base_points, ())
+    characteristics: list[Characteristic] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        prefix = f"scorecard.features[{index}]."
+        if not isinstance(entry, dict):
+            check.problem(prefix.rstrip("."), "must be a table")
+            continue
+        name = check.text(entry, "feature", prefix=prefix)
+        if name in seen:
+            check.problem(prefix + "feature", f"{name!r} appears twice")
+        seen.add(name)
+        reason = _reason(check, entry, check.text(entry, "code", prefix=prefix), prefix)
+        if name in NUMERIC_FEATURES:
+            allowed = {"feature", "risk", "upper_bounds", "points", "code", "text", "text_zh"}
+            characteristic: Characteristic | None = _numeric(check, entry, name, reason, prefix)
+        elif name in CATEGORICAL_FEATURES:
+            allowed = {"feature", "categories", "default", "code", "text", "text_zh"}
+            characteristic = _categorical(check, entry, name, reason, prefix)
+        else:
+            if name:
+                known = sorted(NUMERIC_FEATURES + CATEGORICAL_FEATURES)
+                check.problem(prefix + "feature", f"unknown feature {name!r}; the catalogue has {known}")
+            continue
+        unknown = sorted(set(entry) - allowed)
+        if unknown:
+            check.problem(prefix.rstrip("."), f"unknown keys {unknown}; known keys are {sorted(allowed)}")
+        if characteristic is not None:
+            characteristics.append(characteristic)
+    return Scorecard(version, base_points, tuple(characteristics))
+
+
+def _numeric(
+    check: _Checker, entry: dict[str, Any], name: str, reason: Reason, prefix: str
+) -> NumericBins | None:
+    bounds, points, risk = entry.get("upper_bounds"), entry.get("points"), entry.get("risk")
+    problems = len(check.problems)
+    if (
+        not isinstance(bounds, list)
+        or not bounds
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+    ):
+        check.problem(prefix + "upper_bounds", "must be a non-empty array of numbers ending with inf")
+    elif bounds[-1] != float("inf") or any(a >= b for a, b in itertools.pairwise(bounds)):
+        check.problem(prefix + "upper_bounds", f"must strictly increase and end with inf, got {bounds}")
+    if not isinstance(points, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) for p in points
+    ):
+        check.problem(prefix + "points", "must be an array of integers, one per bin")
+    elif isinstance(bounds, list) and len(points) != len(bounds):
+        check.problem(prefix + "points", f"has {len(points)} values for {len(bounds)} bins")
+    if risk not in ("increasing", "decreasing"):
+        check.problem(prefix + "risk", f"must be 'increasing' or 'decreasing', got {risk!r}")
+    if len(check.problems) > problems:
+        return None
+    # Monotone in risk: where a higher value means more risk, points never rise from bin to bin.
+    steps = list(itertools.pairwise(points))
+    monotone = all(a >= b for a, b in steps) if risk == "increasing" else all(a <= b for a, b in steps)
+    if not monotone:
+        check.problem(prefix + "points", f"must be monotone in risk ({risk}), got {points}")
+        return None
+    return NumericBins(name, tuple(float(b) for b in bounds), tuple(points), reason)
+
+
+def _categorical(
+    check: _Checker, entry: dict[str, Any], name: str, reason: Reason, prefix: str
+) -> CategoryPoints | None:
+    categories = entry.get("categories")
+    if not isinstance(categories, dict) or not all(
+        isinstance(p, int) and not isinstance(p, bool) for p in categories.values()
+    ):
+        check.problem(prefix + "categories", "must be a table of category name = integer points")
+        return None
+    return CategoryPoints(name, dict(categories), check.integer(entry, "default", prefix=prefix), reason)
 
 
 class _Checker:
@@ -125,8 +331,11 @@ class _Checker:
     def problem(self, key: str, what: str) -> None:
         self.problems.append((key, what))
 
-    def table(self, document: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    def table(
+        self, document: dict[str, Any], key: str, allowed: set[str], prefix: str = ""
+    ) -> dict[str, Any]:
         value = document.get(key)
+        key = prefix + key
         if not isinstance(value, dict):
             self.problem(key, "missing table" if value is None else f"must be a table, got {value!r}")
             return {}

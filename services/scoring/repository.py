@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from services.scoring.domain import Grade, GradeLevel, Reason
 from services.scoring.risk_query import RiskCursor, RiskFilter
-from services.scoring.tables import EnterpriseProjection, GradeHistoryRow, GradeRow
+from services.scoring.tables import EnterpriseEventRow, EnterpriseProjection, GradeHistoryRow, GradeRow
+from shared.events import Event
 from shared.regions import region_prefix
 
 
@@ -52,6 +53,40 @@ class ScoringRepository:
         stored.registered_at = enterprise.registered_at
         stored.last_event_id = enterprise.last_event_id
         self.session.add(stored)
+
+    def enterprise_usccs(self) -> list[str]:
+        return list(self.session.exec(select(EnterpriseProjection.uscc).order_by(EnterpriseProjection.uscc)))
+
+    # -- event history -----------------------------------------------------------------------------------
+
+    def add_history_event(self, event: Event, kind: str, occurred_at: datetime) -> bool:
+        """Keeps the event in its enterprise's history; False if it is already there (a duplicate)."""
+        if self.session.get(EnterpriseEventRow, event.id) is not None:
+            return False
+        self.session.add(
+            EnterpriseEventRow(
+                event_id=event.id,
+                uscc=event.subject,
+                type=kind,
+                occurred_at=occurred_at,
+                payload=event.SerializeToString(),
+            )
+        )
+        self.session.flush()  # so a history read in the same transaction sees it
+        return True
+
+    def history_rows(self, uscc: str) -> list[EnterpriseEventRow]:
+        """The enterprise's stored events in time order (event id as tie-breaker)."""
+        statement = (
+            select(EnterpriseEventRow)
+            .where(EnterpriseEventRow.uscc == uscc)
+            .order_by(EnterpriseEventRow.occurred_at, EnterpriseEventRow.event_id)  # type: ignore[arg-type]
+        )
+        return list(self.session.exec(statement))
+
+    def history(self, uscc: str) -> list[Event]:
+        """The enterprise's events in time order (event id as tie-breaker)."""
+        return [Event.FromString(row.payload) for row in self.history_rows(uscc)]
 
     # -- grades ------------------------------------------------------------------------------------------
 
@@ -94,6 +129,13 @@ class ScoringRepository:
             )
         )
 
+    def touch_grade(self, uscc: str, as_of: datetime) -> None:
+        """Moves the current grade's as_of forward when a recompute changed nothing else."""
+        row = self.session.get(GradeRow, uscc)
+        if row is not None:
+            row.as_of = as_of
+            self.session.add(row)
+
     def grade_history(self, uscc: str) -> list[GradeHistoryRow]:
         statement = select(GradeHistoryRow).where(GradeHistoryRow.uscc == uscc).order_by(GradeHistoryRow.id)
         return list(self.session.exec(statement))
@@ -119,6 +161,8 @@ class ScoringRepository:
             )
         if risk_filter.level is not None:
             statement = statement.where(GradeRow.level == int(risk_filter.level))
+        if risk_filter.subject_type is not None:
+            statement = statement.where(EnterpriseProjection.subject_type == risk_filter.subject_type)
         if after is not None:
             statement = statement.where(
                 or_(

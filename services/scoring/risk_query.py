@@ -3,7 +3,8 @@
 Filter grammar: `field = value` terms joined by `AND`, each field at most once, on
 `region_code` (a GB/T 2260 division; its children are included), `industry_code` (a GB/T 4754
 section, division, group or class, with or without its letter; the finer codes under it are
-included) and `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`). Values may be quoted; e.g.
+included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
+`integrity.enterprises.v1.SubjectType` name, e.g. `SUBJECT_TYPE_UTILITY`). Values may be quoted; e.g.
 `region_code = "610100" AND level = GRADE_LEVEL_D`.
 """
 
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
+from integrity.enterprises.v1 import enterprises_pb2
 from services.scoring.domain import GradeLevel
 from shared.errors import FieldViolation, invalid_argument
 from shared.industries import industry_problem, normalize_industry
@@ -24,7 +26,7 @@ from shared.regions import region_problem
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
-FILTER_FIELDS = ("region_code", "industry_code", "level")
+FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type")
 LEVEL_PREFIX = "GRADE_LEVEL_"
 
 _TERM = re.compile(
@@ -41,6 +43,7 @@ class RiskFilter:
     region_code: str | None = None
     industry_code: str | None = None
     level: GradeLevel | None = None
+    subject_type: str | None = None
 
     def with_region(self, region_code: str) -> RiskFilter:
         return replace(self, region_code=region_code)
@@ -54,6 +57,8 @@ class RiskFilter:
             terms.append(f"level = {LEVEL_PREFIX}{self.level.name}")
         if self.region_code is not None:
             terms.append(f'region_code = "{self.region_code}"')
+        if self.subject_type is not None:
+            terms.append(f"subject_type = {self.subject_type}")
         return " AND ".join(terms)
 
 
@@ -105,6 +110,7 @@ def parse_filter(text: str) -> RiskFilter:
         region_code=_region(values["region_code"]) if "region_code" in values else None,
         industry_code=_industry(values["industry_code"]) if "industry_code" in values else None,
         level=_level(values["level"]) if "level" in values else None,
+        subject_type=_subject_type(values["subject_type"]) if "subject_type" in values else None,
     )
 
 
@@ -171,6 +177,13 @@ def _level(value: str) -> GradeLevel:
         names = ", ".join(LEVEL_PREFIX + level.name for level in GradeLevel)
         _bad_filter(f"level {value!r} must be one of {names}")
     return GradeLevel[letter]
+
+
+def _subject_type(value: str) -> str:
+    names = [v.name for v in enterprises_pb2.SubjectType.DESCRIPTOR.values if v.number]
+    if value not in names:
+        _bad_filter(f"subject_type {value!r} must be one of {', '.join(names)}")
+    return value
 
 
 def _bad_filter(description: str) -> NoReturn:

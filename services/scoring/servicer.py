@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC
 
 import grpc
 from sqlalchemy import Engine
 
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
-from services.scoring.convert import grade_name, grade_to_proto, risk_entry_to_proto
+from services.scoring import appeals
+from services.scoring.convert import (
+    appeal_to_proto,
+    credit_repair_to_proto,
+    grade_name,
+    grade_to_proto,
+    level_of_proto,
+    risk_entry_to_proto,
+)
+from services.scoring.policy import Policy, load_policy
+from services.scoring.repair import grant_credit_repair
 from services.scoring.repository import ScoringRepository
 from services.scoring.risk_query import (
     RiskFilter,
@@ -26,16 +37,20 @@ from services.scoring.risk_query import (
 from shared.auth import REGIONAL_ROLES, Principal, Role, current_principal, require_enterprise_read
 from shared.db import UnitOfWork
 from shared.errors import ErrorKind, FieldViolation, IntegrityError, invalid_argument, permission_denied
+from shared.events import utcnow
 from shared.regions import is_valid_region, region_contains
 from shared.uscc import uscc_problem
 
 _GRADE_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/grade$")
+_ENTERPRISE_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)$")
+_APPEAL_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/appeals/(?P<id>[^/]+)$")
 audit_log = logging.getLogger("integrity.audit")
 
 
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, policy: Policy | None = None) -> None:
         self.engine = engine
+        self.policy = policy or load_policy()
 
     def GetGrade(
         self, request: scoring_pb2.GetGradeRequest, context: grpc.ServicerContext
@@ -84,18 +99,132 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             risk_entries=[risk_entry_to_proto(entry) for entry in entries], next_page_token=next_page_token
         )
 
+    def CreateCreditRepair(
+        self, request: scoring_pb2.CreateCreditRepairRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.CreateCreditRepairResponse:
+        uscc = _uscc_of(_ENTERPRISE_NAME, request.parent, "parent", "enterprises/{uscc}")
+        principal = current_principal()
+        with UnitOfWork(self.engine) as uow:
+            enterprise = ScoringRepository(uow.session).get_enterprise(uscc)
+            # Only a regulator (method policy) whose region contains the enterprise's.
+            require_enterprise_read(
+                principal, uscc, enterprise.region_code if enterprise else _registration_region(uscc)
+            )
+            granted = grant_credit_repair(
+                uow.session,
+                self.policy,
+                uscc,
+                rule_code=request.credit_repair.rule_code,
+                reason=request.credit_repair.reason,
+                decided_by=principal.subject,
+                now=utcnow(),
+                request_id=request.request_id,
+            )
+            message = credit_repair_to_proto(uscc, granted.row, granted.grade)
+            uow.commit()
+        _audit(principal, "CreateCreditRepair", message.name, rule_code=message.rule_code)
+        return scoring_pb2.CreateCreditRepairResponse(credit_repair=message)
+
+    def CreateAppeal(
+        self, request: scoring_pb2.CreateAppealRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.CreateAppealResponse:
+        uscc = _uscc_of(_ENTERPRISE_NAME, request.parent, "parent", "enterprises/{uscc}")
+        principal = current_principal()
+        require_enterprise_read(principal, uscc, None)  # the method policy admits enterprises only: itself
+        with UnitOfWork(self.engine) as uow:
+            row = appeals.file_appeal(
+                uow.session, uscc, request.appeal.reason, principal.subject, utcnow(), request.request_id
+            )
+            message = appeal_to_proto(row)
+            uow.commit()
+        _audit(principal, "CreateAppeal", message.name)
+        return scoring_pb2.CreateAppealResponse(appeal=message)
+
+    def GetAppeal(
+        self, request: scoring_pb2.GetAppealRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.GetAppealResponse:
+        uscc, appeal_id = _appeal_of(request.name)
+        principal = current_principal()
+        with UnitOfWork(self.engine) as uow:
+            self._require_access(uow, principal, uscc)
+            message = appeal_to_proto(appeals.get_appeal(uow.session, uscc, appeal_id))
+        _audit(principal, "GetAppeal", message.name)
+        return scoring_pb2.GetAppealResponse(appeal=message)
+
+    def AcceptAppeal(
+        self, request: scoring_pb2.AcceptAppealRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.AcceptAppealResponse:
+        uscc, appeal_id = _appeal_of(request.name)
+        principal = current_principal()
+        expire_at = (
+            request.override_expire_time.ToDatetime(tzinfo=UTC)
+            if request.HasField("override_expire_time")
+            else None
+        )
+        with UnitOfWork(self.engine) as uow:
+            self._require_access(uow, principal, uscc)
+            row = appeals.get_appeal(uow.session, uscc, appeal_id)
+            grade = appeals.accept_appeal(
+                uow.session,
+                self.policy,
+                row,
+                level_of_proto(request.override_level),
+                expire_at,
+                request.reason,
+                principal.subject,
+                utcnow(),
+            )
+            response = scoring_pb2.AcceptAppealResponse(
+                appeal=appeal_to_proto(row), grade=grade_to_proto(uscc, grade)
+            )
+            uow.commit()
+        _audit(principal, "AcceptAppeal", request.name, override_level=row.override_level)
+        return response
+
+    def RejectAppeal(
+        self, request: scoring_pb2.RejectAppealRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.RejectAppealResponse:
+        uscc, appeal_id = _appeal_of(request.name)
+        principal = current_principal()
+        with UnitOfWork(self.engine) as uow:
+            self._require_access(uow, principal, uscc)
+            row = appeals.get_appeal(uow.session, uscc, appeal_id)
+            appeals.reject_appeal(uow.session, row, request.reason, principal.subject, utcnow())
+            message = appeal_to_proto(row)
+            uow.commit()
+        _audit(principal, "RejectAppeal", request.name)
+        return scoring_pb2.RejectAppealResponse(appeal=message)
+
+    @staticmethod
+    def _require_access(uow: UnitOfWork, principal: Principal, uscc: str) -> None:
+        """The caller may act on this enterprise: itself, system, or a regional role of its region."""
+        enterprise = ScoringRepository(uow.session).get_enterprise(uscc)
+        require_enterprise_read(
+            principal, uscc, enterprise.region_code if enterprise else _registration_region(uscc)
+        )
+
+
+def _appeal_of(name: str) -> tuple[str, str]:
+    """The USCC and appeal id in `enterprises/{uscc}/appeals/{id}`; INVALID_ARGUMENT on `name` otherwise."""
+    uscc = _uscc_of(_APPEAL_NAME, name, "name", "enterprises/{uscc}/appeals/{id}")
+    match = _APPEAL_NAME.match(name)
+    assert match is not None  # _uscc_of has matched it
+    return uscc, match["id"]
+
 
 def uscc_of_grade_name(name: str) -> str:
     """The USCC in `enterprises/{uscc}/grade`; INVALID_ARGUMENT on `name` otherwise."""
-    match = _GRADE_NAME.match(name)
+    return _uscc_of(_GRADE_NAME, name, "name", "enterprises/{uscc}/grade")
+
+
+def _uscc_of(pattern: re.Pattern[str], name: str, field: str, shape: str) -> str:
+    match = pattern.match(name)
     if match is None:
-        raise invalid_argument(
-            [FieldViolation("name", f"must look like enterprises/{{uscc}}/grade, got {name!r}")]
-        )
+        raise invalid_argument([FieldViolation(field, f"must look like {shape}, got {name!r}")])
     uscc = match["uscc"]
     problem = uscc_problem(uscc)
     if problem:
-        raise invalid_argument([FieldViolation("name", f"USCC {uscc!r} {problem}")])
+        raise invalid_argument([FieldViolation(field, f"USCC {uscc!r} {problem}")])
     return uscc
 
 

@@ -1,4 +1,5 @@
-"""Scoring's own tables: the enterprise projection, current grades and the grade history.
+"""Scoring's own tables: the enterprise projection, each enterprise's event history, current grades and
+the grade history.
 
 Names are prefixed `scoring_` because every service's models share one SQLModel MetaData. Times are
 stored timezone-aware (PostgreSQL keeps the zone; SQLite hands them back naive, read as UTC).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -55,6 +56,13 @@ Index(
     GradeRow.__table__.c.violation_probability.desc(),  # type: ignore[attr-defined]
     GradeRow.__table__.c.uscc,  # type: ignore[attr-defined]
 )
+# The same order within one level, so a list filtered by level walks only that level's grades.
+Index(
+    "ix_scoring_grades_level_risk_order",
+    GradeRow.__table__.c.level,  # type: ignore[attr-defined]
+    GradeRow.__table__.c.violation_probability.desc(),  # type: ignore[attr-defined]
+    GradeRow.__table__.c.uscc,  # type: ignore[attr-defined]
+)
 
 
 class GradeHistoryRow(SQLModel, table=True):
@@ -78,4 +86,77 @@ class GradeHistoryRow(SQLModel, table=True):
     cause_event_id: str = Field(index=True, max_length=64)
 
 
-SCORING_TABLES: list[type[SQLModel]] = [EnterpriseProjection, GradeRow, GradeHistoryRow]
+class EnterpriseEventRow(SQLModel, table=True):
+    """One source event about an enterprise, kept whole so features can be computed as of any date."""
+
+    __tablename__ = "scoring_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    uscc: str = Field(max_length=18)
+    # The payload's oneof field name, e.g. "inspection_completed".
+    type: str = Field(max_length=64)
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # The serialized integrity.events.v1.Event envelope.
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The grade level just after this event's time when the history is stepped through in time order;
+    # None until the enterprise is graded. A late event resumes the replay from here instead of the start.
+    level_after: int | None = None
+
+
+# Features read one enterprise's history in time order.
+Index(
+    "ix_scoring_events_uscc_time",
+    EnterpriseEventRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    EnterpriseEventRow.__table__.c.occurred_at,  # type: ignore[attr-defined]
+)
+
+
+class CreditRepairRow(SQLModel, table=True):
+    """A credit repair granted by a regulator: who, when, why, and the event that carries it."""
+
+    __tablename__ = "scoring_credit_repairs"
+
+    id: str = Field(primary_key=True, max_length=64)
+    uscc: str = Field(index=True, max_length=18)
+    rule_code: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    decided_by: str = Field(max_length=255)
+    # AIP-155 idempotency key of the request, empty when none was given.
+    request_id: str = Field(default="", index=True, max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    event_id: str = Field(max_length=64)
+
+
+class AppealRow(SQLModel, table=True):
+    """An enterprise's appeal against its grade and the regulator's decision: who, when, why."""
+
+    __tablename__ = "scoring_appeals"
+
+    id: str = Field(primary_key=True, max_length=64)
+    uscc: str = Field(index=True, max_length=18)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=16)  # AppealState name without prefix: PENDING, ACCEPTED, REJECTED
+    appealed_level: int
+    filed_by: str = Field(max_length=255)
+    request_id: str = Field(default="", index=True, max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    decided_by: str = Field(default="", max_length=255)
+    decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    override_level: int | None = None
+    override_expire_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    override_event_id: str = Field(default="", max_length=64)
+
+
+SCORING_TABLES: list[type[SQLModel]] = [
+    EnterpriseProjection,
+    GradeRow,
+    GradeHistoryRow,
+    EnterpriseEventRow,
+    CreditRepairRow,
+    AppealRow,
+]

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
+from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring.app import build_app
 from services.scoring.domain import Grade, GradeLevel
@@ -165,7 +166,7 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     assert grade.name == f"enterprises/{uscc}/grade"
     assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional
     assert [r.code for r in grade.reasons] == ["NO_HISTORY"]
-    assert grade.policy_version == "policy-v0"
+    assert grade.policy_version == "policy-v1"
 
     # An enterprise reads its own grade, not another's.
     assert scoring.get_grade(uscc, Role.ENTERPRISE, uscc=uscc).level == scoring_pb2.GRADE_LEVEL_B
@@ -199,6 +200,28 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     [changed] = wait_until(announced, timeout=WAIT_SECONDS, interval=0.2)
     assert changed.grade_changed.grade.level == scoring_pb2.GRADE_LEVEL_B
     assert changed.grade_changed.previous_level == scoring_pb2.GRADE_LEVEL_UNSPECIFIED
+
+
+def test_a_serious_violation_from_the_inspections_topic_grades_d(run_scoring, producer, broker) -> None:
+    uscc = fresh_uscc()
+    inspected = datetime.now(UTC)
+    violation = events_pb2.InspectionCompleted(
+        inspection=f"inspections/{uuid.uuid4()}",
+        outcome=inspections_pb2.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
+        summary=events_pb2.InspectionFindingSummary(instruments_checked=4, tampering_found=True),
+    )
+    # Across topics there is no order: the inspection may well be consumed before the registration.
+    publish(producer, topics.INSPECTIONS, new_event("//integrity/inspections", uscc, violation, inspected))
+    publish(producer, topics.ENTERPRISES, registration(uscc))
+
+    scoring = run_scoring()
+
+    def graded_d() -> scoring_pb2.Grade | None:
+        grade = scoring.wait_for_grade(uscc)
+        return grade if grade.level == scoring_pb2.GRADE_LEVEL_D else None
+
+    grade = wait_until(graded_d, timeout=WAIT_SECONDS, interval=0.2, message=f"{uscc} never graded D")
+    assert grade.reasons[0].code == "SERIOUS_VIOLATION" and not grade.provisional
 
 
 def test_garbage_goes_to_the_dead_letter_topic_and_consumption_goes_on(run_scoring, producer, broker) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
+from services.scoring.grading import EVENT_GRAIN
 from services.scoring.handlers import SOURCE, ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
@@ -64,7 +65,8 @@ def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, han
         projection = uow.session.get(EnterpriseProjection, code)
         uow.session.expunge_all()
     assert grade is not None and grade.provisional and grade.level.name == "B"
-    assert grade.as_of == REGISTERED_AT  # point in time: the registration, not wall-clock
+    # Point in time: the instant after the registration, not wall-clock.
+    assert grade.as_of == REGISTERED_AT + EVENT_GRAIN
     assert projection is not None and projection.region_code == "610112"
     assert projection.subject_type == "SUBJECT_TYPE_TRADE_INSTRUMENT_USER"
 
@@ -78,7 +80,7 @@ def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, han
     published = decode(outbox.value)
     assert published.source == SOURCE and published.subject == code
     assert published.type == "integrity.events.v1.GradeChanged"
-    assert published.occurred_at.ToDatetime(tzinfo=UTC) == REGISTERED_AT
+    assert published.occurred_at.ToDatetime(tzinfo=UTC) == REGISTERED_AT + EVENT_GRAIN
     changed = published.grade_changed
     assert changed.previous_level == scoring_pb2.GRADE_LEVEL_UNSPECIFIED
     assert changed.region_code == "610112"
@@ -96,7 +98,7 @@ def test_second_registration_of_the_same_enterprise_announces_nothing(engine, ha
     assert len(rows(engine, OutboxRecord)) == 1
     assert len(rows(engine, GradeHistoryRow)) == 1
     [grade] = rows(engine, GradeRow)
-    assert grade.as_of.replace(tzinfo=UTC) == REGISTERED_AT
+    assert grade.as_of.replace(tzinfo=UTC) == later + EVENT_GRAIN  # same grade, as of the later event
     [projection] = rows(engine, EnterpriseProjection)
     assert projection.display_name == "改名后的公司"
 

@@ -21,7 +21,7 @@ def document() -> dict[str, Any]:
 
 def test_shipped_policy_loads() -> None:
     policy = load_policy()
-    assert policy.version == "policy-v0"
+    assert policy.version == "policy-v1"
     assert policy.provisional_level == GradeLevel.B
     assert policy.provisional_reason.code == "NO_HISTORY"
     assert policy.provisional_reason.text_zh == "暂无检查或查实投诉记录，首次检查前为暂定等级。"
@@ -99,7 +99,8 @@ def test_key_after_a_table_header_is_caught(tmp_path: Path) -> None:
     path.write_text(moved, encoding="utf-8")
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
-    assert "grade_cutoffs: unknown keys ['provisional_score']" in str(caught.value)
+    # It lands in the file's last table (a scorecard feature), which reports it as unknown there.
+    assert "unknown keys ['provisional_score']" in str(caught.value)
     assert "provisional_score: missing" in str(caught.value)
 
 
@@ -110,3 +111,42 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("version = ", encoding="utf-8")
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(bad)
+
+
+def test_shipped_scorecard_covers_the_catalogue_and_is_monotone() -> None:
+    from services.scoring.features import FEATURE_NAMES
+    from services.scoring.policy import HARD_RULE_KEYS
+
+    policy = load_policy()
+    assert sorted(c.feature for c in policy.scorecard.characteristics) == sorted(FEATURE_NAMES)
+    assert [rule.code for rule in policy.hard_rules] == list(HARD_RULE_KEYS)
+    assert policy.hard_rule("SERIOUS_VIOLATION").level == GradeLevel.D
+    assert policy.scorecard.version == "scorecard-v0-expert" and policy.hysteresis_margin > 0
+
+
+def test_scorecard_points_must_be_monotone_in_risk(document: dict[str, Any]) -> None:
+    document["scorecard"]["features"][0]["points"] = [0, -25, -10, -90]
+    assert "scorecard.features[0].points: must be monotone in risk (increasing)" in _problems(document)
+
+
+def test_scorecard_bins_and_features_are_checked(document: dict[str, Any]) -> None:
+    document["scorecard"]["features"][0]["upper_bounds"] = [0.5, 1.5, 4.0]
+    document["scorecard"]["features"][1]["feature"] = "shoe_size"
+    document["scorecard"]["features"][2]["risk"] = "sideways"
+    problems = _problems(document)
+    assert "scorecard.features[0].upper_bounds: must strictly increase and end with inf" in problems
+    assert "scorecard.features[1].feature: unknown feature 'shoe_size'" in problems
+    assert "scorecard.features[2].risk: must be 'increasing' or 'decreasing'" in problems
+
+
+def test_hard_rules_are_all_required(document: dict[str, Any]) -> None:
+    del document["hard_rules"]["REFUSED_INSPECTION"]
+    document["hard_rules"]["SERIOUS_VIOLATION"]["level"] = "E"
+    problems = _problems(document)
+    assert "hard_rules.REFUSED_INSPECTION: missing table" in problems
+    assert "hard_rules.SERIOUS_VIOLATION.level: grade level must be one of A, B, C, D" in problems
+
+
+def test_hysteresis_margin_must_fit_the_bands(document: dict[str, Any]) -> None:
+    document["hysteresis"]["margin"] = 25
+    assert "hysteresis.margin: 25 is wider than half the narrowest grade band" in _problems(document)

@@ -36,6 +36,15 @@ def test_full_filter() -> None:
     assert parsed == RiskFilter(region_code="610100", industry_code="F5265", level=GradeLevel.D)
 
 
+def test_subject_type_filter() -> None:
+    parsed = parse_filter("subject_type = SUBJECT_TYPE_UTILITY AND level = GRADE_LEVEL_C")
+    assert parsed == RiskFilter(level=GradeLevel.C, subject_type="SUBJECT_TYPE_UTILITY")
+    assert parsed.canonical() == "level = GRADE_LEVEL_C AND subject_type = SUBJECT_TYPE_UTILITY"
+    with pytest.raises(IntegrityError) as caught:
+        parse_filter("subject_type = SUBJECT_TYPE_UNSPECIFIED")
+    assert "must be one of SUBJECT_TYPE_TRADE_INSTRUMENT_USER" in str(caught.value.field_violations)
+
+
 def test_spacing_quotes_and_order_do_not_matter() -> None:
     assert parse_filter("level=GRADE_LEVEL_A AND region_code=610112") == parse_filter(
         "region_code = '610112'   AND   level = \"GRADE_LEVEL_A\""

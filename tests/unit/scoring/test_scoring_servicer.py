@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from integrity.scoring.v1 import scoring_pb2
 from services.scoring.domain import Grade, GradeLevel
+from services.scoring.features import FEATURE_VERSION
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
@@ -81,8 +82,8 @@ def test_get_grade(servicer, engine) -> None:
     assert grade.name == f"enterprises/{code}/grade"
     assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional and grade.score == 600
     assert grade.reasons[0].code == "NO_HISTORY" and grade.reasons[0].text_zh
-    assert grade.policy_version == "policy-v0" and grade.model_version == "scorecard-v0-expert"
-    assert grade.feature_version == "features-v0"
+    assert grade.policy_version == "policy-v1" and grade.model_version == "scorecard-v0-expert"
+    assert grade.feature_version == FEATURE_VERSION
     assert grade.violation_probability == pytest.approx(1 / 51)
     assert grade.as_of.seconds > 0
 
@@ -165,6 +166,8 @@ def test_risk_list_filters(servicer, engine) -> None:
     assert names('industry_code = "F52"') == {baoji, retail_xian}
     assert names("level = GRADE_LEVEL_D") == {xian}
     assert names('region_code = "610100" AND level = GRADE_LEVEL_B') == {retail_xian}
+    assert names("subject_type = SUBJECT_TYPE_TRADE_INSTRUMENT_USER") == {xian, baoji, retail_xian}
+    assert names("subject_type = SUBJECT_TYPE_UTILITY") == set()
 
 
 def test_regulator_risk_list_is_scoped_to_their_region(servicer, engine) -> None:

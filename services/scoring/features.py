@@ -1,0 +1,351 @@
+"""The feature catalogue: what scoring knows about an enterprise as of a date. Pure Python.
+
+Point in time: `compute_features(history, as_of)` reads only events that occurred strictly before
+`as_of`, so a grade (or a backtest) as of a date never sees that date's outcome or anything later.
+Old evidence fades with exponential decay: an event `age` days old weighs 0.5 ** (age / half_life).
+
+Change FEATURE_VERSION whenever a definition below changes; every grade records it.
+
+| feature                    | value as of `as_of` (risk: up = more risk as it grows)               | risk |
+| -------------------------- | -------------------------------------------------------------------- | ---- |
+| substantiated_complaints   | complaints resolved as substantiated, decayed (half-life 365 days);  | up   |
+|                            | a repeat (duplicate_of set) counts once                              |      |
+| unsubstantiated_complaints | complaints filed in the last 365 days and not substantiated, capped  | up   |
+|                            | at 5: a flood (e.g. from a competitor) weighs no more than five      |      |
+| compliant_inspections      | inspections that found no violation, decayed (half-life 730 days)    | down |
+| violation_severity         | violations found, weighted minor 1 / major 3 / serious 9, decayed    | up   |
+|                            | (half-life 730 days)                                                 |      |
+| days_since_last_inspection | days since the last inspection; missing when never inspected         | up   |
+| instruments_bad_share      | last inspection that checked instruments: (overdue + failed)/checked | up   |
+| registry_instruments_bad_share | instruments in use in the enterprise registry whose latest       | up   |
+|                            | verification failed or whose next due date has passed, as a share    |      |
+| net_content_short_share    | last inspection that sampled net content: short batches / samples    | up   |
+| open_rectification_overdue | inspections whose rectification is overdue and not since completed   | up   |
+| commitment_active          | 1 when an integrity commitment is declared, not withdrawn and still  | down |
+|                            | valid (its valid_until has not passed)                               |      |
+| commitment_breached        | 1 when an inspection found a violation while a commitment was active | up   |
+| capability_declaration     | 0 none, 1 capability self-declared, 2 certified (ISO 10012           | down |
+|                            | certificate) or confirmed on site by an inspection                   |      |
+| enterprise_age_years       | years since business registration; missing when the date is unknown  | down |
+| subject_type               | SubjectType name, latest registration or update (categorical)        | -    |
+| size_class                 | SizeClass name, latest registration or update (categorical)          | -    |
+
+Evidence read by the policy's hard rules (not scorecard features): the latest serious violation
+(SERIOUS outcome or tampering found), refused inspection and false capability declaration, and the
+overdue-or-failed instrument counts (of the last inspection that checked instruments, and of the registry).
+A granted credit repair (CreditRepairGranted) clears the evidence of its rule that occurred before it;
+repairing SERIOUS_VIOLATION also removes those serious violations from `violation_severity` (credit
+repair removes the negative record), while other violations keep weighing on the score. The latest
+GradeOverridden (an accepted appeal) sets the level until it expires, whatever the rest says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+from integrity.inspections.v1 import inspections_pb2
+
+FEATURE_VERSION = "features-v1"
+
+COMPLAINT_HALF_LIFE_DAYS = 365.0
+INSPECTION_HALF_LIFE_DAYS = 730.0
+UNSUBSTANTIATED_WINDOW_DAYS = 365.0
+UNSUBSTANTIATED_CAP = 5
+
+_Outcome = inspections_pb2.InspectionOutcome
+SEVERITY_WEIGHT = {
+    _Outcome.INSPECTION_OUTCOME_MINOR_VIOLATION: 1.0,
+    _Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION: 3.0,
+    _Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION: 9.0,
+}
+
+NUMERIC_FEATURES = (
+    "substantiated_complaints",
+    "unsubstantiated_complaints",
+    "compliant_inspections",
+    "violation_severity",
+    "days_since_last_inspection",
+    "instruments_bad_share",
+    "registry_instruments_bad_share",
+    "net_content_short_share",
+    "open_rectification_overdue",
+    "commitment_active",
+    "commitment_breached",
+    "capability_declaration",
+    "enterprise_age_years",
+)
+CATEGORICAL_FEATURES = ("subject_type", "size_class")
+FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+# Event payloads (oneof field names of integrity.events.v1.Event) that scoring keeps in the history.
+# Names not (yet) in events.proto are harmless: no event will carry them.
+HISTORY_TYPES = frozenset(
+    {
+        "enterprise_registered",
+        "enterprise_updated",
+        "enterprise_status_changed",
+        "instrument_registered",
+        "verification_recorded",
+        "commitment_declared",
+        "commitment_withdrawn",
+        "capability_declared",
+        "complaint_filed",
+        "complaint_accepted",
+        "complaint_rejected",
+        "complaint_resolved",
+        "inspection_completed",
+        "rectification_completed",
+        "rectification_overdue",
+        "credit_repair_granted",
+        "grade_overridden",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Feature values (None = missing) and the evidence the hard rules read."""
+
+    values: dict[str, float | str | None]
+    # At least one inspection or substantiated complaint: without it the grade is provisional.
+    has_evidence: bool
+    last_serious_violation: datetime | None = None
+    last_refused_inspection: datetime | None = None
+    last_false_capability: datetime | None = None
+    instruments_checked: int = 0
+    instruments_bad: int = 0
+    registry_instruments: int = 0
+    registry_instruments_bad: int = 0
+    # A regulator's override on appeal (GradeLevel number) and until when it holds.
+    override_level: int | None = None
+    override_until: datetime | None = None
+
+
+def occurred_at(event: events_pb2.Event) -> datetime:
+    return event.occurred_at.ToDatetime(tzinfo=UTC)
+
+
+def compute_features(history: Iterable[events_pb2.Event], as_of: datetime) -> Features:
+    """The features of one enterprise from its events that occurred strictly before `as_of`."""
+    # Time order, event id as tie-breaker: the same events in any arrival order give the same features.
+    events = sorted((e for e in history if occurred_at(e) < as_of), key=lambda e: (occurred_at(e), e.id))
+    f = _Accumulator(as_of)
+    for event in events:
+        kind = event.WhichOneof("payload")
+        handler = getattr(f, f"on_{kind}", None)
+        if handler is not None:
+            handler(event, getattr(event, kind))
+    return f.result()
+
+
+def decay(age_days: float, half_life_days: float) -> float:
+    return 0.5 ** (max(age_days, 0.0) / half_life_days)
+
+
+class _Accumulator:
+    """Folds a time-ordered history into feature values."""
+
+    def __init__(self, as_of: datetime) -> None:
+        self.as_of = as_of
+        self.profile: enterprises_pb2.Enterprise | None = None
+        self.substantiated = 0.0
+        self.filed_recently: set[str] = set()  # complaint names, repeats folded into their original
+        self.substantiated_names: set[str] = set()
+        # Instrument name -> (retired, latest verification failed, next due date "YYYY-MM-DD").
+        self.registry: dict[str, tuple[bool, bool, str]] = {}
+        self.compliant = 0.0
+        self.severity = 0.0
+        self.serious_severity = 0.0  # the part of `severity` from serious violations, lifted by repair
+        self.inspected_count = 0
+        self.last_inspection: datetime | None = None
+        self.instruments: tuple[int, int] | None = None  # (checked, overdue + failed) of the latest check
+        self.net_content: float | None = None
+        self.overdue_rectifications: set[str] = set()
+        self.commitments: dict[str, str] = {}  # commitment name -> valid_until ("" when open-ended)
+        self.commitment_breached = False
+        self.capability = 0  # 0 none, 1 declared, 2 certified or confirmed on site
+        self.last_serious: datetime | None = None
+        self.last_refused: datetime | None = None
+        self.last_false_capability: datetime | None = None
+        self.override: tuple[int, datetime] | None = None
+
+    def age_days(self, moment: datetime) -> float:
+        return (self.as_of - moment).total_seconds() / 86400.0
+
+    # -- enterprises ---------------------------------------------------------------------------------
+
+    def on_enterprise_registered(self, event: events_pb2.Event, payload: object) -> None:
+        self.profile = payload.enterprise  # type: ignore[attr-defined]
+
+    def on_enterprise_updated(self, event: events_pb2.Event, payload: object) -> None:
+        if hasattr(payload, "enterprise") and payload.HasField("enterprise"):  # type: ignore[attr-defined]
+            self.profile = payload.enterprise  # type: ignore[attr-defined]
+
+    on_enterprise_status_changed = on_enterprise_updated
+
+    def active_commitment(self, moment: datetime) -> bool:
+        day = moment.date().isoformat()
+        return any(not until or day < until for until in self.commitments.values())
+
+    def on_commitment_declared(self, event: events_pb2.Event, payload: events_pb2.CommitmentDeclared) -> None:
+        self.commitments[payload.commitment.name] = payload.commitment.valid_until
+
+    def on_commitment_withdrawn(
+        self, event: events_pb2.Event, payload: events_pb2.CommitmentWithdrawn
+    ) -> None:
+        self.commitments.pop(payload.commitment.name, None)
+
+    def on_capability_declared(self, event: events_pb2.Event, payload: events_pb2.CapabilityDeclared) -> None:
+        certified = bool(payload.declaration.iso10012_certificate_number)
+        self.capability = max(self.capability, 2 if certified else 1)
+
+    # -- complaints ----------------------------------------------------------------------------------
+
+    def on_complaint_filed(self, event: events_pb2.Event, payload: events_pb2.ComplaintFiled) -> None:
+        if self.age_days(occurred_at(event)) <= UNSUBSTANTIATED_WINDOW_DAYS:
+            self.filed_recently.add(payload.duplicate_of or payload.complaint)
+
+    def on_complaint_resolved(self, event: events_pb2.Event, payload: events_pb2.ComplaintResolved) -> None:
+        name = payload.duplicate_of or payload.complaint
+        if not payload.substantiated or name in self.substantiated_names:
+            return  # only substantiated complaints are evidence, and a repeat only once
+        self.substantiated_names.add(name)
+        self.substantiated += decay(self.age_days(occurred_at(event)), COMPLAINT_HALF_LIFE_DAYS)
+
+    # -- instruments in the registry -----------------------------------------------------------------
+
+    def on_instrument_registered(
+        self, event: events_pb2.Event, payload: events_pb2.InstrumentRegistered
+    ) -> None:
+        instrument = payload.instrument
+        retired = instrument.usage == enterprises_pb2.INSTRUMENT_USAGE_RETIRED
+        verification = instrument.last_verification
+        failed = verification.result == enterprises_pb2.VERIFICATION_RESULT_FAIL
+        self.registry[instrument.name] = (retired, failed, verification.next_due_date)
+
+    def on_verification_recorded(
+        self, event: events_pb2.Event, payload: events_pb2.VerificationRecorded
+    ) -> None:
+        retired = self.registry.get(payload.instrument, (False, False, ""))[0]
+        failed = payload.verification.result == enterprises_pb2.VERIFICATION_RESULT_FAIL
+        self.registry[payload.instrument] = (retired, failed, payload.verification.next_due_date)
+
+    def registry_counts(self) -> tuple[int, int]:
+        """(instruments in use, of which failed or past their due date) as of `as_of`."""
+        today = self.as_of.date().isoformat()
+        in_use = [(failed, due) for retired, failed, due in self.registry.values() if not retired]
+        bad = sum(1 for failed, due in in_use if failed or (due and due < today))
+        return len(in_use), bad
+
+    # -- inspections ---------------------------------------------------------------------------------
+
+    def on_inspection_completed(
+        self, event: events_pb2.Event, payload: events_pb2.InspectionCompleted
+    ) -> None:
+        moment = occurred_at(event)
+        weight = decay(self.age_days(moment), INSPECTION_HALF_LIFE_DAYS)
+        self.inspected_count += 1
+        self.last_inspection = moment
+        summary = payload.summary
+        outcome = payload.outcome
+        if outcome == _Outcome.INSPECTION_OUTCOME_COMPLIANT and not summary.tampering_found:
+            self.compliant += weight
+        elif outcome in SEVERITY_WEIGHT:
+            self.severity += SEVERITY_WEIGHT[outcome] * weight
+            if self.active_commitment(moment):
+                self.commitment_breached = True
+        if outcome == _Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION or summary.tampering_found:
+            self.last_serious = moment
+            self.serious_severity += SEVERITY_WEIGHT.get(outcome, 0.0) * weight
+        if summary.inspection_refused:
+            self.last_refused = moment
+        if summary.capability_declaration == events_pb2.CAPABILITY_DECLARATION_CHECK_FALSE:
+            self.last_false_capability = moment
+        elif summary.capability_declaration == events_pb2.CAPABILITY_DECLARATION_CHECK_CONFIRMED:
+            self.capability = 2
+        if summary.instruments_checked > 0:
+            bad = min(summary.instruments_overdue + summary.instruments_failed, summary.instruments_checked)
+            self.instruments = (summary.instruments_checked, bad)
+        if summary.net_content_samples > 0:
+            short = min(summary.net_content_short, summary.net_content_samples)
+            self.net_content = short / summary.net_content_samples
+
+    def on_rectification_overdue(
+        self, event: events_pb2.Event, payload: events_pb2.RectificationOverdue
+    ) -> None:
+        self.overdue_rectifications.add(payload.inspection)
+
+    def on_rectification_completed(
+        self, event: events_pb2.Event, payload: events_pb2.RectificationCompleted
+    ) -> None:
+        self.overdue_rectifications.discard(payload.inspection)
+
+    # -- credit repair -------------------------------------------------------------------------------
+
+    def on_credit_repair_granted(
+        self, event: events_pb2.Event, payload: events_pb2.CreditRepairGranted
+    ) -> None:
+        if payload.rule_code == "SERIOUS_VIOLATION":
+            self.last_serious = None
+            self.severity = max(self.severity - self.serious_severity, 0.0)
+            self.serious_severity = 0.0
+        elif payload.rule_code == "REFUSED_INSPECTION":
+            self.last_refused = None
+        elif payload.rule_code == "FALSE_CAPABILITY_DECLARATION":
+            self.last_false_capability = None
+
+    def on_grade_overridden(self, event: events_pb2.Event, payload: events_pb2.GradeOverridden) -> None:
+        self.override = (int(payload.level), payload.expire_time.ToDatetime(tzinfo=UTC))
+
+    # -- result --------------------------------------------------------------------------------------
+
+    def result(self) -> Features:
+        profile = self.profile
+        unsubstantiated = len(self.filed_recently - self.substantiated_names)
+        registry_total, registry_bad = self.registry_counts()
+        values: dict[str, float | str | None] = {
+            "substantiated_complaints": self.substantiated,
+            "unsubstantiated_complaints": float(min(unsubstantiated, UNSUBSTANTIATED_CAP)),
+            "compliant_inspections": self.compliant,
+            "violation_severity": self.severity,
+            "days_since_last_inspection": (
+                None if self.last_inspection is None else self.age_days(self.last_inspection)
+            ),
+            "instruments_bad_share": (
+                None if self.instruments is None else self.instruments[1] / self.instruments[0]
+            ),
+            "registry_instruments_bad_share": registry_bad / registry_total if registry_total else None,
+            "net_content_short_share": self.net_content,
+            "open_rectification_overdue": float(len(self.overdue_rectifications)),
+            "commitment_active": 1.0 if self.active_commitment(self.as_of) else 0.0,
+            "commitment_breached": 1.0 if self.commitment_breached else 0.0,
+            "capability_declaration": float(self.capability),
+            "enterprise_age_years": _age_years(profile.registered_date, self.as_of) if profile else None,
+            "subject_type": enterprises_pb2.SubjectType.Name(profile.subject_type) if profile else None,
+            "size_class": enterprises_pb2.SizeClass.Name(profile.size_class) if profile else None,
+        }
+        return Features(
+            values=values,
+            has_evidence=self.inspected_count > 0 or self.substantiated > 0,
+            last_serious_violation=self.last_serious,
+            last_refused_inspection=self.last_refused,
+            last_false_capability=self.last_false_capability,
+            instruments_checked=self.instruments[0] if self.instruments else 0,
+            instruments_bad=self.instruments[1] if self.instruments else 0,
+            registry_instruments=registry_total,
+            registry_instruments_bad=registry_bad,
+            override_level=self.override[0] if self.override else None,
+            override_until=self.override[1] if self.override else None,
+        )
+
+
+def _age_years(registered_date: str, as_of: datetime) -> float | None:
+    try:
+        registered = date.fromisoformat(registered_date)
+    except ValueError:
+        return None
+    return max((as_of.date() - registered).days, 0) / 365.25

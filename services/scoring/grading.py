@@ -1,0 +1,156 @@
+"""From an enterprise's event history to its grade: features -> scorecard -> policy layer. Pure Python.
+
+Order independence: a grade depends on the previous level only through hysteresis, and the previous
+level is itself defined by the history: `replay` steps through the history in time order, one step
+per distinct event time. Whatever order the events arrived in, replaying the same set gives the same
+grade. The handler stores the level after each event time, so a late event replays only from its own
+time on, and an event later than all others is a single step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from integrity.events.v1 import events_pb2
+from services.scoring.domain import MAX_REASONS, Grade, GradeLevel, Reason
+from services.scoring.features import FEATURE_VERSION, Features, compute_features, occurred_at
+from services.scoring.policy import HardRule, Policy
+
+# A grade caused by an event is as of the instant after it, so the event itself counts (features read
+# only events strictly before `as_of`). Microseconds: the finest step datetimes and the database keep.
+EVENT_GRAIN = timedelta(microseconds=1)
+
+
+def as_of_after(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) + EVENT_GRAIN
+
+
+def grade_as_of(
+    policy: Policy, history: Sequence[events_pb2.Event], as_of: datetime, previous: GradeLevel | None
+) -> Grade:
+    """The grade from the events before `as_of`, moving from `previous` only past the hysteresis margin."""
+    features = compute_features(history, as_of)
+    hard = triggered_hard_rules(policy, features, as_of)
+    floor = max((rule.level for rule in hard), default=GradeLevel.A)
+    hard_reasons = [rule.reason for rule in sorted(hard, key=lambda rule: -rule.level)]
+
+    if not features.has_evidence:
+        # No inspection and no substantiated complaint: the provisional grade, flagged for a first
+        # inspection, unless a hard rule already says worse.
+        level = max(policy.provisional_level, floor)
+        score = policy.provisional_score if floor <= policy.provisional_level else _cap(policy, floor)
+        reasons = (*hard_reasons, policy.provisional_reason)
+        provisional = True
+    else:
+        score, contributions = policy.scorecard.score(features.values)
+        level = move_with_hysteresis(policy, previous, score)
+        if floor > level:
+            level, score = floor, min(score, _cap(policy, floor))
+        reasons = (*hard_reasons, *(c.reason for c in contributions if c.loss > 0))
+        provisional = False
+    if features.override_level and features.override_until and as_of < features.override_until:
+        # A regulator's decision on appeal wins while it holds; the score moves into its band.
+        level = GradeLevel(features.override_level)
+        score = min(max(score, _floor(policy, level)), _cap(policy, level))
+        reasons = (policy.override_reason, *reasons)
+    return _grade(policy, level, score, provisional, tuple(reasons[:MAX_REASONS]), as_of)
+
+
+def replay(
+    policy: Policy,
+    history: Sequence[events_pb2.Event],
+    *,
+    previous: GradeLevel | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Grade | None, dict[datetime, GradeLevel]]:
+    """Steps through the history in time order, one step per distinct event time at or after `since`
+    (all when None), starting from level `previous`; then, if `until` is later than the last step, one
+    more step as of `until`. Returns the final grade (None without any step) and the level after each
+    event time stepped through."""
+    times = sorted({occurred_at(event) for event in history if since is None or occurred_at(event) >= since})
+    grade: Grade | None = None
+    level = previous
+    levels: dict[datetime, GradeLevel] = {}
+    for moment in times:
+        grade = grade_as_of(policy, history, as_of_after(moment), level)
+        level = levels[moment] = grade.level
+    if until is not None and (not times or until > as_of_after(times[-1])):
+        grade = grade_as_of(policy, history, until, level)
+    return grade, levels
+
+
+def move_with_hysteresis(policy: Policy, previous: GradeLevel | None, score: float) -> GradeLevel:
+    """The level for `score`; from `previous`, a move needs the score past the cut-off by the margin."""
+    cutoffs, margin = policy.grade_cutoffs, policy.hysteresis_margin
+    if previous is None:
+        return cutoffs.level_for(score)
+    better = cutoffs.level_for(score - margin)
+    if better < previous:
+        return better
+    worse = cutoffs.level_for(score + margin)
+    if worse > previous:
+        return worse
+    return previous
+
+
+def triggered_hard_rules(policy: Policy, features: Features, as_of: datetime) -> list[HardRule]:
+    evidence = {
+        "SERIOUS_VIOLATION": features.last_serious_violation,
+        "REFUSED_INSPECTION": features.last_refused_inspection,
+        "FALSE_CAPABILITY_DECLARATION": features.last_false_capability,
+    }
+    triggered = []
+    for rule in policy.hard_rules:
+        if rule.code in evidence:
+            found = evidence[rule.code]
+            if found is not None and as_of - found < timedelta(days=365.25 * rule.years):
+                triggered.append(rule)
+        elif rule.code == "MANY_OVERDUE_INSTRUMENTS":
+            counts = [
+                (features.instruments_checked, features.instruments_bad),
+                (features.registry_instruments, features.registry_instruments_bad),
+            ]
+            if any(
+                total and bad >= rule.min_instruments and bad / total >= rule.min_share
+                for total, bad in counts
+            ):
+                triggered.append(rule)
+    return triggered
+
+
+def _cap(policy: Policy, level: GradeLevel) -> int:
+    """The highest score inside `level`'s band: a level forced by a rule caps the score there, so score,
+    grade and violation probability agree."""
+    cutoffs = policy.grade_cutoffs
+    return {GradeLevel.A: 10**6, GradeLevel.B: cutoffs.a - 1, GradeLevel.C: cutoffs.b - 1}.get(
+        level, cutoffs.c - 1
+    )
+
+
+def _floor(policy: Policy, level: GradeLevel) -> int:
+    """The lowest score inside `level`'s band."""
+    cutoffs = policy.grade_cutoffs
+    return {GradeLevel.A: cutoffs.a, GradeLevel.B: cutoffs.b, GradeLevel.C: cutoffs.c}.get(level, -(10**6))
+
+
+def _grade(
+    policy: Policy,
+    level: GradeLevel,
+    score: int,
+    provisional: bool,
+    reasons: tuple[Reason, ...],
+    as_of: datetime,
+) -> Grade:
+    return Grade(
+        level=level,
+        score=score,
+        provisional=provisional,
+        reasons=reasons,
+        as_of=as_of.astimezone(UTC),
+        violation_probability=policy.score_scale.violation_probability(score),
+        policy_version=policy.version,
+        model_version=policy.scorecard.version,
+        feature_version=FEATURE_VERSION,
+    )
