@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 # Modules with `register(subparsers)`; each sets `handler=<function(args) -> int>` on its parser.
-COMMAND_MODULES = ("shared.commands.token", "shared.commands.stack")
+COMMAND_MODULES = (
+    "shared.commands.token",
+    "shared.commands.stack",
+    "shared.commands.scoring",
+    "shared.commands.risk_list",
+    "shared.commands.plan",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,9 +49,16 @@ _POLICY: dict[str, dict[str, tuple[Role, ...]]] = {
         "CloseComplaint":       (REGULATOR,),
     },
     "integrity.inspections.v1.InspectionService": {
+        "CreateInspector":      (SYSTEM, REGULATOR),
+        "UpdateInspector":      (SYSTEM, REGULATOR),
+        "ListInspectors":       (SYSTEM, REGULATOR),
         "CreateInspectionPlan": (REGULATOR,),
         "GetInspectionPlan":    (SYSTEM, REGULATOR, INSPECTOR),
+        # Only an inspector assigned to the inspection (checked in the service).
         "CompleteInspection":   (INSPECTOR,),
+        "CompleteRectification": (INSPECTOR,),
+        # 一公开: anyone, with or without a token; never personal data.
+        "ListPublishedResults": (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE, PUBLIC),
     },
     "integrity.scoring.v1.ScoringService": {
         "GetGrade":             (SYSTEM, REGULATOR, INSPECTOR, ENTERPRISE),

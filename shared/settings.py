@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         30, ge=0, validation_alias=_env("INTEGRITY_COMPLAINT_DUPLICATE_WINDOW_DAYS")
     )
 
+    # Inspections: results are published this many working days (Mon-Fri) after completion; overdue
+    # rectifications are looked for this often.
+    inspection_publication_working_days: int = Field(
+        7, ge=0, validation_alias=_env("INTEGRITY_INSPECTION_PUBLICATION_WORKING_DAYS")
+    )
+    inspection_overdue_check_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("INTEGRITY_INSPECTION_OVERDUE_CHECK_SECONDS")
+    )
+
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))
 

@@ -1,0 +1,132 @@
+"""Translation between the wire messages of integrity.inspections.v1 and the domain model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from integrity.inspections.v1 import inspections_pb2
+from services.inspections.domain import (
+    INSPECTOR_PREFIX,
+    Findings,
+    Inspection,
+    Inspector,
+    InstrumentFinding,
+    NetContentFinding,
+    Plan,
+)
+from services.inspections.service import PublishedResult
+from shared.errors import FieldViolation, invalid_argument
+
+P = inspections_pb2
+
+
+def time_of(timestamp: Timestamp, field: str) -> datetime:
+    try:
+        return timestamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise invalid_argument([FieldViolation(field, "is not a representable timestamp")]) from None
+
+
+def inspector_to_proto(inspector: Inspector) -> P.Inspector:
+    message = P.Inspector(
+        name=inspector.name,
+        display_name=inspector.display_name,
+        region_code=inspector.region_code,
+        qualifications=sorted(inspector.qualifications),  # type: ignore[arg-type]
+        available=inspector.available,
+    )
+    message.create_time.FromDatetime(inspector.create_time)
+    return message
+
+
+def plan_to_proto(plan: Plan, inspections: list[Inspection]) -> P.InspectionPlan:
+    message = P.InspectionPlan(
+        name=plan.name,
+        region_code=plan.region_code,
+        seed=plan.seed,
+        inspections=[i.name for i in inspections],
+        subject_type=plan.subject_type,  # type: ignore[arg-type]
+        sampling_ratios=[
+            P.SamplingRatio(level=level, ratio=ratio)  # type: ignore[arg-type]
+            for level, ratio in sorted(plan.ratios.items())
+        ],
+        created_by=plan.created_by,
+    )
+    message.create_time.FromDatetime(plan.create_time)
+    return message
+
+
+def findings_from_proto(message: P.Findings) -> Findings:
+    return Findings(
+        instruments=tuple(
+            InstrumentFinding(i.instrument, i.verification_status, i.tampering_found)
+            for i in message.instruments
+        ),
+        net_content=tuple(
+            NetContentFinding(n.product, n.batches_sampled, n.batches_short, n.largest_shortfall_percent)
+            for n in message.net_content
+        ),
+        capability_declaration=message.capability_declaration,
+        inspection_refused=message.inspection_refused,
+    )
+
+
+def findings_to_proto(findings: Findings) -> P.Findings:
+    return P.Findings(
+        instruments=[
+            P.InstrumentFinding(
+                instrument=i.instrument,
+                verification_status=i.verification_status,  # type: ignore[arg-type]
+                tampering_found=i.tampering_found,
+            )
+            for i in findings.instruments
+        ],
+        net_content=[
+            P.NetContentFinding(
+                product=n.product,
+                batches_sampled=n.batches_sampled,
+                batches_short=n.batches_short,
+                largest_shortfall_percent=n.largest_shortfall_percent,
+            )
+            for n in findings.net_content
+        ],
+        capability_declaration=findings.capability_declaration,  # type: ignore[arg-type]
+        inspection_refused=findings.inspection_refused,
+    )
+
+
+def inspection_to_proto(inspection: Inspection) -> P.Inspection:
+    message = P.Inspection(
+        name=inspection.name,
+        enterprise=f"enterprises/{inspection.uscc}",
+        inspectors=[INSPECTOR_PREFIX + i for i in inspection.inspectors],
+        outcome=inspection.outcome,  # type: ignore[arg-type]
+        plan=f"inspectionPlans/{inspection.plan_id}",
+        state=inspection.state,  # type: ignore[arg-type]
+        findings=findings_to_proto(inspection.findings),
+        penalty_reference=inspection.penalty_reference,
+        publish_date=inspection.publish_date.isoformat() if inspection.publish_date else "",
+        trigger=inspection.trigger,
+    )
+    if inspection.complete_time is not None:
+        message.complete_time.FromDatetime(inspection.complete_time)
+    if inspection.rectification_deadline is not None:
+        message.rectification_deadline.FromDatetime(inspection.rectification_deadline)
+    return message
+
+
+def published_to_proto(result: PublishedResult) -> P.PublishedResult:
+    """Only what the public may see: no inspectors, no penalty details, no findings beyond the items."""
+    inspection = result.inspection
+    assert inspection.complete_time is not None
+    return P.PublishedResult(
+        inspection=inspection.name,
+        enterprise=f"enterprises/{inspection.uscc}",
+        enterprise_display_name=result.enterprise_name,
+        region_code=inspection.region_code,
+        inspection_date=inspection.complete_time.date().isoformat(),
+        items_checked=inspection.findings.items_checked(),
+        outcome=inspection.outcome,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,325 @@
+"""Inspections use cases over a real SQLite file: roster, plans and `plan verify`, results, overdue
+rectifications, publication. The local copy is fed through the consumer's handler, as from Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
+
+from integrity.events.v1 import events_pb2
+from integrity.inspections.v1 import inspections_pb2 as P
+from integrity.scoring.v1 import scoring_pb2
+from services.inspections import domain, service
+from services.inspections.domain import Findings, InstrumentFinding
+from services.inspections.projection import handle_event
+from services.inspections.tables import INSPECTION_TABLES, EnterpriseCopyRow, InspectionRow
+from services.inspections.unit_of_work import InspectionsUnitOfWork
+from shared import cli
+from shared.auth import Principal, Role
+from shared.db import create_tables, make_engine
+from shared.errors import ErrorKind, IntegrityError
+from shared.events import decode, new_event
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+from tests.helpers import enterprise_registered, valid_uscc
+
+REGULATOR = Principal("regulator@610100", Role.REGULATOR, region="610100")
+SYSTEM = Principal("registry", Role.SYSTEM)
+ALL = sorted(domain.QUALIFICATIONS)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{(tmp_path / 'inspections.db').as_posix()}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    engine = make_engine(db_url)
+    create_tables(engine, [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent])
+    return engine
+
+
+@pytest.fixture
+def uow(engine: Engine) -> Callable[[], InspectionsUnitOfWork]:
+    return partial(InspectionsUnitOfWork, engine)
+
+
+def feed(engine: Engine, event: events_pb2.Event, topic: str = "t") -> None:
+    with Session(engine) as session:
+        handle_event(session, event, topic)
+        session.commit()
+
+
+def grade(engine: Engine, uscc: str, level: int) -> None:
+    payload = events_pb2.GradeChanged(grade=scoring_pb2.Grade(level=level), region_code="610100")  # type: ignore[arg-type]
+    feed(engine, new_event("//integrity/scoring", uscc, payload))
+
+
+def populate(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork], enterprises: int, inspectors: int
+) -> list[str]:
+    usccs = [valid_uscc(i) for i in range(enterprises)]
+    for uscc in usccs:
+        feed(engine, enterprise_registered(uscc))
+        grade(engine, uscc, scoring_pb2.GRADE_LEVEL_D)
+    for i in range(inspectors):
+        service.create_inspector(uow(), f"XA{i:03d}", f"Officer {i}", "610100", ALL, REGULATOR)
+    return usccs
+
+
+def plan_request(seed: int = 11) -> domain.PlanRequest:
+    return domain.validate_plan_request("610100", 0, [], seed)
+
+
+def inspector(inspector_id: str) -> Principal:
+    return Principal(f"inspectors/{inspector_id}", Role.INSPECTOR, region="610100")
+
+
+def outbox(engine: Engine) -> list[events_pb2.Event]:
+    with Session(engine) as session:
+        return [decode(row.value) for row in session.exec(select(OutboxRecord).order_by(OutboxRecord.id))]
+
+
+def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], InspectionsUnitOfWork]) -> None:
+    for i in range(5):
+        service.create_inspector(uow(), f"XA{i}", f"Officer {i}", "610112", ALL, REGULATOR)
+    with pytest.raises(IntegrityError) as caught:
+        service.create_inspector(uow(), "XA0", "Again", "610112", ALL, REGULATOR)
+    assert caught.value.kind == ErrorKind.ALREADY_EXISTS
+    with pytest.raises(IntegrityError) as caught:
+        service.create_inspector(uow(), "BJ1", "Elsewhere", "110100", ALL, REGULATOR)
+    assert caught.value.kind == ErrorKind.PERMISSION_DENIED
+    with pytest.raises(IntegrityError) as caught:
+        service.create_inspector(uow(), "", "", "6101", [], REGULATOR)
+    assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
+    first = service.list_inspectors(uow(), REGULATOR, "", 3, "")
+    second = service.list_inspectors(uow(), REGULATOR, "", 3, first.next_page_token)
+    assert [i.id for i in first.items + second.items] == [f"XA{i}" for i in range(5)]
+    assert second.next_page_token == ""
+    with pytest.raises(IntegrityError):
+        service.list_inspectors(uow(), REGULATOR, "110100", 3, "")
+
+
+def test_a_plan_draws_every_d_enterprise_with_two_inspectors_and_verifies(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork], db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usccs = populate(engine, uow, enterprises=6, inspectors=4)
+    view = service.create_plan(uow(), plan_request(), str(uuid.uuid4()), REGULATOR)
+    assert sorted(i.uscc for i in view.inspections) == sorted(usccs)
+    assert all(len(i.inspectors) == 2 for i in view.inspections)
+    assert view.plan.seed == 11
+    planned = [e for e in outbox(engine) if e.WhichOneof("payload") == "inspection_planned"]
+    assert len(planned) == 6
+    assert service.verify_plan(uow(), view.plan.name).matches
+    assert cli.main(["plan", "verify", view.plan.name, "--database-url", db_url]) == 0
+
+    # Tamper: swap the team of one inspection.
+    target = view.inspections[0]
+    with Session(engine) as session:
+        session.execute(
+            update(InspectionRow)
+            .where(InspectionRow.id == target.id)  # type: ignore[arg-type]
+            .values(inspectors=",".join(reversed(target.inspectors)))
+        )
+        session.commit()
+    result = service.verify_plan(uow(), view.plan.name)
+    assert not result.matches and target.uscc in result.differences[0]
+    capsys.readouterr()
+    assert cli.main(["plan", "verify", view.plan.name, "--database-url", db_url]) == 1
+    assert "does NOT match" in capsys.readouterr().err
+
+
+def test_the_same_request_id_returns_the_same_plan(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=3, inspectors=2)
+    request_id = str(uuid.uuid4())
+    first = service.create_plan(uow(), plan_request(), request_id, REGULATOR)
+    again = service.create_plan(uow(), plan_request(), request_id, REGULATOR)
+    assert again.plan.id == first.plan.id and [i.id for i in again.inspections] == [
+        i.id for i in first.inspections
+    ]
+
+
+def test_the_next_plan_changes_the_lead_of_every_enterprise(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=5, inspectors=2)
+    first = {i.uscc: i.lead for i in service.create_plan(uow(), plan_request(1), "", REGULATOR).inspections}
+    second = {i.uscc: i.lead for i in service.create_plan(uow(), plan_request(2), "", REGULATOR).inspections}
+    assert all(first[uscc] != second[uscc] for uscc in first)
+
+
+def test_not_enough_inspectors_is_a_clear_failed_precondition(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=2, inspectors=1)
+    with pytest.raises(IntegrityError) as caught:
+        service.create_plan(uow(), plan_request(), "", REGULATOR)
+    assert caught.value.kind == ErrorKind.FAILED_PRECONDITION
+    assert "needs 2 inspectors" in caught.value.message
+
+
+def test_a_substantiated_complaint_triggers_a_grade_a_enterprise_once(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    usccs = populate(engine, uow, enterprises=2, inspectors=2)
+    for uscc in usccs:
+        grade(engine, uscc, scoring_pb2.GRADE_LEVEL_A)
+    resolved = events_pb2.ComplaintResolved(complaint="complaints/x", substantiated=True, severity=2)  # type: ignore[arg-type]
+    feed(engine, new_event("//integrity/complaints", usccs[1], resolved))
+    first = service.create_plan(uow(), plan_request(), "", REGULATOR)
+    assert [(i.uscc, i.trigger) for i in first.inspections] == [(usccs[1], "COMPLAINT")]
+    assert service.create_plan(uow(), plan_request(), "", REGULATOR).inspections == []
+
+
+def complete(
+    uow: Callable[[], InspectionsUnitOfWork], name: str, who: Principal, **kwargs: object
+) -> domain.Inspection:
+    arguments: dict[str, object] = {
+        "outcome": P.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
+        "findings": Findings(instruments=(InstrumentFinding("SN1", P.VERIFICATION_STATUS_VALID, True),)),
+        "penalty_reference": "西市监罚〔2026〕12号",
+        "rectification_deadline": datetime.now(UTC) + timedelta(days=30),
+        "principal": who,
+        "publication_working_days": 0,
+    }
+    arguments.update(kwargs)
+    return service.complete_inspection(uow(), name, **arguments)  # type: ignore[arg-type]
+
+
+def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=1, inspectors=3)
+    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    outsider = next(f"XA{i:03d}" for i in range(3) if f"XA{i:03d}" not in inspection.inspectors)
+    before = len(outbox(engine))
+    for who in (inspector(outsider), REGULATOR):
+        with pytest.raises(IntegrityError) as caught:
+            complete(uow, inspection.name, who)
+        assert caught.value.kind == ErrorKind.PERMISSION_DENIED
+    assert len(outbox(engine)) == before
+    with uow() as unit:
+        assert unit.repository.get_inspection(inspection.id).state == domain.PLANNED  # type: ignore[union-attr]
+
+    with pytest.raises(IntegrityError) as caught:  # tampering is serious, not minor
+        complete(
+            uow, inspection.name, inspector(inspection.lead), outcome=P.INSPECTION_OUTCOME_MINOR_VIOLATION
+        )
+    assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
+    done = complete(uow, inspection.name, inspector(inspection.inspectors[1]))
+    assert done.state == domain.RECTIFYING
+    event = outbox(engine)[-1]
+    assert event.WhichOneof("payload") == "inspection_completed" and event.subject == inspection.uscc
+    completed = event.inspection_completed
+    assert completed.outcome == P.INSPECTION_OUTCOME_SERIOUS_VIOLATION
+    assert completed.summary.tampering_found and completed.summary.instruments_checked == 1
+    assert completed.penalty_reference and completed.HasField("rectification_deadline")
+    with pytest.raises(IntegrityError) as caught:
+        complete(uow, inspection.name, inspector(inspection.lead))
+    assert caught.value.kind == ErrorKind.FAILED_PRECONDITION
+
+    rectified = service.complete_rectification(uow(), inspection.name, inspector(inspection.lead))
+    assert rectified.state == domain.RECTIFIED
+    assert outbox(engine)[-1].WhichOneof("payload") == "rectification_completed"
+
+
+def test_an_overdue_rectification_is_flagged_once_and_triggers_the_next_plan(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    usccs = populate(engine, uow, enterprises=1, inspectors=2)
+    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    complete(uow, inspection.name, inspector(inspection.lead))
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert service.flag_overdue_rectifications(uow(), later) == 1
+    assert service.flag_overdue_rectifications(uow(), later) == 0
+    overdue = [e for e in outbox(engine) if e.WhichOneof("payload") == "rectification_overdue"]
+    assert len(overdue) == 1 and overdue[0].rectification_overdue.inspection == inspection.name
+    grade(engine, usccs[0], scoring_pb2.GRADE_LEVEL_A)
+    again = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections
+    assert [(i.uscc, i.trigger) for i in again] == [(usccs[0], "RECTIFICATION_OVERDUE")]
+
+
+def test_results_are_published_after_the_working_days_without_personal_data(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=1, inspectors=2)
+    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    assert service.list_published(uow(), "", 10, "").items == []
+    done = complete(uow, inspection.name, inspector(inspection.lead), publication_working_days=5)
+    assert done.publish_date is not None and done.publish_date.weekday() < 5
+    assert service.list_published(uow(), "", 10, "", today=done.publish_date - timedelta(days=1)).items == []
+    page = service.list_published(uow(), "610100", 10, "", today=done.publish_date)
+    assert [r.inspection.uscc for r in page.items] == [inspection.uscc]
+    assert page.items[0].enterprise_name == "西安市某某加油站有限公司"
+
+
+def test_working_days_skip_weekends() -> None:
+    friday = date(2026, 11, 27)
+    assert domain.add_working_days(friday, 1) == date(2026, 11, 30)
+    assert domain.add_working_days(friday, 5) == date(2026, 12, 4)
+    assert domain.add_working_days(friday, 0) == friday
+
+
+def test_the_local_copy_ignores_unsubstantiated_and_duplicate_complaints(engine: Engine) -> None:
+    uscc = valid_uscc(1)
+    feed(engine, enterprise_registered(uscc))
+    for resolved in (
+        events_pb2.ComplaintResolved(complaint="complaints/a", substantiated=False),
+        events_pb2.ComplaintResolved(
+            complaint="complaints/b", substantiated=True, duplicate_of="complaints/a"
+        ),
+    ):
+        feed(engine, new_event("//integrity/complaints", uscc, resolved))
+    with Session(engine) as session:
+        assert session.get(EnterpriseCopyRow, uscc).trigger == ""  # type: ignore[union-attr]
+
+
+def test_a_request_id_reused_for_another_plan_is_refused(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=2, inspectors=2)
+    request_id = str(uuid.uuid4())
+    service.create_plan(uow(), plan_request(), request_id, REGULATOR)
+    other = domain.validate_plan_request("610100", 0, [(scoring_pb2.GRADE_LEVEL_D, 0.5)], 11)
+    with pytest.raises(IntegrityError) as caught:
+        service.create_plan(uow(), other, request_id, REGULATOR)
+    assert caught.value.kind == ErrorKind.ALREADY_EXISTS and caught.value.reason == "REQUEST_ID_REUSED"
+
+
+def test_unavailable_inspectors_are_not_drawn(
+    engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
+) -> None:
+    populate(engine, uow, enterprises=4, inspectors=3)
+    changed = service.update_inspector(
+        uow(),
+        "inspectors/XA001",
+        ["available"],
+        available=False,
+        qualifications=[],
+        display_name="",
+        principal=REGULATOR,
+    )
+    assert not changed.available and changed.qualifications == frozenset(ALL)
+    drawn = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections
+    assert len(drawn) == 4 and all("XA001" not in i.inspectors for i in drawn)
+    with pytest.raises(IntegrityError) as caught:
+        service.update_inspector(
+            uow(),
+            "inspectors/XA002",
+            ["region_code"],
+            available=True,
+            qualifications=[],
+            display_name="",
+            principal=REGULATOR,
+        )
+    assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
