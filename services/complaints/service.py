@@ -30,7 +30,7 @@ from services.complaints.domain import (
     parse_complaint_name,
 )
 from services.complaints.listing import ComplaintQuery
-from services.complaints.unit_of_work import ComplaintsUnitOfWork, StorageConflict
+from services.complaints.unit_of_work import ComplaintsUnitOfWork
 from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import (
@@ -43,6 +43,7 @@ from shared.errors import (
 )
 from shared.events import new_event, utcnow
 from shared.regions import region_contains, region_problem
+from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/complaints"
 audit_log = logging.getLogger("integrity.audit")

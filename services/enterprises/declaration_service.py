@@ -21,11 +21,12 @@ from services.enterprises.declarations import (
 from services.enterprises.domain import Enterprise, china_today, enterprise_name, parse_enterprise_name
 from services.enterprises.idempotency import repeat_of, request_key
 from services.enterprises.messages import capability_to_proto, commitment_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW, StorageConflict
+from services.enterprises.unit_of_work import EnterprisesUoW
 from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError, failed_precondition, not_found, permission_denied
 from shared.events import new_event, utcnow
+from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/enterprises"
 audit_log = logging.getLogger("integrity.audit")

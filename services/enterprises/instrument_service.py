@@ -22,7 +22,7 @@ from services.enterprises.idempotency import repeat_of, request_key
 from services.enterprises.instruments import InstrumentDraft, InstrumentView, VerificationDraft
 from services.enterprises.listing import page_size_of
 from services.enterprises.messages import instrument_to_proto, verification_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW, StorageConflict
+from services.enterprises.unit_of_work import EnterprisesUoW
 from shared import topics
 from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
@@ -35,6 +35,7 @@ from shared.errors import (
     permission_denied,
 )
 from shared.events import new_event, utcnow
+from shared.unit_of_work import StorageConflict
 
 T = TypeVar("T")
 EVENT_SOURCE = "//integrity/enterprises"

@@ -25,12 +25,13 @@ from services.enterprises.domain import (
 )
 from services.enterprises.listing import EnterpriseQuery
 from services.enterprises.messages import to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW, StorageConflict
+from services.enterprises.unit_of_work import EnterprisesUoW
 from shared import topics
 from shared.auth import REGIONAL_ROLES, Principal, Role, require_enterprise_read
 from shared.errors import ErrorKind, IntegrityError, already_exists, not_found, permission_denied
 from shared.events import new_event, utcnow
 from shared.regions import region_contains
+from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/enterprises"
 audit_log = logging.getLogger("integrity.audit")

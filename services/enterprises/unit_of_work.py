@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol, Self
 
-import sqlalchemy.exc
-
 from services.enterprises.repository import (
     DeclarationRepository,
     EnterpriseRepository,
@@ -14,13 +12,8 @@ from services.enterprises.repository import (
     SqlEnterpriseRepository,
     SqlInstrumentRepository,
 )
-from shared.db import UnitOfWork
 from shared.events import Event
-from shared.outbox import add_event
-
-
-class StorageConflict(Exception):
-    """A unique constraint refused the write: another transaction registered the same key first."""
+from shared.unit_of_work import OutboxUnitOfWork
 
 
 class EnterprisesUoW(Protocol):
@@ -43,38 +36,12 @@ class EnterprisesUoW(Protocol):
         ...
 
 
-class EnterprisesUnitOfWork(UnitOfWork):
+class EnterprisesUnitOfWork(OutboxUnitOfWork):
     enterprises: SqlEnterpriseRepository
     instruments: SqlInstrumentRepository
     declarations: SqlDeclarationRepository
 
-    def __init__(self, engine: sqlalchemy.Engine) -> None:
-        super().__init__(engine)
-        self.committed_events = 0
-        self._staged_events = 0
-
-    def __enter__(self) -> Self:
-        super().__enter__()
+    def _open_repositories(self) -> None:
         self.enterprises = SqlEnterpriseRepository(self.session)
         self.instruments = SqlInstrumentRepository(self.session)
         self.declarations = SqlDeclarationRepository(self.session)
-        self._staged_events = 0
-        return self
-
-    def add_event(self, topic: str, event: Event) -> None:
-        add_event(self.session, topic, event)
-        self._staged_events += 1
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        except sqlalchemy.exc.IntegrityError as exc:
-            self.session.rollback()
-            self._staged_events = 0
-            raise StorageConflict(str(exc.orig)) from exc
-        self.committed_events += self._staged_events
-        self._staged_events = 0
-
-    def rollback(self) -> None:
-        super().rollback()
-        self._staged_events = 0

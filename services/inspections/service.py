@@ -29,7 +29,7 @@ from services.inspections.domain import (
     PlanRequest,
 )
 from services.inspections.draw import DrawInputs, NotEnoughInspectors, draw, inputs_from_json, inputs_to_json
-from services.inspections.unit_of_work import InspectionsUnitOfWork, StorageConflict
+from services.inspections.unit_of_work import InspectionsUnitOfWork
 from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import (
@@ -44,6 +44,7 @@ from shared.errors import (
 )
 from shared.events import new_event, utcnow
 from shared.regions import region_contains, region_problem
+from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/inspections"
 DEFAULT_PAGE_SIZE = 50

@@ -12,8 +12,8 @@ from services.enterprises.declarations import CapabilityDeclaration, Commitment
 from services.enterprises.domain import Enterprise, EnterpriseDraft
 from services.enterprises.instruments import Instrument, Verification
 from services.enterprises.listing import EnterpriseQuery
-from services.enterprises.unit_of_work import StorageConflict
 from shared.events import Event
+from shared.unit_of_work import StorageConflict
 from shared.uscc import with_check_character
 
 
