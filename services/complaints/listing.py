@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
 
 from integrity.complaints.v1 import complaints_pb2
 from services.complaints.domain import ENTERPRISE_PREFIX, enterprise_problem
+from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 from shared.regions import region_problem
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 _ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -36,47 +32,25 @@ class ComplaintQuery:
     def fingerprint(self) -> str:
         """A short digest of the filter, so a page token cannot be reused with another filter."""
         fields = [self.uscc, self.region_code, self.state, self.category, self.duplicate]
-        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
+        return pagination.fingerprint(json.dumps(fields))
 
     def scoped(self, **changes: object) -> ComplaintQuery:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def page_size_of(requested: int) -> int:
-    if requested < 0:
-        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+page_size_of = pagination.page_size
 
 
 def encode_page_token(last_id: str, fingerprint: str) -> str:
-    payload = json.dumps({"after": last_id, "filter": fingerprint}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return pagination.encode_page_token(last_id, fingerprint)
 
 
 def decode_page_token(token: str, fingerprint: str) -> str | None:
     """The complaint id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
-    if not token:
-        return None
-    bad = invalid_argument([FieldViolation("page_token", "is not a page token from a previous response")])
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("after"), str)
-        or not _ID.fullmatch(data["after"])
-    ):
-        raise bad
-    if data.get("filter") != fingerprint:
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "page_token", "was issued for a different filter; repeat the first page's filter"
-                )
-            ]
-        )
-    return str(data["after"])
+    after = pagination.decode_page_token(token, fingerprint)
+    if after is not None and (not isinstance(after, str) or not _ID.fullmatch(after)):
+        raise pagination.invalid_page_token()
+    return after
 
 
 # --- AIP-160 filter: `field = value [AND field = value ...]` --------------------------------------

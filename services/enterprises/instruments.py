@@ -6,10 +6,7 @@ date, so an instrument whose next due date passes shows as overdue without anyon
 
 from __future__ import annotations
 
-import base64
-import binascii
 import calendar
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from services.enterprises.catalogue import kind_of
 from services.enterprises.domain import EARLIEST_REGISTRATION, RESOURCE_PREFIX, parse_enterprise_name
+from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 
 SERIAL_MAX = 64
@@ -254,21 +252,12 @@ def view(instrument: Instrument, verifications: list[Verification], today: date)
 
 
 def encode_page_token(uscc: str, last_id: str) -> str:
-    payload = json.dumps({"parent": uscc, "after": last_id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return pagination.encode_page_token(last_id, pagination.fingerprint(f"instruments of {uscc}"))
 
 
 def decode_page_token(token: str, uscc: str) -> str | None:
     """The instrument id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
-    if not token:
-        return None
-    bad = "is not a page token from a previous ListInstruments response"
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        data = None
-    if not isinstance(data, dict) or not INSTRUMENT_ID.fullmatch(str(data.get("after", ""))):
-        raise invalid_argument([FieldViolation("page_token", bad)])
-    if data.get("parent") != uscc:
-        raise invalid_argument([FieldViolation("page_token", "was issued for another parent; start over")])
-    return str(data["after"])
+    after = pagination.decode_page_token(token, pagination.fingerprint(f"instruments of {uscc}"))
+    if after is not None and not INSTRUMENT_ID.fullmatch(str(after)):
+        raise pagination.invalid_page_token()
+    return after

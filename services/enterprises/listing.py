@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, replace
 
 from integrity.enterprises.v1 import enterprises_pb2
+from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_contains, region_problem
 from shared.uscc import uscc_problem
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -32,8 +27,7 @@ class EnterpriseQuery:
 
     def fingerprint(self) -> str:
         """A short digest of the filter, so a page token cannot be reused with another filter."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return pagination.fingerprint(json.dumps(asdict(self), sort_keys=True, separators=(",", ":")))
 
     def within(self, region_code: str) -> EnterpriseQuery:
         return replace(self, region_code=region_code)
@@ -45,34 +39,19 @@ class EnterpriseQuery:
 # --- page size and token --------------------------------------------------------------------------
 
 
-def page_size_of(requested: int) -> int:
-    if requested < 0:
-        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+page_size_of = pagination.page_size
 
 
 def encode_page_token(last_uscc: str, query: EnterpriseQuery) -> str:
-    payload = json.dumps({"after": last_uscc, "filter": query.fingerprint()}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return pagination.encode_page_token(last_uscc, query.fingerprint())
 
 
 def decode_page_token(token: str, query: EnterpriseQuery) -> str | None:
     """The USCC to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
-    if not token:
-        return None
-
-    def bad(description: str) -> Exception:
-        return invalid_argument([FieldViolation("page_token", description)])
-
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad("is not a page token from a previous ListEnterprises response") from None
-    if not isinstance(data, dict) or not isinstance(data.get("after"), str) or uscc_problem(data["after"]):
-        raise bad("is not a page token from a previous ListEnterprises response")
-    if data.get("filter") != query.fingerprint():
-        raise bad("was issued for a different filter; repeat the filter of the first page or start over")
-    return str(data["after"])
+    after = pagination.decode_page_token(token, query.fingerprint())
+    if after is not None and (not isinstance(after, str) or uscc_problem(after)):
+        raise pagination.invalid_page_token()
+    return after
 
 
 # --- AIP-160 filter -------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ inspection (token subject `inspectors/{id}`) records its result or its rectifica
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from services.inspections.domain import (
 )
 from services.inspections.draw import DrawInputs, NotEnoughInspectors, draw, inputs_from_json, inputs_to_json
 from services.inspections.unit_of_work import InspectionsUnitOfWork
-from shared import topics
+from shared import pagination, topics
 from shared.auth import Principal, Role
 from shared.errors import (
     ErrorKind,
@@ -47,8 +45,6 @@ from shared.regions import region_contains, region_problem
 from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/inspections"
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 audit_log = logging.getLogger("integrity.audit")
 
 
@@ -84,29 +80,18 @@ def _require_region(principal: Principal, region_code: str) -> None:
 
 
 def _page_size(requested: int) -> int:
-    if requested < 0:
-        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return pagination.page_size(requested)
 
 
 def _encode_token(last_id: str, query: str) -> str:
-    payload = json.dumps({"after": last_id, "query": query}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return pagination.encode_page_token(last_id, pagination.fingerprint(query))
 
 
 def _decode_token(token: str, query: str) -> str | None:
-    if not token:
-        return None
-    bad = invalid_argument([FieldViolation("page_token", "is not a page token from a previous response")])
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not isinstance(data, dict) or not isinstance(data.get("after"), str):
-        raise bad
-    if data.get("query") != query:
-        raise invalid_argument([FieldViolation("page_token", "was issued for a different request")])
-    return str(data["after"])
+    after = pagination.decode_page_token(token, pagination.fingerprint(query))
+    if after is not None and not isinstance(after, str):
+        raise pagination.invalid_page_token()
+    return after
 
 
 # --- inspectors -------------------------------------------------------------------------------------

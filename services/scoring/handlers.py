@@ -21,7 +21,7 @@ from services.scoring.domain import Grade, GradeLevel
 from services.scoring.features import HISTORY_TYPES
 from services.scoring.grading import replay
 from services.scoring.policy import Policy
-from services.scoring.repository import ScoringRepository, as_utc
+from services.scoring.repository import ScoringRepository
 from services.scoring.tables import EnterpriseProjection
 from shared import topics
 from shared.events import Event, InvalidEvent, new_event, utcnow
@@ -71,24 +71,26 @@ class ScoringEventHandler:
         enterprise = repository.get_enterprise(uscc)
         if enterprise is None:
             return  # kept in the history; graded once the registration arrives
-        rows = repository.history_rows(uscc)
-        history = [Event.FromString(row.payload) for row in rows]
+        entries = repository.history_entries(uscc)
+        history = [Event.FromString(entry.payload) for entry in entries]
         current = repository.get_grade(uscc)
         if current is None:
             grade, levels = replay(self.policy, history)  # the first grade: the whole history
         else:
             # Resume from the level just before this event's time: for the usual event, later than all
             # others, that is one step; a late event rewrites the steps from its time on.
-            earlier = [row.level_after for row in rows if as_utc(row.occurred_at) < event_time]
+            earlier = [entry.level_after for entry in entries if entry.occurred_at < event_time]
             previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
             grade, levels = replay(
                 self.policy, history, previous=previous, since=event_time, until=current.as_of
             )
-        for row in rows:
-            level = levels.get(as_utc(row.occurred_at))
-            if level is not None and row.level_after != int(level):
-                row.level_after = int(level)
-                session.add(row)
+        repository.set_levels_after(
+            {
+                entry.event_id: int(levels[entry.occurred_at])
+                for entry in entries
+                if entry.occurred_at in levels and entry.level_after != int(levels[entry.occurred_at])
+            }
+        )
         if grade is not None:
             record_grade(session, uscc, grade, current, cause_event_id, enterprise.region_code)
 

@@ -5,15 +5,32 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Table, and_, bindparam, or_
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
 from services.scoring.domain import Grade, GradeLevel, Reason
 from services.scoring.risk_query import RiskCursor, RiskFilter
 from services.scoring.tables import EnterpriseEventRow, EnterpriseProjection, GradeHistoryRow, GradeRow
+from shared.db import insert_unless_present
 from shared.events import Event
 from shared.regions import region_prefix
+
+_EVENTS: Table = EnterpriseEventRow.__table__  # type: ignore[attr-defined]
+_GRADE_HISTORY: Table = GradeHistoryRow.__table__  # type: ignore[attr-defined]
+
+
+class HistoryEntry(NamedTuple):
+    """One stored event of an enterprise's history (see EnterpriseEventRow)."""
+
+    event_id: str
+    occurred_at: datetime
+    payload: bytes
+    level_after: int | None
 
 
 @dataclass(frozen=True)
@@ -60,33 +77,46 @@ class ScoringRepository:
     # -- event history -----------------------------------------------------------------------------------
 
     def add_history_event(self, event: Event, kind: str, occurred_at: datetime) -> bool:
-        """Keeps the event in its enterprise's history; False if it is already there (a duplicate)."""
-        if self.session.get(EnterpriseEventRow, event.id) is not None:
-            return False
-        self.session.add(
-            EnterpriseEventRow(
-                event_id=event.id,
-                uscc=event.subject,
-                type=kind,
-                occurred_at=occurred_at,
-                payload=event.SerializeToString(),
-            )
-        )
-        self.session.flush()  # so a history read in the same transaction sees it
-        return True
+        """Keeps the event in its enterprise's history; False if it is already there (a duplicate).
 
-    def history_rows(self, uscc: str) -> list[EnterpriseEventRow]:
-        """The enterprise's stored events in time order (event id as tie-breaker)."""
+        One INSERT that ignores a duplicate key: no read before it and no ORM object (the hot path of
+        ingest). Later reads in the same transaction see the row."""
+        values = {
+            "event_id": event.id,
+            "uscc": event.subject,
+            "type": kind,
+            "occurred_at": occurred_at,
+            "payload": event.SerializeToString(),
+            "level_after": None,
+        }
+        return insert_unless_present(self.session, _EVENTS, values, key="event_id")
+
+    def history_entries(self, uscc: str) -> list[HistoryEntry]:
+        """The enterprise's stored events in time order (event id as tie-breaker), as plain tuples: the
+        regrade reads them on every event, and ORM objects would cost more than the grading itself."""
         statement = (
-            select(EnterpriseEventRow)
-            .where(EnterpriseEventRow.uscc == uscc)
-            .order_by(EnterpriseEventRow.occurred_at, EnterpriseEventRow.event_id)  # type: ignore[arg-type]
+            sa_select(_EVENTS.c.event_id, _EVENTS.c.occurred_at, _EVENTS.c.payload, _EVENTS.c.level_after)
+            .where(_EVENTS.c.uscc == uscc)
+            .order_by(_EVENTS.c.occurred_at, _EVENTS.c.event_id)
         )
-        return list(self.session.exec(statement))
+        return [
+            HistoryEntry(row.event_id, as_utc(row.occurred_at), row.payload, row.level_after)
+            for row in self.session.execute(statement)
+        ]
 
     def history(self, uscc: str) -> list[Event]:
         """The enterprise's events in time order (event id as tie-breaker)."""
-        return [Event.FromString(row.payload) for row in self.history_rows(uscc)]
+        return [Event.FromString(entry.payload) for entry in self.history_entries(uscc)]
+
+    def set_levels_after(self, levels: dict[str, int]) -> None:
+        """Stores the level after each given event (by event id), in one executemany."""
+        if levels:
+            statement = (
+                sa_update(_EVENTS)
+                .where(_EVENTS.c.event_id == bindparam("id"))
+                .values(level_after=bindparam("level"))
+            )
+            self.session.execute(statement, [{"id": key, "level": level} for key, level in levels.items()])
 
     # -- grades ------------------------------------------------------------------------------------------
 
@@ -111,22 +141,24 @@ class ScoringRepository:
         row.violation_probability = grade.violation_probability
         row.updated_at = recorded_at
         self.session.add(row)
-        self.session.add(
-            GradeHistoryRow(
-                uscc=uscc,
-                level=int(grade.level),
-                previous_level=None if previous is None else int(previous.level),
-                score=grade.score,
-                provisional=grade.provisional,
-                reasons=reasons,
-                violation_probability=grade.violation_probability,
-                as_of=grade.as_of,
-                model_version=grade.model_version,
-                policy_version=grade.policy_version,
-                feature_version=grade.feature_version,
-                recorded_at=recorded_at,
-                cause_event_id=cause_event_id,
-            )
+        # A plain INSERT: the history is only appended to, never read back in this transaction.
+        self.session.execute(
+            sa_insert(_GRADE_HISTORY),
+            {
+                "uscc": uscc,
+                "level": int(grade.level),
+                "previous_level": None if previous is None else int(previous.level),
+                "score": grade.score,
+                "provisional": grade.provisional,
+                "reasons": reasons,
+                "violation_probability": grade.violation_probability,
+                "as_of": grade.as_of,
+                "model_version": grade.model_version,
+                "policy_version": grade.policy_version,
+                "feature_version": grade.feature_version,
+                "recorded_at": recorded_at,
+                "cause_event_id": cause_event_id,
+            },
         )
 
     def touch_grade(self, uscc: str, as_of: datetime) -> None:

@@ -10,22 +10,17 @@ included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import re
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from integrity.enterprises.v1 import enterprises_pb2
 from services.scoring.domain import GradeLevel
+from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type")
 LEVEL_PREFIX = "GRADE_LEVEL_"
 
@@ -70,12 +65,7 @@ class RiskCursor:
     uscc: str
 
 
-def page_size_of(requested: int) -> int:
-    if requested < 0:
-        raise invalid_argument([FieldViolation("page_size", f"must not be negative, got {requested}")])
-    if requested == 0:
-        return DEFAULT_PAGE_SIZE
-    return min(requested, MAX_PAGE_SIZE)
+page_size_of = pagination.page_size
 
 
 def parse_filter(text: str) -> RiskFilter:
@@ -115,40 +105,23 @@ def parse_filter(text: str) -> RiskFilter:
 
 
 def encode_page_token(cursor: RiskCursor, risk_filter: RiskFilter) -> str:
-    body = {"f": _fingerprint(risk_filter), "p": cursor.violation_probability, "u": cursor.uscc}
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pagination.encode_page_token(
+        [cursor.violation_probability, cursor.uscc], _fingerprint(risk_filter)
+    )
 
 
 def decode_page_token(token: str, risk_filter: RiskFilter) -> RiskCursor:
     """The cursor in `token`; INVALID_ARGUMENT when it is not ours or was issued for another filter."""
+    after = pagination.decode_page_token(token, _fingerprint(risk_filter))
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw)
-        fingerprint, probability, uscc = body["f"], float(body["p"]), str(body["u"])
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "page_token", "is not a token this service issued; pass next_page_token unchanged"
-                )
-            ]
-        ) from None
-    if fingerprint != _fingerprint(risk_filter):
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "page_token",
-                    "was issued for a different filter; repeat the filter of the request that returned it, "
-                    "or start again without a page_token",
-                )
-            ]
-        )
-    return RiskCursor(probability, uscc)
+        probability, uscc = after
+        return RiskCursor(float(probability), str(uscc))
+    except (TypeError, ValueError):
+        raise pagination.invalid_page_token() from None
 
 
 def _fingerprint(risk_filter: RiskFilter) -> str:
-    return hashlib.sha256(risk_filter.canonical().encode()).hexdigest()[:16]
+    return pagination.fingerprint(risk_filter.canonical())
 
 
 def _unquote(value: str) -> str:
