@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "shared.commands.scoring",
     "shared.commands.risk_list",
     "shared.commands.plan",
+    "shared.commands.outbox",
 )
 
 
