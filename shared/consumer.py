@@ -1,20 +1,22 @@
 """Idempotent event consumer: inbox in the same transaction as the state change, offsets committed after.
 
-Per record: decode; skip ids already in the inbox; otherwise run the handler, record the id and commit the
-database transaction; the Kafka offset is committed afterwards (once per poll batch), so a crash between
-the two only causes a redelivery that the inbox turns into a no-op. Replaying a topic from the start
-changes nothing.
+Per poll batch: decode every record; skip ids already in the inbox (one query) and repeats within the
+batch; run the handler for each other event, record the ids and commit ONE database transaction; the Kafka
+offsets are committed afterwards, so a crash between the two only causes a redelivery that the inbox turns
+into a no-op. Replaying a topic from the start changes nothing.
 
 Poison records (InvalidEvent from decoding or from the handler) go to `<topic>.dlt` with the error in a
-header, and consumption goes on. Any other failure is treated as transient: rollback, back off, and retry
-the same record; a record is never skipped.
+header, and consumption goes on: the transaction is rolled back and retried without the poison, so it
+never takes the others down with it. Any other failure is treated as transient: rollback, commit what came
+before the failing record, back off, and retry from that record; a record is never skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -26,7 +28,7 @@ from sqlmodel import Session
 
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
-from shared.inbox import already_processed, mark_processed
+from shared.inbox import already_processed, mark_processed, processed_among
 from shared.topics import dead_letter
 
 log = logging.getLogger("integrity.consumer")
@@ -39,7 +41,7 @@ _DLT_ACK_TIMEOUT_SECONDS = 15.0
 
 
 class EventConsumer:
-    """A daemon thread consuming `topics` as member of `group_id`, one record at a time."""
+    """A daemon thread consuming `topics` as member of `group_id`, one poll batch per transaction."""
 
     def __init__(
         self,
@@ -107,21 +109,18 @@ class EventConsumer:
         if consumer is None:
             return
         batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
-        to_commit: dict[TopicPartition, OffsetAndMetadata] = {}
-        failed = False
-        for partition, records in batches.items():
-            for record in records:
-                if self._stopping.is_set():
-                    break
-                if not self._handle(record):
-                    # Transient failure: come back to this very record after the pause.
-                    consumer.seek(partition, record.offset)
-                    failed = True
-                    break
-                to_commit[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
-        if to_commit:
-            self._commit(consumer, to_commit)
-        if failed:
+        # Partition by partition, in offset order: the batch keeps each partition's order.
+        records = [record for partition_records in batches.values() for record in partition_records]
+        if not records or self._stopping.is_set():
+            return
+        stop = self._process(records)
+        done, undone = records[:stop], records[stop:]
+        if done:
+            self._commit(consumer, _next_offsets(done))
+        if undone:
+            # Transient failure: come back to the first record not done with, in every partition.
+            for partition, offset in _first_offsets(undone).items():
+                consumer.seek(partition, offset)
             self._pause()
         else:
             self._backoff = 0.0
@@ -155,37 +154,79 @@ class EventConsumer:
             # The database already has the effects; the records will be redelivered and skipped.
             log.warning("consumer %s could not commit offsets %s: %s", self.group_id, offsets, exc)
 
-    def _handle(self, record: ConsumerRecord) -> bool:
-        """Processes one record; True when it is done with (processed, skipped or dead-lettered)."""
-        where = f"{record.topic}[{record.partition}]@{record.offset}"
-        try:
-            event = decode(record.value)
-            if self._apply(event, record.topic):
-                log.debug("processed event %s (%s) from %s", event.id, event.type, where)
-            return True
-        except InvalidEvent as exc:
-            return self._dead_letter(record, str(exc))
-        except Exception:
-            log.exception("consumer %s failed on %s; will retry", self.group_id, where)
-            return False
+    # --- a poll batch in one transaction ---------------------------------------------------------------
 
-    def _apply(self, event: Event, topic: str) -> bool:
-        """Runs the handler and records the id in one transaction; False when already processed."""
-        with UnitOfWork(self.engine) as uow:
-            if already_processed(uow.session, event.id):
-                return False
+    def _process(self, records: list[ConsumerRecord]) -> int:
+        """Handles a poll batch; returns how many leading records are done with (processed, skipped or
+        dead-lettered). The rest failed transiently and must be read again.
+
+        Poison found by decoding is dead-lettered first, then the valid records are applied in ONE
+        database transaction (one commit per batch instead of per record is what makes ingest fast)."""
+        pending: list[_Pending] = []
+        for index, record in enumerate(records):
             try:
-                self.handler(uow.session, event, topic)
-                mark_processed(uow.session, event.id, topic)
+                pending.append(_Pending(index, record, decode(record.value)))
+            except InvalidEvent as exc:
+                if not self._dead_letter(record, str(exc)):
+                    # Keep the records before it; a later retry may dead-letter some twice (at least once).
+                    return _first_of(self._apply_valid(pending), index)
+        return _first_of(self._apply_valid(pending), len(records))
+
+    def _apply_valid(self, pending: list[_Pending]) -> int | None:
+        """Applies decoded records in one transaction. A record the handler rejects (InvalidEvent) or that
+        another consumer processed meanwhile is taken out and the rest retried together, so it never rolls
+        back the others. Returns the batch index of a record that failed transiently (everything before it
+        is applied), None when all are done with."""
+        pending = list(pending)
+        while pending:
+            failure = self._try_transaction(pending)
+            if failure is None:
+                return None
+            position, error = failure
+            failed = pending[position]
+            if isinstance(error, InvalidEvent) and self._dead_letter(failed.record, str(error)):
+                del pending[position]
+                continue
+            if isinstance(error, DuplicateKeyError) and self._processed_elsewhere(failed.event.id):
+                log.info("event %s was processed concurrently by another consumer", failed.event.id)
+                del pending[position]
+                continue
+            if not isinstance(error, InvalidEvent):
+                log.error(
+                    "consumer %s failed on %s; will retry",
+                    self.group_id,
+                    _where(failed.record),
+                    exc_info=error,
+                )
+            # Isolate the failing record: keep what came before it, retry it after a pause.
+            earlier_failure = self._apply_valid(pending[:position])
+            return failed.index if earlier_failure is None else earlier_failure
+        return None
+
+    def _try_transaction(self, pending: list[_Pending]) -> tuple[int, Exception] | None:
+        """Runs the handler for every record not yet processed and commits once; on failure rolls back
+        everything and returns (position in `pending` of the record that failed, the error)."""
+        with UnitOfWork(self.engine) as uow:
+            seen = processed_among(uow.session, {p.event.id for p in pending})
+            for position, item in enumerate(pending):
+                if item.event.id in seen:
+                    continue  # processed before, or a duplicate earlier in this batch
+                try:
+                    self.handler(uow.session, item.event, item.record.topic)
+                    # Flushes the handler's writes, and raises on an id a concurrent consumer recorded
+                    # meanwhile: the duplicate is pinned to its own record.
+                    mark_processed(uow.session, item.event.id, item.record.topic)
+                except Exception as exc:
+                    return position, exc
+                seen.add(item.event.id)
+                log.debug(
+                    "processed event %s (%s) from %s", item.event.id, item.event.type, _where(item.record)
+                )
+            try:
                 uow.commit()
-            except DuplicateKeyError:
-                # Another member (e.g. during a rebalance) may have processed the same event meanwhile.
-                uow.rollback()
-                if self._processed_elsewhere(event.id):
-                    log.info("event %s was processed concurrently by another consumer", event.id)
-                    return False
-                raise
-        return True
+            except Exception as exc:
+                return 0, exc  # not tied to one record: retry the whole batch after a pause
+        return None
 
     def _processed_elsewhere(self, event_id: str) -> bool:
         with Session(self.engine) as session:
@@ -245,6 +286,39 @@ class EventConsumer:
         producer, self._producer = self._producer, None
         if producer is not None:
             _quietly(producer.close, timeout=1)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A decoded record waiting to be applied, with its position in the poll batch."""
+
+    index: int
+    record: ConsumerRecord
+    event: Event
+
+
+def _first_of(failure: int | None, otherwise: int) -> int:
+    return otherwise if failure is None else min(failure, otherwise)
+
+
+def _where(record: ConsumerRecord) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+
+
+def _next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, OffsetAndMetadata]:
+    """The offsets to commit once `records` are done with: after the last one of each partition."""
+    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    for record in records:
+        offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
+    return offsets
+
+
+def _first_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """Where to resume each partition: its first record in `records`."""
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        offsets.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+    return offsets
 
 
 def _quietly(close: Callable[..., Any], **kwargs: Any) -> None:

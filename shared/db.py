@@ -6,11 +6,14 @@ SQLite (WAL) is the default; any SQLAlchemy URL works, and the SQL stays portabl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Insert, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import Table
 from sqlmodel import Session, SQLModel, create_engine
@@ -44,6 +47,26 @@ def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
 
 def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def insert_unless_present(session: Session, table: Table, values: dict[str, Any], *, key: str) -> bool:
+    """Inserts one row unless a row with the same `key` exists; True when inserted. One statement on
+    SQLite and PostgreSQL (ON CONFLICT DO NOTHING), a read then an insert elsewhere."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        statement = _insert_ignoring_conflicts(dialect, table, key)
+        return bool(session.execute(statement, values).rowcount)  # type: ignore[attr-defined]
+    if session.execute(select(table.c[key]).where(table.c[key] == values[key])).first() is not None:
+        return False
+    session.execute(table.insert(), values)
+    return True
+
+
+@cache
+def _insert_ignoring_conflicts(dialect: str, table: Table, key: str) -> Insert:
+    """Built once per table: statement construction costs more than a small insert."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 class UnitOfWork:

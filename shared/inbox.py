@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from shared.events import utcnow
 
@@ -18,9 +19,22 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+_INSERT = ProcessedEvent.__table__.insert()  # type: ignore[attr-defined]
+
+
 def already_processed(session: Session, event_id: str) -> bool:
     return session.get(ProcessedEvent, event_id) is not None
 
 
 def mark_processed(session: Session, event_id: str, topic: str) -> None:
-    session.add(ProcessedEvent(event_id=event_id, topic=topic, processed_at=utcnow()))
+    """Records the id with a plain INSERT (no ORM object: this runs once per consumed event). A duplicate
+    id raises sqlalchemy's IntegrityError right here, naming the event that was processed elsewhere."""
+    session.execute(_INSERT, {"event_id": event_id, "topic": topic, "processed_at": utcnow()})
+
+
+def processed_among(session: Session, event_ids: Collection[str]) -> set[str]:
+    """The ids in `event_ids` already processed: one query for a whole batch."""
+    if not event_ids:
+        return set()
+    statement = select(ProcessedEvent.event_id).where(ProcessedEvent.event_id.in_(event_ids))  # type: ignore[attr-defined]
+    return set(session.exec(statement))

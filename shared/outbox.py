@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, LargeBinary
@@ -45,3 +46,28 @@ def add_event(session: Session, topic: str, event: Event) -> OutboxRecord:
     )
     session.add(row)
     return row
+
+
+def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
+    """`add_event` for many events: one executemany and no ORM objects (a recompute stages thousands)."""
+    if not events:
+        return
+    recorded_at = utcnow()
+    rows = []
+    for event in events:
+        record = to_record(topic, event)
+        rows.append(
+            {
+                "event_id": event.id,
+                "topic": topic,
+                "key": record.key.decode(),
+                "event_type": event.type,
+                "value": record.value,
+                "occurred_at": event.occurred_at.ToDatetime(),
+                "recorded_at": recorded_at,
+                "published_at": None,
+                "attempts": 0,
+                "last_error": None,
+            }
+        )
+    session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]

@@ -129,15 +129,33 @@ def occurred_at(event: events_pb2.Event) -> datetime:
     return event.occurred_at.ToDatetime(tzinfo=UTC)
 
 
-def compute_features(history: Iterable[events_pb2.Event], as_of: datetime) -> Features:
+class Timeline:
+    """An enterprise's events in time order (event id as tie-breaker), each time converted once: a
+    replay computes features at every event time, and re-sorting and re-converting the history each
+    time cost more than the features themselves."""
+
+    def __init__(self, history: Iterable[events_pb2.Event]) -> None:
+        timed = [(occurred_at(event), event) for event in history]
+        # Time order, event id as tie-breaker: the same events in any arrival order give the same features.
+        timed.sort(key=lambda pair: (pair[0], pair[1].id))
+        self.entries: list[tuple[datetime, events_pb2.Event]] = timed
+
+    def times(self) -> list[datetime]:
+        """The distinct event times, in order."""
+        return sorted({moment for moment, _ in self.entries})
+
+
+def compute_features(history: Iterable[events_pb2.Event] | Timeline, as_of: datetime) -> Features:
     """The features of one enterprise from its events that occurred strictly before `as_of`."""
-    # Time order, event id as tie-breaker: the same events in any arrival order give the same features.
-    events = sorted((e for e in history if occurred_at(e) < as_of), key=lambda e: (occurred_at(e), e.id))
+    timeline = history if isinstance(history, Timeline) else Timeline(history)
     f = _Accumulator(as_of)
-    for event in events:
+    for moment, event in timeline.entries:
+        if moment >= as_of:
+            break  # in time order: nothing later may count
         kind = event.WhichOneof("payload")
         handler = getattr(f, f"on_{kind}", None)
         if handler is not None:
+            f.moment = moment
             handler(event, getattr(event, kind))
     return f.result()
 
@@ -172,6 +190,7 @@ class _Accumulator:
         self.last_refused: datetime | None = None
         self.last_false_capability: datetime | None = None
         self.override: tuple[int, datetime] | None = None
+        self.moment = as_of  # when the event being folded in occurred (set before each handler)
 
     def age_days(self, moment: datetime) -> float:
         return (self.as_of - moment).total_seconds() / 86400.0
@@ -206,7 +225,7 @@ class _Accumulator:
     # -- complaints ----------------------------------------------------------------------------------
 
     def on_complaint_filed(self, event: events_pb2.Event, payload: events_pb2.ComplaintFiled) -> None:
-        if self.age_days(occurred_at(event)) <= UNSUBSTANTIATED_WINDOW_DAYS:
+        if self.age_days(self.moment) <= UNSUBSTANTIATED_WINDOW_DAYS:
             self.filed_recently.add(payload.duplicate_of or payload.complaint)
 
     def on_complaint_resolved(self, event: events_pb2.Event, payload: events_pb2.ComplaintResolved) -> None:
@@ -214,7 +233,7 @@ class _Accumulator:
         if not payload.substantiated or name in self.substantiated_names:
             return  # only substantiated complaints are evidence, and a repeat only once
         self.substantiated_names.add(name)
-        self.substantiated += decay(self.age_days(occurred_at(event)), COMPLAINT_HALF_LIFE_DAYS)
+        self.substantiated += decay(self.age_days(self.moment), COMPLAINT_HALF_LIFE_DAYS)
 
     # -- instruments in the registry -----------------------------------------------------------------
 
@@ -246,7 +265,7 @@ class _Accumulator:
     def on_inspection_completed(
         self, event: events_pb2.Event, payload: events_pb2.InspectionCompleted
     ) -> None:
-        moment = occurred_at(event)
+        moment = self.moment
         weight = decay(self.age_days(moment), INSPECTION_HALF_LIFE_DAYS)
         self.inspected_count += 1
         self.last_inspection = moment

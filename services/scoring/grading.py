@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
 from services.scoring.domain import MAX_REASONS, Grade, GradeLevel, Reason
-from services.scoring.features import FEATURE_VERSION, Features, compute_features, occurred_at
+from services.scoring.features import FEATURE_VERSION, Features, Timeline, compute_features
 from services.scoring.policy import HardRule, Policy
 
 # A grade caused by an event is as of the instant after it, so the event itself counts (features read
@@ -27,7 +27,10 @@ def as_of_after(moment: datetime) -> datetime:
 
 
 def grade_as_of(
-    policy: Policy, history: Sequence[events_pb2.Event], as_of: datetime, previous: GradeLevel | None
+    policy: Policy,
+    history: Sequence[events_pb2.Event] | Timeline,
+    as_of: datetime,
+    previous: GradeLevel | None,
 ) -> Grade:
     """The grade from the events before `as_of`, moving from `previous` only past the hysteresis margin."""
     features = compute_features(history, as_of)
@@ -59,7 +62,7 @@ def grade_as_of(
 
 def replay(
     policy: Policy,
-    history: Sequence[events_pb2.Event],
+    history: Sequence[events_pb2.Event] | Timeline,
     *,
     previous: GradeLevel | None = None,
     since: datetime | None = None,
@@ -69,15 +72,16 @@ def replay(
     (all when None), starting from level `previous`; then, if `until` is later than the last step, one
     more step as of `until`. Returns the final grade (None without any step) and the level after each
     event time stepped through."""
-    times = sorted({occurred_at(event) for event in history if since is None or occurred_at(event) >= since})
+    timeline = history if isinstance(history, Timeline) else Timeline(history)
+    times = [moment for moment in timeline.times() if since is None or moment >= since]
     grade: Grade | None = None
     level = previous
     levels: dict[datetime, GradeLevel] = {}
     for moment in times:
-        grade = grade_as_of(policy, history, as_of_after(moment), level)
+        grade = grade_as_of(policy, timeline, as_of_after(moment), level)
         level = levels[moment] = grade.level
     if until is not None and (not times or until > as_of_after(times[-1])):
-        grade = grade_as_of(policy, history, until, level)
+        grade = grade_as_of(policy, timeline, until, level)
     return grade, levels
 
 

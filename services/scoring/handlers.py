@@ -26,7 +26,7 @@ from services.scoring.tables import EnterpriseProjection
 from shared import topics
 from shared.events import Event, InvalidEvent, new_event, utcnow
 from shared.industries import industry_problem, normalize_industry
-from shared.outbox import add_event
+from shared.outbox import add_events
 from shared.regions import region_problem
 from shared.uscc import uscc_problem
 
@@ -68,8 +68,8 @@ class ScoringEventHandler:
     def regrade(self, session: Session, uscc: str, event_time: datetime, cause_event_id: str) -> None:
         """Grades the enterprise after an event at `event_time` joined its history."""
         repository = ScoringRepository(session)
-        enterprise = repository.get_enterprise(uscc)
-        if enterprise is None:
+        region_code = repository.region_code_of(uscc)
+        if region_code is None:
             return  # kept in the history; graded once the registration arrives
         entries = repository.history_entries(uscc)
         history = [Event.FromString(entry.payload) for entry in entries]
@@ -92,7 +92,7 @@ class ScoringEventHandler:
             }
         )
         if grade is not None:
-            record_grade(session, uscc, grade, current, cause_event_id, enterprise.region_code)
+            record_grade(session, uscc, grade, current, cause_event_id, region_code)
 
     def _save_projection(
         self, repository: ScoringRepository, event: Event, kind: str, occurred_at: datetime
@@ -131,8 +131,27 @@ def record_grade(
         repository.touch_grade(uscc, grade.as_of)
         return
     repository.save_grade(uscc, grade, previous, cause_event_id, recorded_at=utcnow())
-    if previous is not None and previous.level == grade.level:
-        return
+    if previous is None or previous.level != grade.level:
+        stage_grade_changed(session, uscc, grade, previous, cause_event_id, region_code)
+
+
+def stage_grade_changed(
+    session: Session,
+    uscc: str,
+    grade: Grade,
+    previous: Grade | None,
+    cause_event_id: str,
+    region_code: str,
+) -> None:
+    """Stages the GradeChanged event of a new level in the caller's transaction (outbox)."""
+    event = grade_changed_event(uscc, grade, previous, cause_event_id, region_code)
+    add_events(session, topics.SCORING, [event])  # a plain INSERT: no ORM object to build and flush
+
+
+def grade_changed_event(
+    uscc: str, grade: Grade, previous: Grade | None, cause_event_id: str, region_code: str
+) -> Event:
+    """The GradeChanged event announcing `grade`, its id derived from the cause."""
     payload = events_pb2.GradeChanged(
         grade=grade_to_proto(uscc, grade),
         previous_level=level_to_proto(None if previous is None else previous.level),
@@ -140,7 +159,7 @@ def record_grade(
     )
     event = new_event(SOURCE, uscc, payload, occurred_at=grade.as_of)
     event.id = str(uuid.uuid5(_GRADE_CHANGED_IDS, f"{uscc}/{cause_event_id}"))
-    add_event(session, topics.SCORING, event)
+    return event
 
 
 def same_assessment(a: Grade, b: Grade) -> bool:

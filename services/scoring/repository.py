@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, or_
+from sqlalchemy import Executable, Result, Table, and_, bindparam, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
@@ -22,6 +22,33 @@ from shared.regions import region_prefix
 
 _EVENTS: Table = EnterpriseEventRow.__table__  # type: ignore[attr-defined]
 _GRADE_HISTORY: Table = GradeHistoryRow.__table__  # type: ignore[attr-defined]
+
+
+_GRADES: Table = GradeRow.__table__  # type: ignore[attr-defined]
+
+
+# Statements built once: building them per call (coercing values) cost more than running them.
+_SELECT_REGION = sa_select(EnterpriseProjection.region_code).where(
+    EnterpriseProjection.uscc == bindparam("key")  # type: ignore[arg-type]
+)
+_SELECT_GRADE = sa_select(_GRADES).where(_GRADES.c.uscc == bindparam("key"))
+_UPDATE_GRADE = sa_update(_GRADES).where(_GRADES.c.uscc == bindparam("key"))  # SET: the other params
+_SELECT_HISTORY = (
+    sa_select(_EVENTS.c.event_id, _EVENTS.c.occurred_at, _EVENTS.c.payload, _EVENTS.c.level_after)
+    .where(_EVENTS.c.uscc == bindparam("key"))
+    .order_by(_EVENTS.c.occurred_at, _EVENTS.c.event_id)
+)
+_SET_LEVEL_AFTER = (
+    sa_update(_EVENTS).where(_EVENTS.c.event_id == bindparam("key")).values(level_after=bindparam("level"))
+)
+
+
+class GradeChange(NamedTuple):
+    """A new grade for an enterprise and the one it replaces (None for its first)."""
+
+    uscc: str
+    grade: Grade
+    previous: Grade | None
 
 
 class HistoryEntry(NamedTuple):
@@ -52,10 +79,24 @@ class ScoringRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        """Runs a Core statement on the transaction's connection. Scoring's reads and writes are plain
+        statements on the ingest hot path, where the ORM's execute wrapper cost as much as the statement;
+        pending ORM objects (the projection) are flushed first, as the ORM's autoflush would."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        return session.connection().execute(statement, params)
+
     # -- enterprise projection -------------------------------------------------------------------------
 
     def get_enterprise(self, uscc: str) -> EnterpriseProjection | None:
         return self.session.get(EnterpriseProjection, uscc)
+
+    def region_code_of(self, uscc: str) -> str | None:
+        """The projected enterprise's region code, None when not projected (yet). A plain read: the
+        regrade after every event needs only this, and an ORM load costs several times more."""
+        return self._execute(_SELECT_REGION, {"key": uscc}).scalar()
 
     def save_enterprise(self, enterprise: EnterpriseProjection) -> None:
         """Inserts or replaces the projection row, unless the stored one comes from a later event."""
@@ -94,14 +135,9 @@ class ScoringRepository:
     def history_entries(self, uscc: str) -> list[HistoryEntry]:
         """The enterprise's stored events in time order (event id as tie-breaker), as plain tuples: the
         regrade reads them on every event, and ORM objects would cost more than the grading itself."""
-        statement = (
-            sa_select(_EVENTS.c.event_id, _EVENTS.c.occurred_at, _EVENTS.c.payload, _EVENTS.c.level_after)
-            .where(_EVENTS.c.uscc == uscc)
-            .order_by(_EVENTS.c.occurred_at, _EVENTS.c.event_id)
-        )
         return [
             HistoryEntry(row.event_id, as_utc(row.occurred_at), row.payload, row.level_after)
-            for row in self.session.execute(statement)
+            for row in self._execute(_SELECT_HISTORY, {"key": uscc})
         ]
 
     def history(self, uscc: str) -> list[Event]:
@@ -111,62 +147,78 @@ class ScoringRepository:
     def set_levels_after(self, levels: dict[str, int]) -> None:
         """Stores the level after each given event (by event id), in one executemany."""
         if levels:
-            statement = (
-                sa_update(_EVENTS)
-                .where(_EVENTS.c.event_id == bindparam("id"))
-                .values(level_after=bindparam("level"))
-            )
-            self.session.execute(statement, [{"id": key, "level": level} for key, level in levels.items()])
+            self._execute(_SET_LEVEL_AFTER, [{"key": key, "level": level} for key, level in levels.items()])
 
-    # -- grades ------------------------------------------------------------------------------------------
+    # Grades are read and written with plain statements, never as ORM objects: it is the hot path of
+    # ingest, and mixing the two would leave stale ORM copies in a session that saw a Core write.
 
     def get_grade(self, uscc: str) -> Grade | None:
-        row = self.session.get(GradeRow, uscc)
-        return None if row is None else _grade_of(row)
+        row = self._execute(_SELECT_GRADE, {"key": uscc}).first()
+        return None if row is None else _grade_of(row)  # type: ignore[arg-type]
 
     def save_grade(
         self, uscc: str, grade: Grade, previous: Grade | None, cause_event_id: str, recorded_at: datetime
     ) -> None:
-        """Makes `grade` current and appends it to the history, in the session's transaction."""
-        reasons = _reasons_json(grade.reasons)
-        row = self.session.get(GradeRow, uscc) or GradeRow(uscc=uscc)  # type: ignore[call-arg]
-        row.level = int(grade.level)
-        row.score = grade.score
-        row.provisional = grade.provisional
-        row.reasons = reasons
-        row.as_of = grade.as_of
-        row.model_version = grade.model_version
-        row.policy_version = grade.policy_version
-        row.feature_version = grade.feature_version
-        row.violation_probability = grade.violation_probability
-        row.updated_at = recorded_at
-        self.session.add(row)
-        # A plain INSERT: the history is only appended to, never read back in this transaction.
-        self.session.execute(
-            sa_insert(_GRADE_HISTORY),
-            {
-                "uscc": uscc,
-                "level": int(grade.level),
-                "previous_level": None if previous is None else int(previous.level),
-                "score": grade.score,
-                "provisional": grade.provisional,
-                "reasons": reasons,
-                "violation_probability": grade.violation_probability,
-                "as_of": grade.as_of,
-                "model_version": grade.model_version,
-                "policy_version": grade.policy_version,
-                "feature_version": grade.feature_version,
-                "recorded_at": recorded_at,
-                "cause_event_id": cause_event_id,
-            },
+        """Makes `grade` current (replacing any current one) and appends it to the history, in the
+        session's transaction."""
+        values = {**_grade_values(grade), "updated_at": recorded_at}
+        updated = self._execute(_UPDATE_GRADE, {"key": uscc, **values})
+        if not updated.rowcount:  # type: ignore[attr-defined]
+            self._execute(sa_insert(_GRADES), {"uscc": uscc, **values})
+        self._execute(
+            sa_insert(_GRADE_HISTORY), [_history_row(uscc, grade, previous, cause_event_id, recorded_at)]
         )
+
+    def save_grades(self, changes: list[GradeChange], cause_event_id: str, recorded_at: datetime) -> None:
+        """`save_grade` for many enterprises, one statement per table; `previous` must be each one's
+        current grade as read in this transaction (None: no row yet)."""
+        if not changes:
+            return
+        rows = [{"uscc": c.uscc, **_grade_values(c.grade), "updated_at": recorded_at} for c in changes]
+        new = [row for row, c in zip(rows, changes, strict=True) if c.previous is None]
+        existing = [row for row, c in zip(rows, changes, strict=True) if c.previous is not None]
+        if new:
+            self._execute(sa_insert(_GRADES), new)
+        if existing:
+            self._execute(_UPDATE_GRADE, [{**row, "key": row.pop("uscc")} for row in existing])
+        history = [_history_row(*change, cause_event_id, recorded_at) for change in changes]
+        self._execute(sa_insert(_GRADE_HISTORY), history)
+
+    def touch_grades(self, as_of_by_uscc: dict[str, datetime]) -> None:
+        """Moves the as_of of the given enterprises' current grades forward (nothing else changed)."""
+        if as_of_by_uscc:
+            statement = (
+                sa_update(_GRADES).where(_GRADES.c.uscc == bindparam("key")).values(as_of=bindparam("at"))
+            )
+            self._execute(statement, [{"key": k, "at": at} for k, at in as_of_by_uscc.items()])
+
+    def grades_of(self, usccs: list[str]) -> dict[str, Grade]:
+        """The current grades of the given enterprises (those that have one), in one query."""
+        statement = sa_select(_GRADES).where(_GRADES.c.uscc.in_(usccs))
+        return {row.uscc: _grade_of(row) for row in self._execute(statement)}  # type: ignore[arg-type]
+
+    def region_codes_of(self, usccs: list[str]) -> dict[str, str]:
+        """uscc -> region code of the given enterprises that are projected, in one query."""
+        table = EnterpriseProjection.__table__  # type: ignore[attr-defined]
+        statement = sa_select(table.c.uscc, table.c.region_code).where(table.c.uscc.in_(usccs))
+        return {row.uscc: row.region_code for row in self._execute(statement)}
+
+    def histories_of(self, usccs: list[str]) -> dict[str, list[Event]]:
+        """The event histories of the given enterprises, each in time order (event id as tie-breaker), in
+        one query: a recompute reads a chunk of enterprises at a time instead of one query each."""
+        statement = (
+            sa_select(_EVENTS.c.uscc, _EVENTS.c.payload)
+            .where(_EVENTS.c.uscc.in_(usccs))
+            .order_by(_EVENTS.c.uscc, _EVENTS.c.occurred_at, _EVENTS.c.event_id)
+        )
+        histories: dict[str, list[Event]] = {}
+        for row in self._execute(statement):
+            histories.setdefault(row.uscc, []).append(Event.FromString(row.payload))
+        return histories
 
     def touch_grade(self, uscc: str, as_of: datetime) -> None:
         """Moves the current grade's as_of forward when a recompute changed nothing else."""
-        row = self.session.get(GradeRow, uscc)
-        if row is not None:
-            row.as_of = as_of
-            self.session.add(row)
+        self.touch_grades({uscc: as_of})
 
     def grade_history(self, uscc: str) -> list[GradeHistoryRow]:
         statement = select(GradeHistoryRow).where(GradeHistoryRow.uscc == uscc).order_by(GradeHistoryRow.id)
@@ -230,6 +282,33 @@ def _reasons_json(reasons: tuple[Reason, ...]) -> str:
     return json.dumps(
         [{"code": r.code, "text": r.text, "text_zh": r.text_zh} for r in reasons], ensure_ascii=False
     )
+
+
+def _history_row(
+    uscc: str, grade: Grade, previous: Grade | None, cause_event_id: str, recorded_at: datetime
+) -> dict[str, object]:
+    return {
+        "uscc": uscc,
+        **_grade_values(grade),
+        "previous_level": None if previous is None else int(previous.level),
+        "recorded_at": recorded_at,
+        "cause_event_id": cause_event_id,
+    }
+
+
+def _grade_values(grade: Grade) -> dict[str, object]:
+    """The columns a grade fills in both the current grade and its history."""
+    return {
+        "level": int(grade.level),
+        "score": grade.score,
+        "provisional": grade.provisional,
+        "reasons": _reasons_json(grade.reasons),
+        "as_of": grade.as_of,
+        "model_version": grade.model_version,
+        "policy_version": grade.policy_version,
+        "feature_version": grade.feature_version,
+        "violation_probability": grade.violation_probability,
+    }
 
 
 def _grade_of(row: GradeRow) -> Grade:

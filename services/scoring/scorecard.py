@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from services.scoring.domain import Reason
 
@@ -52,8 +54,9 @@ class CategoryPoints:
 Characteristic = NumericBins | CategoryPoints
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
+    """One feature's part of a score (a NamedTuple: built for every feature of every grade)."""
+
     feature: str
     points: int
     # Points below the feature's best bin: what this feature costs the enterprise.
@@ -67,12 +70,16 @@ class Scorecard:
     base_points: int
     characteristics: tuple[Characteristic, ...]
 
+    @cached_property
+    def _best_points(self) -> tuple[int, ...]:
+        """Each characteristic's best points (never below 0), worked out once rather than per score."""
+        return tuple(max(max(characteristic.points), 0) for characteristic in self.characteristics)
+
     def score(self, values: Mapping[str, float | str | None]) -> tuple[int, list[Contribution]]:
         """The total score and each feature's contribution, largest loss first (then by feature name)."""
         contributions = []
-        for characteristic in self.characteristics:
+        for characteristic, best in zip(self.characteristics, self._best_points, strict=True):
             points = characteristic.points_for(values.get(characteristic.feature))
-            best = max(max(characteristic.points), 0)
             contributions.append(
                 Contribution(characteristic.feature, points, best - points, characteristic.reason)
             )

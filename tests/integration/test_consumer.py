@@ -199,6 +199,38 @@ def test_invalid_records_go_to_the_dead_letter_topic_and_consumption_goes_on(
     assert refused["original_offset"] == b"2"
 
 
+def test_a_batch_with_a_duplicate_and_invalid_records_applies_the_rest_once(
+    broker: LocalBroker, engine: Engine, topic: str, producer: KafkaProducer
+) -> None:
+    e1, e2, rejected, e3 = events(4)
+    handler = RecordingHandler()
+
+    def strict_handler(session: Session, event: Event, topic_name: str) -> None:
+        handler(session, event, topic_name)
+        if event.id == rejected.id:
+            raise InvalidEvent("enterprise is not registered here")
+
+    # Published before the consumer starts, so they arrive in one poll batch and one transaction.
+    publish(producer, topic, e1, e2)
+    producer.send(topic, value=b"\xff garbage \x00").get(timeout=10)
+    publish(producer, topic, e1, rejected, e3)
+
+    consumer = running(engine, broker, topic, strict_handler)
+    try:
+        wait_until(lambda: processed(engine, e3.id), timeout=30)
+    finally:
+        consumer.stop()
+
+    # The rejected event rolled back the attempt it was in; the retry without it applied the others, once
+    # each (the repeated e1 is skipped), and the rejected event is not handled again.
+    assert handler.calls.count(rejected.id) == 1
+    assert [registrations(engine, e.id) for e in (e1, e2, rejected, e3)] == [1, 1, 0, 1]
+    assert not processed(engine, rejected.id)
+    letters = sorted(read_topic(broker.bootstrap, dead_letter(topic), at_least=2), key=lambda r: r.offset)
+    assert [r.value for r in letters] == [b"\xff garbage \x00", rejected.SerializeToString()]
+    assert [dict(r.headers)["original_offset"] for r in letters] == [b"2", b"4"]
+
+
 def test_a_transient_failure_is_retried_and_the_event_processed_exactly_once(
     broker: LocalBroker, engine: Engine, topic: str, producer: KafkaProducer
 ) -> None:
@@ -220,6 +252,29 @@ def test_a_transient_failure_is_retried_and_the_event_processed_exactly_once(
     assert handler.calls == [flaky.id, flaky.id, flaky.id, after.id]  # never skipped, never reordered
     assert registrations(engine, flaky.id) == 1
     assert registrations(engine) == 2
+
+
+def test_a_transient_failure_mid_batch_keeps_the_records_before_it_and_retries_from_it(
+    broker: LocalBroker, engine: Engine, topic: str, producer: KafkaProducer
+) -> None:
+    before, flaky, after = events(3)
+    handler = RecordingHandler()
+
+    def flaky_handler(session: Session, event: Event, topic_name: str) -> None:
+        handler(session, event, topic_name)
+        if event.id == flaky.id and handler.calls.count(flaky.id) <= 2:
+            raise ConnectionError("scoring model store unreachable")
+
+    publish(producer, topic, before, flaky, after)
+    consumer = running(engine, broker, topic, flaky_handler)
+    try:
+        wait_until(lambda: processed(engine, after.id), timeout=30)
+    finally:
+        consumer.stop()
+
+    assert [registrations(engine, e.id) for e in (before, flaky, after)] == [1, 1, 1]
+    assert handler.calls.count(flaky.id) == 3  # retried until it went through, never skipped
+    assert handler.calls[-1] == after.id  # nothing after the failing record ran before it
 
 
 def test_an_event_processed_concurrently_elsewhere_counts_as_processed(
