@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
+
+import grpc
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from shared.broker import free_port
 from shared.events import Event, new_event
+from shared.grpc_server import ServiceApp, start
 from shared.uscc import with_check_character
 
-__all__ = ["enterprise_registered", "free_port", "valid_uscc", "wait_until"]
+__all__ = ["enterprise_registered", "free_port", "serving", "valid_uscc", "wait_until"]
 
 T = TypeVar("T")
 
@@ -53,3 +57,15 @@ def enterprise_registered(uscc: str, *, region: str = "610100", occurred_at: dat
     )
     payload = events_pb2.EnterpriseRegistered(enterprise=enterprise)
     return new_event("//integrity/enterprises", uscc, payload, occurred_at=occurred_at)
+
+
+@contextmanager
+def serving(app: ServiceApp) -> Iterator[grpc.Channel]:
+    """Serves `app` on a free port and yields a channel to it; stops both afterwards."""
+    running = start(app, 0)
+    channel = grpc.insecure_channel(running.address)
+    try:
+        yield channel
+    finally:
+        channel.close()
+        running.stop(1.0)

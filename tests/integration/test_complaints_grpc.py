@@ -25,11 +25,10 @@ from services.complaints.app import build_app
 from services.complaints.tables import ComplainantRow, ComplaintRow
 from shared.auth import issue_token
 from shared.db import make_engine
-from shared.grpc_server import RunningService, start
 from shared.logs import JsonFormatter
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
-from tests.helpers import valid_uscc
+from tests.helpers import serving, valid_uscc
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +89,11 @@ def desk(database_url: str, tmp_path: Path) -> Iterator[Desk]:
         relay_poll_seconds=0.05,
         relay_max_backoff_seconds=0.5,
     )
-    running: RunningService = start(build_app(settings), 0)
-    channel = grpc.insecure_channel(running.address)
     engine = make_engine(database_url)
     try:
-        yield Desk(complaints_pb2_grpc.ComplaintServiceStub(channel), settings, engine)
+        with serving(build_app(settings)) as channel:
+            yield Desk(complaints_pb2_grpc.ComplaintServiceStub(channel), settings, engine)
     finally:
-        channel.close()
-        running.stop(1.0)
         engine.dispose()
 
 

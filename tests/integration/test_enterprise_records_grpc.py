@@ -23,9 +23,9 @@ from services.enterprises.tables import (
     VerificationRow,
 )
 from shared.db import make_engine
-from shared.grpc_server import start
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
+from tests.helpers import serving
 from tests.integration.test_enterprises_grpc import DEAD_BROKER, Registry, enterprise, status_of
 
 pytestmark = pytest.mark.integration
@@ -49,14 +49,11 @@ def registry(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Regist
     settings = Settings(
         var_dir=tmp_path / "var", enterprises_database_url=database_url, kafka_bootstrap_servers=DEAD_BROKER
     )
-    running = start(build_app(settings, today=clock), 0)
-    channel = grpc.insecure_channel(running.address)
     engine = make_engine(database_url)
     try:
-        yield Registry(enterprises_pb2_grpc.EnterpriseServiceStub(channel), settings, engine)
+        with serving(build_app(settings, today=clock)) as channel:
+            yield Registry(enterprises_pb2_grpc.EnterpriseServiceStub(channel), settings, engine)
     finally:
-        channel.close()
-        running.stop(1.0)
         engine.dispose()
 
 

@@ -26,10 +26,10 @@ from services.enterprises.tables import EnterpriseRow
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork
 from shared.auth import issue_token
 from shared.db import make_engine
-from shared.grpc_server import RunningService, start
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from shared.uscc import with_check_character
+from tests.helpers import serving
 
 pytestmark = pytest.mark.integration
 
@@ -84,14 +84,11 @@ def registry(database_url: str, tmp_path: Path) -> Iterator[Registry]:
         relay_poll_seconds=0.05,
         relay_max_backoff_seconds=0.5,
     )
-    running: RunningService = start(build_app(settings), 0)
-    channel = grpc.insecure_channel(running.address)
     engine = make_engine(database_url)
     try:
-        yield Registry(enterprises_pb2_grpc.EnterpriseServiceStub(channel), settings, engine)
+        with serving(build_app(settings)) as channel:
+            yield Registry(enterprises_pb2_grpc.EnterpriseServiceStub(channel), settings, engine)
     finally:
-        channel.close()
-        running.stop(1.0)
         engine.dispose()
 
 
