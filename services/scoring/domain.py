@@ -16,7 +16,7 @@ from services.scoring.features import FEATURE_VERSION
 if TYPE_CHECKING:
     from services.scoring.policy import Policy
 
-MODEL_VERSION = "scorecard-v0-expert"
+MODEL_VERSION = "scorecard-v1-expert"
 # More than four principal reasons is deemed unhelpful (US adverse-action practice, DOMAIN.md).
 MAX_REASONS = 4
 

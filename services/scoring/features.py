@@ -19,6 +19,10 @@ Change FEATURE_VERSION whenever a definition below changes; every grade records 
 | instruments_bad_share      | last inspection that checked instruments: (overdue + failed)/checked | up   |
 | registry_instruments_bad_share | instruments in use in the enterprise registry whose latest       | up   |
 |                            | verification failed or whose next due date has passed, as a share    |      |
+| late_verification_share    | of the passing verifications recorded in the last 730 days, the      | up   |
+|                            | share done after the instrument's previous due date (diligence over  |      |
+|                            | time, where registry_instruments_bad_share is a snapshot); missing   |      |
+|                            | when there is none                                                   |      |
 | net_content_short_share    | last inspection that sampled net content: short batches / samples    | up   |
 | open_rectification_overdue | inspections whose rectification is overdue and not since completed   | up   |
 | commitment_active          | 1 when an integrity commitment is declared, not withdrawn and still  | down |
@@ -49,12 +53,13 @@ from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 
-FEATURE_VERSION = "features-v1"
+FEATURE_VERSION = "features-v2"  # v2 added late_verification_share
 
 COMPLAINT_HALF_LIFE_DAYS = 365.0
 INSPECTION_HALF_LIFE_DAYS = 730.0
 UNSUBSTANTIATED_WINDOW_DAYS = 365.0
 UNSUBSTANTIATED_CAP = 5
+LATE_VERIFICATION_WINDOW_DAYS = 730.0
 
 _Outcome = inspections_pb2.InspectionOutcome
 SEVERITY_WEIGHT = {
@@ -71,6 +76,7 @@ NUMERIC_FEATURES = (
     "days_since_last_inspection",
     "instruments_bad_share",
     "registry_instruments_bad_share",
+    "late_verification_share",
     "net_content_short_share",
     "open_rectification_overdue",
     "commitment_active",
@@ -80,6 +86,25 @@ NUMERIC_FEATURES = (
 )
 CATEGORICAL_FEATURES = ("subject_type", "size_class")
 FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+# How risk moves as each numeric feature grows (the `risk` column above): a learned scorecard keeps its
+# points monotone this way, and a boosted challenger is constrained the same way.
+RISK_DIRECTION: dict[str, str] = {
+    "substantiated_complaints": "increasing",
+    "unsubstantiated_complaints": "increasing",
+    "compliant_inspections": "decreasing",
+    "violation_severity": "increasing",
+    "days_since_last_inspection": "increasing",
+    "instruments_bad_share": "increasing",
+    "registry_instruments_bad_share": "increasing",
+    "late_verification_share": "increasing",
+    "net_content_short_share": "increasing",
+    "open_rectification_overdue": "increasing",
+    "commitment_active": "decreasing",
+    "commitment_breached": "increasing",
+    "capability_declaration": "decreasing",
+    "enterprise_age_years": "decreasing",
+}
 
 # Event payloads (oneof field names of integrity.events.v1.Event) that scoring keeps in the history.
 # Names not (yet) in events.proto are harmless: no event will carry them.
@@ -175,6 +200,8 @@ class _Accumulator:
         self.substantiated_names: set[str] = set()
         # Instrument name -> (retired, latest verification failed, next due date "YYYY-MM-DD").
         self.registry: dict[str, tuple[bool, bool, str]] = {}
+        self.verifications_recent = 0  # passing verifications in the window with a known previous due date
+        self.verifications_late = 0  # of those, done after that due date
         self.compliant = 0.0
         self.severity = 0.0
         self.serious_severity = 0.0  # the part of `severity` from serious violations, lifted by repair
@@ -249,8 +276,12 @@ class _Accumulator:
     def on_verification_recorded(
         self, event: events_pb2.Event, payload: events_pb2.VerificationRecorded
     ) -> None:
-        retired = self.registry.get(payload.instrument, (False, False, ""))[0]
+        retired, _, previous_due = self.registry.get(payload.instrument, (False, False, ""))
         failed = payload.verification.result == enterprises_pb2.VERIFICATION_RESULT_FAIL
+        if previous_due and not failed and self.age_days(self.moment) <= LATE_VERIFICATION_WINDOW_DAYS:
+            self.verifications_recent += 1
+            # ISO dates compare as strings; verified after the day it was due = late.
+            self.verifications_late += payload.verification.verification_date > previous_due
         self.registry[payload.instrument] = (retired, failed, payload.verification.next_due_date)
 
     def registry_counts(self) -> tuple[int, int]:
@@ -338,6 +369,9 @@ class _Accumulator:
                 None if self.instruments is None else self.instruments[1] / self.instruments[0]
             ),
             "registry_instruments_bad_share": registry_bad / registry_total if registry_total else None,
+            "late_verification_share": (
+                self.verifications_late / self.verifications_recent if self.verifications_recent else None
+            ),
             "net_content_short_share": self.net_content,
             "open_rectification_overdue": float(len(self.overdue_rectifications)),
             "commitment_active": 1.0 if self.active_commitment(self.as_of) else 0.0,

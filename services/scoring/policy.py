@@ -18,7 +18,7 @@ from services.scoring.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from services.scoring.scorecard import CategoryPoints, Characteristic, NumericBins, Scorecard
 
 POLICY_DIR = Path(__file__).parent / "policy"
-DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v1.toml"
+DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v2.toml"
 
 _REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _KNOWN_KEYS = {

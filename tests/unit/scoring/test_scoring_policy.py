@@ -21,7 +21,7 @@ def document() -> dict[str, Any]:
 
 def test_shipped_policy_loads() -> None:
     policy = load_policy()
-    assert policy.version == "policy-v1"
+    assert policy.version == "policy-v2"
     assert policy.provisional_level == GradeLevel.B
     assert policy.provisional_reason.code == "NO_HISTORY"
     assert policy.provisional_reason.text_zh == "暂无检查或查实投诉记录，首次检查前为暂定等级。"
@@ -121,7 +121,7 @@ def test_shipped_scorecard_covers_the_catalogue_and_is_monotone() -> None:
     assert sorted(c.feature for c in policy.scorecard.characteristics) == sorted(FEATURE_NAMES)
     assert [rule.code for rule in policy.hard_rules] == list(HARD_RULE_KEYS)
     assert policy.hard_rule("SERIOUS_VIOLATION").level == GradeLevel.D
-    assert policy.scorecard.version == "scorecard-v0-expert" and policy.hysteresis_margin > 0
+    assert policy.scorecard.version == "scorecard-v1-expert" and policy.hysteresis_margin > 0
 
 
 def test_scorecard_points_must_be_monotone_in_risk(document: dict[str, Any]) -> None:
