@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from integrity.complaints.v1 import complaints_pb2
 from services.complaints.domain import ENTERPRISE_PREFIX, enterprise_problem
 from shared import pagination
-from shared.errors import FieldViolation, invalid_argument
+from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.regions import region_problem
 
 _ID = re.compile(r"[0-9a-f]{24}")
@@ -60,56 +60,27 @@ _ENUMS = {
     "state": (complaints_pb2.ComplaintState, "COMPLAINT_STATE_"),
     "category": (complaints_pb2.ComplaintCategory, "COMPLAINT_CATEGORY_"),
 }
-_TERM = re.compile(r'\s*([A-Za-z_]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*')
-_AND = re.compile(r"AND\s+")
 
 
-def _filter_error(description: str) -> Exception:
-    return invalid_argument([FieldViolation("filter", description)])
-
-
-def _value(field: str, raw: str) -> object:
-    text = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+def _value(field: str, text: str) -> object:
     if field == "enterprise":
         if (problem := enterprise_problem(text)) is not None:
-            raise _filter_error(f"enterprise: {problem}")
+            raise filter_error(f"enterprise: {problem}")
         return text[len(ENTERPRISE_PREFIX) :]
     if field == "region_code":
         if (problem := region_problem(text)) is not None:
-            raise _filter_error(f"region_code: {problem}")
+            raise filter_error(f"region_code: {problem}")
         return text
     if field == "duplicate":
         if text not in ("true", "false"):
-            raise _filter_error(f"duplicate: must be true or false, got {text!r}")
+            raise filter_error(f"duplicate: must be true or false, got {text!r}")
         return text == "true"
-    enum, prefix = _ENUMS[field]
-    full = text if text.startswith(prefix) else prefix + text
-    values = enum.DESCRIPTOR.values_by_name
-    if full in values and values[full].number != 0:
-        return int(values[full].number)
-    known = ", ".join(n.removeprefix(prefix) for n, v in values.items() if v.number != 0)
-    raise _filter_error(f"{field}: {text!r} is not a value of {enum.DESCRIPTOR.name}; use one of {known}")
+    return enum_value(field, text, *_ENUMS[field])
 
 
 def parse_filter(text: str) -> ComplaintQuery:
     """Parses the filter; INVALID_ARGUMENT on `filter` naming the problem."""
-    values: dict[str, object] = {}
-    position = 0
-    while position < len(text) and text[position:].strip():
-        if values:
-            joiner = _AND.match(text, position)
-            if joiner is None:
-                raise _filter_error(f"expected AND at character {position + 1}; only AND joins terms")
-            position = joiner.end()
-        match = _TERM.match(text, position)
-        if match is None:
-            raise _filter_error(f"expected `field = value` at character {position + 1}")
-        field, raw = match.group(1), match.group(2)
-        if field not in FILTER_FIELDS:
-            raise _filter_error(f"unknown field {field!r}; filterable fields are {', '.join(FILTER_FIELDS)}")
-        if field in values:
-            raise _filter_error(f"{field} appears more than once")
-        values[field] = _value(field, raw)
-        position = match.end()
+    terms = parse_conjunction(text, FILTER_FIELDS)
+    values = {field: _value(field, value) for field, value in terms.items()}
     uscc = values.pop("enterprise", None)
     return ComplaintQuery(uscc=uscc, **values)  # type: ignore[arg-type]

@@ -10,25 +10,18 @@ included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from integrity.enterprises.v1 import enterprises_pb2
 from services.scoring.domain import GradeLevel
 from shared import pagination
-from shared.errors import FieldViolation, invalid_argument
+from shared.filtering import filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
 
 FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type")
 LEVEL_PREFIX = "GRADE_LEVEL_"
-
-_TERM = re.compile(
-    r"""\s*(?P<field>[A-Za-z_][A-Za-z0-9_.]*)\s*(?P<op>!=|<=|>=|=|<|>|:)\s*"""
-    r"""(?P<value>"[^"]*"|'[^']*'|[^\s"'()]+)\s*"""
-)
-_AND = re.compile(r"AND(?:\s+|$)")
 
 
 @dataclass(frozen=True)
@@ -70,32 +63,7 @@ page_size_of = pagination.page_size
 
 def parse_filter(text: str) -> RiskFilter:
     """Parses the filter; raises INVALID_ARGUMENT on `filter` saying what is wrong and where."""
-    values: dict[str, str] = {}
-    position = 0
-    text = text.strip()
-    while position < len(text):
-        match = _TERM.match(text, position)
-        if match is None:
-            _bad_filter(f"expected `field = value` at position {position + 1}: {text[position:]!r}")
-        field, op, value = match["field"], match["op"], _unquote(match["value"])
-        if field not in FILTER_FIELDS:
-            _bad_filter(f"unknown field {field!r}; supported fields are {', '.join(FILTER_FIELDS)}")
-        if op != "=":
-            _bad_filter(f"`{field} {op} ...`: only `=` is supported")
-        if field in values:
-            _bad_filter(f"{field!r} appears more than once; terms are AND-joined, so use it once")
-        values[field] = value
-        position = match.end()
-        if position == len(text):
-            break
-        conjunction = _AND.match(text, position)
-        if conjunction is None:
-            _bad_filter(
-                f"expected AND at position {position + 1}: {text[position:]!r} (only AND is supported)"
-            )
-        position = conjunction.end()
-        if position == len(text):
-            _bad_filter("the filter ends with AND; add a term after it")
+    values = parse_conjunction(text, FILTER_FIELDS)
     return RiskFilter(
         region_code=_region(values["region_code"]) if "region_code" in values else None,
         industry_code=_industry(values["industry_code"]) if "industry_code" in values else None,
@@ -122,12 +90,6 @@ def decode_page_token(token: str, risk_filter: RiskFilter) -> RiskCursor:
 
 def _fingerprint(risk_filter: RiskFilter) -> str:
     return pagination.fingerprint(risk_filter.canonical())
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
 
 
 def _region(value: str) -> str:
@@ -160,4 +122,4 @@ def _subject_type(value: str) -> str:
 
 
 def _bad_filter(description: str) -> NoReturn:
-    raise invalid_argument([FieldViolation("filter", description)])
+    raise filter_error(description)

@@ -55,15 +55,15 @@ def test_spacing_quotes_and_order_do_not_matter() -> None:
     ("text", "expected"),
     [
         ("score = 5", "unknown field 'score'"),
-        ("level > GRADE_LEVEL_B", "only `=` is supported"),
-        ('region_code = "610100" OR level = GRADE_LEVEL_D', "expected AND"),
+        ("level > GRADE_LEVEL_B", "only '=' is supported"),
+        ('region_code = "610100" OR level = GRADE_LEVEL_D', "OR is not supported"),
         ("level = GRADE_LEVEL_A AND", "ends with AND"),
         ("level = GRADE_LEVEL_A AND level = GRADE_LEVEL_B", "appears more than once"),
         ("level = D", "must be one of GRADE_LEVEL_A, GRADE_LEVEL_B, GRADE_LEVEL_C, GRADE_LEVEL_D"),
         ("level = GRADE_LEVEL_UNSPECIFIED", "must be one of"),
         ('region_code = "6101"', "must be six digits"),
         ('industry_code = "Z99"', "industry_code 'Z99'"),
-        ("= 5", "expected `field = value` at position 1"),
+        ("= 5", "expected a field name"),
         ("level = GRADE_LEVEL_A level = GRADE_LEVEL_B", "expected AND"),
     ],
 )
