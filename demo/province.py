@@ -36,6 +36,7 @@ from shared.events import Event
 from shared.uscc import with_check_character
 
 DEFAULT_END = datetime(2026, 10, 1, tzinfo=UTC)
+EARLIEST_REGISTRATION = date(1992, 1, 1)  # the oldest firms of the demo
 ENTERPRISES_SOURCE = "//integrity/enterprises"
 COMPLAINTS_SOURCE = "//integrity/complaints"
 INSPECTIONS_SOURCE = "//integrity/inspections"
@@ -48,7 +49,7 @@ _NORMAL = NormalDist()
 
 # Violation probability of an inspection: logistic in dishonesty, with small effects of size, sector,
 # a complaint that triggered it, and instruments that are overdue or failed at the time.
-BASE_LOGIT = -2.2
+BASE_LOGIT = -4.3
 DISHONESTY_WEIGHT = 1.0
 SIZE_LOGIT = {epb.SIZE_CLASS_MICRO: 0.25, epb.SIZE_CLASS_SMALL: 0.1, epb.SIZE_CLASS_MEDIUM: -0.1}
 SIZE_LOGIT[epb.SIZE_CLASS_LARGE] = -0.3
@@ -124,7 +125,7 @@ class _EnterpriseStory:
         code = "".join(_USCC_CHARS[(serial // 31**k) % 31] for k in reversed(range(7)))
         self.uscc = with_check_character(f"91{self.county}MA{code}")
         age_days = rng.expovariate(1 / (365.25 * (4 if self.size == epb.SIZE_CLASS_MICRO else 9)))
-        self.registered = (end - timedelta(days=age_days)).date()
+        self.registered = max((end - timedelta(days=age_days)).date(), EARLIEST_REGISTRATION)
         self.active_from = max(start, _at(self.registered, 9)) + timedelta(minutes=rng.randrange(600))
         self.display_name = f"{city_name}{rng.choice(TRADE_NAMES)}{rng.choice(self.sector.name_suffixes)}"
         self.false_capability = False
@@ -149,6 +150,10 @@ class _EnterpriseStory:
     def new_id(self, moment: datetime) -> str:
         """24 hex digits like the services' ids: milliseconds, then six random bytes."""
         return f"{int(moment.timestamp() * 1000):012x}{self.rng.getrandbits(48):012x}"
+
+    def new_record_id(self) -> str:
+        """16 hex digits, like the enterprises service's instrument and declaration ids."""
+        return f"{self.rng.getrandbits(64):016x}"
 
     def public_code(self, prefix: str) -> str:
         return f"{prefix}-" + "".join(self.rng.choice(_CODE_CHARS) for _ in range(10))
@@ -230,7 +235,7 @@ class _EnterpriseStory:
             for serial in range(count):
                 installed = self.active_from + timedelta(minutes=5 + serial)
                 instrument = _Instrument(
-                    f"enterprises/{self.uscc}/instruments/{self.new_id(installed)}", instrument_type
+                    f"enterprises/{self.uscc}/instruments/{self.new_record_id()}", instrument_type
                 )
                 # Verified some time in the last cycle before the records begin.
                 verified = (installed - timedelta(days=rng.uniform(0, cycle_days * 0.9))).date()
@@ -293,13 +298,10 @@ class _EnterpriseStory:
         rng, z = self.rng, self.z
         span = (self.end - self.active_from).total_seconds()
         if rng.random() < sigmoid(0.2 - 0.7 * z):
-            moment = self.active_from + timedelta(seconds=rng.uniform(0, span))
-            commitment_id = self.new_id(moment)
-            until = (
-                ""
-                if rng.random() < 0.3
-                else (moment.date() + timedelta(days=365 * rng.randint(1, 3))).isoformat()
-            )
+            # In office hours, so the UTC date is China's date (the API checks valid_from against it).
+            moment = _working_hours(self.active_from + _DAY + timedelta(seconds=rng.uniform(0, span)), rng)
+            commitment_id = self.new_record_id()
+            until = (moment.date() + timedelta(days=365 * rng.randint(1, 5))).isoformat()
             commitment = epb.Commitment(
                 name=f"enterprises/{self.uscc}/commitments/{commitment_id}",
                 items=sorted(rng.sample(range(1, 7), rng.randint(2, 5))),  # type: ignore[arg-type]
@@ -318,14 +320,14 @@ class _EnterpriseStory:
         if self.sector.declares_capability and rng.random() < (
             0.7 if self.size >= epb.SIZE_CLASS_SMALL else 0.3
         ):
-            moment = self.active_from + timedelta(seconds=rng.uniform(0, span))
+            moment = _working_hours(self.active_from + _DAY + timedelta(seconds=rng.uniform(0, span)), rng)
             self.false_capability = rng.random() < sigmoid(-1.8 + 1.2 * z)
             certified = (
                 not self.false_capability and self.size >= epb.SIZE_CLASS_MEDIUM and rng.random() < 0.4
             )
             staff = rng.randint(1, 3) * (2 if self.size >= epb.SIZE_CLASS_MEDIUM else 1)
             declaration = epb.CapabilityDeclaration(
-                name=f"enterprises/{self.uscc}/capabilityDeclarations/{self.new_id(moment)}",
+                name=f"enterprises/{self.uscc}/capabilityDeclarations/{self.new_record_id()}",
                 has_management_system=certified or rng.random() < 0.5,
                 iso10012_certificate_number=f"CMS-{rng.getrandbits(24):07d}" if certified else "",
                 instrument_count=max(len(self.instruments), 1),
@@ -492,6 +494,9 @@ class _EnterpriseStory:
             if self.false_capability and rng.random() < 0.5:
                 summary.capability_declaration = events_pb2.CAPABILITY_DECLARATION_CHECK_FALSE
             summary.inspection_refused = rng.random() < 0.03
+            if summary.inspection_refused or summary.capability_declaration:
+                # The inspections service's rule: a refusal or a false declaration is a serious violation.
+                outcome = ipb.INSPECTION_OUTCOME_SERIOUS_VIOLATION
         else:
             # A compliant visit checks the instruments in lawful use (the overdue ones are set aside).
             summary.instruments_checked = instruments - overdue - failed

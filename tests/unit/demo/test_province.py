@@ -65,7 +65,7 @@ def test_hidden_integrity_drives_violations_and_the_mix_is_plausible() -> None:
                 risk.append(-history.integrity)
                 assert 0 < history.violation_probability[payload.inspection] < 1
     violation_rate = sum(labels) / len(labels)
-    assert 0.1 < violation_rate < 0.4
+    assert 0.02 < violation_rate < 0.12  # about one inspection in sixteen finds a violation
     # Less integrity, more violations: the hidden integrity ranks inspections well.
     assert roc_auc_score(labels, risk) > 0.7
     # Every kind of evidence the scorer reads appears.
