@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "shared.commands.risk_list",
     "shared.commands.plan",
     "shared.commands.outbox",
+    "shared.commands.history",
+    "shared.commands.demo",
 )
 
 

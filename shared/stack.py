@@ -28,6 +28,9 @@ from shared import topics
 from shared.settings import SERVICES, ServiceName, Settings
 
 STARTUP_TIMEOUT_SECONDS = 120.0
+# Enterprises of the demo province loaded on the first start; the environment variable overrides it.
+DEFAULT_DEMO_ENTERPRISES = 2000
+DEMO_ENTERPRISES_ENV = "INTEGRITY_DEMO_ENTERPRISES"
 LOCAL_BROKER_PORT = 9092
 _PR_SET_PDEATHSIG = 1
 _KILL_MARGIN_SECONDS = 3.0
@@ -86,10 +89,11 @@ class ServiceProcess:
         return f"{self.name} exited with code {self.exit_code}; see {self.log_path}{_tail(self.log_path)}"
 
 
-def up(settings: Settings) -> int:
+def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     """Starts the broker (unless KAFKA_BOOTSTRAP_SERVERS is set) and the services; runs until stopped.
 
-    Returns 0 after SIGINT/SIGTERM, 1 when a service failed to start or died.
+    First loads the demo province into the service databases (see `demo_size`); `demo_enterprises`
+    0 skips it. Returns 0 after SIGINT/SIGTERM, 1 when a service failed to start or died.
     """
     from shared.auth import load_private_key  # imported here: the platform modules are only needed to run
     from shared.broker import BrokerUnavailable, LocalBroker, ensure_topics
@@ -107,6 +111,11 @@ def up(settings: Settings) -> int:
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"integrity stack: cannot load the token signing key: {exc}", file=sys.stderr)
         return 1
+
+    # Before the services start: the import writes into their databases, their relays publish it.
+    enterprises = demo_size(settings, demo_enterprises)
+    if enterprises:
+        _load_demo(settings, enterprises)
 
     broker: LocalBroker | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -170,6 +179,54 @@ def up(settings: Settings) -> int:
         _stop_all(services, settings.grace_seconds + _KILL_MARGIN_SECONDS)
         if broker is not None:
             broker.stop()
+
+
+def demo_size(settings: Settings, requested: int | None) -> int:
+    """How many demo enterprises to load now: as requested (0: none); otherwise, on the first start only
+    (no var/demo/loaded.json yet), DEMO_ENTERPRISES_ENV when set (0: none), else DEFAULT_DEMO_ENTERPRISES."""
+    from shared.history.demo import marker_path
+
+    if requested is not None:
+        return max(0, requested)
+    if marker_path(settings).exists():
+        return 0
+    configured = os.environ.get(DEMO_ENTERPRISES_ENV, "").strip()
+    try:
+        return max(0, int(configured)) if configured else DEFAULT_DEMO_ENTERPRISES
+    except ValueError:
+        print(
+            f"integrity stack: {DEMO_ENTERPRISES_ENV}={configured!r} is not a number; no demo",
+            file=sys.stderr,
+        )
+        return 0
+
+
+def _load_demo(settings: Settings, enterprises: int) -> None:
+    """Imports a demo province of `enterprises` before the services start. A failure is reported and the
+    stack starts anyway: the demo is a convenience."""
+    from shared.commands.demo import progress_bar
+    from shared.history.demo import Province, load_province
+
+    print(
+        f"integrity stack: loading a demo province of {enterprises:,} enterprises into the service databases "
+        f"(first start only; skip with `integrity stack up --no-demo` or {DEMO_ENTERPRISES_ENV}=0)",
+        flush=True,
+    )
+    refused: list[str] = []
+    try:
+        with progress_bar(enterprises, "demo", disabled=not sys.stderr.isatty()) as advance:
+            summary = load_province(
+                settings,
+                Province(enterprises),
+                report=lambda where, message: refused.append(f"{where}: {message}"),
+                on_progress=advance,
+            )
+    except Exception as exc:
+        print(f"integrity stack: the demo province could not be loaded: {exc!r}", file=sys.stderr)
+        return
+    for line in refused[:5]:
+        print(f"integrity stack: demo event refused: {line}", file=sys.stderr)
+    print(f"integrity stack: demo province: {summary.describe()}", flush=True)
 
 
 def _wait_until_serving(services: list[ServiceProcess], stop_requested: threading.Event) -> str | None:

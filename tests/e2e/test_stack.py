@@ -73,6 +73,7 @@ class RunningStack:
 
 def start_stack(var_dir: Path, bootstrap: str, **extra_env: str) -> RunningStack:
     ports = {service: free_port() for service in SERVICES}
+    extra_env = {"INTEGRITY_DEMO_ENTERPRISES": "0", **extra_env}  # no demo province unless asked for
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
