@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "shared.commands.outbox",
     "shared.commands.history",
     "shared.commands.demo",
+    "shared.commands.model",
 )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
 from services.scoring.handlers import ScoringEventHandler
+from services.scoring.learning.registry import promoted_scorecard_path
 from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
@@ -28,10 +29,15 @@ def build_app(
     group_id: str = CONSUMER_GROUP,
     source_topics: list[str] | None = None,
     policy_path: Path = DEFAULT_POLICY_PATH,
+    scorecard_path: Path | None = None,
 ) -> ServiceApp:
     """The scoring service. `group_id` and `source_topics` are overridable so a rebuild (or a test) can
-    replay the sources from the start under a fresh consumer group."""
-    policy = load_policy(policy_path)  # fails fast on a broken policy file, before anything starts
+    replay the sources from the start under a fresh consumer group. The scorecard is `scorecard_path`'s,
+    else the promoted model's under settings.var_dir, else the policy file's own."""
+    # The promoted learned scorecard (`integrity model promote`) when there is one, else the policy's own.
+    scorecard_path = scorecard_path or promoted_scorecard_path(settings.var_dir)
+    # Fails fast on a broken policy or scorecard file, before anything starts.
+    policy = load_policy(policy_path, scorecard_path=scorecard_path)
     engine = make_engine(settings.database_url("scoring"))
     create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
     consumer = EventConsumer(

@@ -87,15 +87,32 @@ class Policy:
         return next(rule for rule in self.hard_rules if rule.code == code)
 
 
-def load_policy(path: Path = DEFAULT_POLICY_PATH) -> Policy:
+def load_policy(path: Path = DEFAULT_POLICY_PATH, scorecard_path: Path | None = None) -> Policy:
+    """The policy in `path`; with `scorecard_path`, its `[scorecard]` table replaces the policy's own
+    (a learned, promoted scorecard: the policy's rules stay, the grades record the scorecard's version)."""
+    document = _read_toml(path, "policy")
+    source = str(path)
+    if scorecard_path is not None:
+        scorecard_document = _read_toml(scorecard_path, "scorecard")
+        unknown = sorted(set(scorecard_document) - {"scorecard"})
+        if unknown or "scorecard" not in scorecard_document:
+            raise PolicyError(
+                f"scorecard file {scorecard_path} must hold only a [scorecard] table, found keys "
+                f"{sorted(scorecard_document)}"
+            )
+        document["scorecard"] = scorecard_document["scorecard"]
+        source = f"{path} with the scorecard of {scorecard_path}"
+    return parse_policy(document, source=source)
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
     try:
         with path.open("rb") as file:
-            document = tomllib.load(file)
+            return tomllib.load(file)
     except FileNotFoundError:
-        raise PolicyError(f"policy file {path} does not exist") from None
+        raise PolicyError(f"{what} file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from exc
-    return parse_policy(document, source=str(path))
+        raise PolicyError(f"{what} file {path} is not valid TOML: {exc}") from exc
 
 
 def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:

@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recompute.add_argument(
         "--policy", type=Path, default=None, help="policy file (default: the built-in one)"
     )
+    recompute.add_argument(
+        "--scorecard",
+        type=Path,
+        default=None,
+        help="scorecard file (default: the promoted model's, see `integrity model list`, else the policy's)",
+    )
     recompute.add_argument("--no-progress", action="store_true", help="no progress bar")
     recompute.set_defaults(handler=recompute_command)
 
@@ -53,6 +59,7 @@ def recompute_command(args: argparse.Namespace) -> int:
     # Imported here so `integrity --help` stays fast and does not load the services.
     from tqdm import tqdm
 
+    from services.scoring.learning.registry import promoted_scorecard_path
     from services.scoring.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
     from services.scoring.recompute import recompute_all
     from services.scoring.tables import SCORING_TABLES
@@ -62,8 +69,9 @@ def recompute_command(args: argparse.Namespace) -> int:
     from shared.settings import get_settings
 
     try:
-        policy = load_policy(args.policy or DEFAULT_POLICY_PATH)
-    except PolicyError as exc:
+        scorecard = args.scorecard or promoted_scorecard_path(get_settings().var_dir)
+        policy = load_policy(args.policy or DEFAULT_POLICY_PATH, scorecard_path=scorecard)
+    except (PolicyError, FileNotFoundError) as exc:
         print(f"integrity scoring recompute: {exc}", file=sys.stderr)
         return 2
     as_of = args.as_of or datetime.now(UTC)
