@@ -4,6 +4,7 @@ when TEST_POSTGRES_URL points at a server where the tests may create databases).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,10 @@ from shared import topics
 from shared.broker import LocalBroker, ensure_topics
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
+
+# Local state (keys, a promoted model, a loaded demo) of a developer's `make run` must not leak into the
+# tests: unless a test says otherwise, var/ is a fresh folder for the session.
+os.environ.setdefault("INTEGRITY_VAR_DIR", tempfile.mkdtemp(prefix="integrity-tests-var-"))
 
 # Machines are shared and noisy: hypothesis checks behaviour here, never how long an example takes.
 settings.register_profile("integrity", deadline=None, suppress_health_check=[HealthCheck.too_slow])
