@@ -159,18 +159,22 @@ def build_dataset(
     With `workers` > 1 the features are computed in that many processes (histories are streamed in
     chunks, so a generator of a million enterprises never sits in memory as protobufs)."""
     if workers <= 1:
-        return Dataset.concat(
+        dataset = Dataset.concat(
             [
                 _columns([row for history in chunk for row in rows_of_history(history)])
                 for chunk in _chunks(histories, chunk_size)
             ]
         )
-    serialized = (
-        [[event.SerializeToString() for event in history] for history in chunk]
-        for chunk in _chunks(histories, chunk_size)
-    )
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return Dataset.concat(list(pool.imap(_dataset_of_serialized, serialized)))
+    else:
+        serialized = (
+            [[event.SerializeToString() for event in history] for history in chunk]
+            for chunk in _chunks(histories, chunk_size)
+        )
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            dataset = Dataset.concat(list(pool.imap(_dataset_of_serialized, serialized)))
+    # Rows in (time, inspection) order whatever order the histories came in (a file, the database), so
+    # the same inspections always train the same models under the same version name.
+    return dataset.subset(np.lexsort((dataset.inspection.astype(str), dataset.inspected_at)))
 
 
 # -- sources of histories -------------------------------------------------------------------------------

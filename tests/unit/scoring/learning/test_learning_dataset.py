@@ -67,6 +67,14 @@ def test_parallel_build_gives_the_same_rows() -> None:
     assert_same_rows(single, parallel)
 
 
+def test_rows_are_in_time_order_whatever_order_the_histories_come_in() -> None:
+    # A file and the database list enterprises in different orders; the models must not depend on it.
+    histories = [e.events for e in generate(60, seed=4)]
+    forward = build_dataset(histories)
+    assert_same_rows(forward, build_dataset(list(reversed(histories))))
+    assert (np.diff(forward.inspected_at.astype("int64")) >= 0).all()
+
+
 def assert_same_rows(a: Dataset, b: Dataset) -> None:
     assert list(a.inspection) == list(b.inspection)
     np.testing.assert_array_equal(a.numeric, b.numeric)  # NaN == NaN here
