@@ -49,16 +49,17 @@ class RunningStack:
     def text(self) -> str:
         return "".join(self.output)
 
-    def wait_for_line(self, needle: str, timeout: float) -> None:
+    def wait_for_line(self, prefix: str, timeout: float) -> None:
+        """Waits for a line that starts with `prefix` (a prefix: "ready" is also in "already present")."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(needle in line for line in self.output):
+            if any(line.startswith(prefix) for line in self.output):
                 return
             if self.process.poll() is not None:
                 time.sleep(0.2)  # let the reader thread drain the last lines
-                pytest.fail(f"stack exited with {self.process.returncode} before '{needle}':\n{self.text()}")
+                pytest.fail(f"stack exited with {self.process.returncode} before '{prefix}':\n{self.text()}")
             time.sleep(0.1)
-        pytest.fail(f"no '{needle}' within {timeout}s:\n{self.text()}")
+        pytest.fail(f"no '{prefix}' within {timeout}s:\n{self.text()}")
 
     def token(self, *args: str) -> str:
         result = subprocess.run(
@@ -166,7 +167,7 @@ def stop(stack: RunningStack) -> None:
 def stack(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = start_stack(tmp_path_factory.mktemp("stack") / "var", broker.bootstrap)
     try:
-        running.wait_for_line("ready", STARTUP_SECONDS)
+        running.wait_for_line("ready:", STARTUP_SECONDS)
         yield running
     finally:
         stop(running)

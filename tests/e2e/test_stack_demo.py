@@ -30,7 +30,7 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_stack(broker: LocalBroker, var_dir: Path) -> Iterator[RunningStack]:
     running = start_stack(var_dir, broker.bootstrap, INTEGRITY_DEMO_ENTERPRISES=str(DEMO_ENTERPRISES))
     try:
-        running.wait_for_line("ready", STARTUP_SECONDS)
+        running.wait_for_line("ready:", STARTUP_SECONDS)
         yield running
     finally:
         stop(running)
@@ -42,7 +42,7 @@ def test_first_start_loads_the_demo_province_and_scoring_grades_it(
     output = demo_stack.text()
     announced = output.index(f"loading a demo province of {DEMO_ENTERPRISES} enterprises")
     assert "--no-demo" in output[announced:]
-    assert announced < output.index("ready")  # before the services serve
+    assert announced < output.index("\nready:")  # before the services serve
 
     marker = json.loads((var_dir / "demo" / "loaded.json").read_text(encoding="utf-8"))
     assert marker["enterprises"] == DEMO_ENTERPRISES and marker["events_imported"] > 0
