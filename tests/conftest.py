@@ -3,6 +3,7 @@ when TEST_POSTGRES_URL points at a server where the tests may create databases).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -49,6 +50,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not server:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     yield from _postgres_database(make_url(server))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service_database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An empty database per service ({service: URL}), for code that writes to several at once."""
+    services = ("enterprises", "complaints", "inspections", "scoring")
+    if request.param == "sqlite":
+        yield {service: f"sqlite:///{(tmp_path / f'{service}.db').as_posix()}" for service in services}
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    with contextlib.ExitStack() as stack:
+        urls = {
+            service: stack.enter_context(contextlib.contextmanager(_postgres_database)(make_url(server)))
+            for service in services
+        }
+        yield urls
 
 
 def _postgres_database(server: URL) -> Iterator[str]:

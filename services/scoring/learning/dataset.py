@@ -198,7 +198,8 @@ def histories_from_jsonl(path: Path) -> list[list[Event]]:
 
 
 def histories_from_database(database_url: str, batch_size: int = 2000) -> Iterator[list[Event]]:
-    """Histories of every enterprise in the scoring database's history table, a batch at a time."""
+    """The histories of every registered enterprise (scoring's projection) in the scoring database, a
+    batch at a time; events about an enterprise never registered are not graded, so not learned from."""
     from services.scoring.repository import ScoringRepository
     from shared.db import UnitOfWork, make_engine
 

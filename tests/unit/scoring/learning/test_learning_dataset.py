@@ -218,25 +218,25 @@ def test_histories_from_a_cloudevents_file_group_by_subject(tmp_path) -> None:
     )
 
 
-def test_histories_from_the_scoring_database(tmp_path) -> None:
-    from services.scoring.repository import ScoringRepository
+def test_histories_from_the_scoring_database(database_url: str) -> None:
+    from services.scoring.handlers import ScoringEventHandler
+    from services.scoring.policy import load_policy
     from services.scoring.tables import SCORING_TABLES
     from shared.db import UnitOfWork, create_tables, make_engine
+    from shared.outbox import OutboxRecord
 
-    url = f"sqlite:///{tmp_path / 'scoring.db'}"
-    engine = make_engine(url)
-    create_tables(engine, SCORING_TABLES)
+    engine = make_engine(database_url)
+    create_tables(engine, [*SCORING_TABLES, OutboxRecord])
     enterprises = list(generate(4, seed=5))
+    handler = ScoringEventHandler(load_policy())  # what the scoring consumer stores, as it stores it
     with UnitOfWork(engine) as uow:
-        repository = ScoringRepository(uow.session)
         for e in enterprises:
             for event in e.events:
-                repository.add_history_event(event, event.WhichOneof("payload"), moment_of(event))
+                handler(uow.session, event, "integrity.test.v1")
         uow.commit()
     engine.dispose()
-    histories = list(histories_from_database(url))
-    # The history table holds every enterprise with events; the projection lists only registered ones.
+    histories = list(histories_from_database(database_url))
     found = {h[0].subject: len(h) for h in histories}
-    assert set(found) <= {e.uscc for e in enterprises}
+    assert set(found) == {e.uscc for e in enterprises}
     for uscc, count in found.items():
         assert count == len(next(e for e in enterprises if e.uscc == uscc).events)
