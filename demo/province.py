@@ -186,7 +186,8 @@ class _EnterpriseStory:
     def tell(self) -> EnterpriseHistory:
         self.register()
         self.install_instruments()
-        self.declare()
+        self.commit()
+        self.declare_capability()
         triggers = self.complaints()
         self.inspections(triggers)
         self.events.sort(key=lambda e: (e.occurred_at.seconds, e.occurred_at.nanos, e.id))
@@ -293,13 +294,19 @@ class _EnterpriseStory:
             ),
         )
 
-    def declare(self) -> None:
-        """An integrity commitment (honest firms commit more) and a capability declaration."""
-        rng, z = self.rng, self.z
+    def office_time(self) -> datetime:
+        """A random moment in office hours after registration: the UTC date is then China's date, which
+        the enterprises API checks declarations against."""
         span = (self.end - self.active_from).total_seconds()
+        return _working_hours(
+            self.active_from + _DAY + timedelta(seconds=self.rng.uniform(0, span)), self.rng
+        )
+
+    def commit(self) -> None:
+        """An integrity commitment: honest firms commit more often."""
+        rng, z = self.rng, self.z
         if rng.random() < sigmoid(0.2 - 0.7 * z):
-            # In office hours, so the UTC date is China's date (the API checks valid_from against it).
-            moment = _working_hours(self.active_from + _DAY + timedelta(seconds=rng.uniform(0, span)), rng)
+            moment = self.office_time()
             commitment_id = self.new_record_id()
             until = (moment.date() + timedelta(days=365 * rng.randint(1, 5))).isoformat()
             commitment = epb.Commitment(
@@ -317,10 +324,14 @@ class _EnterpriseStory:
                 "commitment_declared",
                 events_pb2.CommitmentDeclared(commitment=commitment),
             )
+
+    def declare_capability(self) -> None:
+        """A capability declaration, false more often the less honest the firm."""
+        rng, z = self.rng, self.z
         if self.sector.declares_capability and rng.random() < (
             0.7 if self.size >= epb.SIZE_CLASS_SMALL else 0.3
         ):
-            moment = _working_hours(self.active_from + _DAY + timedelta(seconds=rng.uniform(0, span)), rng)
+            moment = self.office_time()
             self.false_capability = rng.random() < sigmoid(-1.8 + 1.2 * z)
             certified = (
                 not self.false_capability and self.size >= epb.SIZE_CLASS_MEDIUM and rng.random() < 0.4
