@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
@@ -17,7 +20,7 @@ from shared.events import Event, new_event
 from shared.grpc_server import ServiceApp, start
 from shared.uscc import with_check_character
 
-__all__ = ["enterprise_registered", "free_port", "serving", "valid_uscc", "wait_until"]
+__all__ = ["enterprise_registered", "free_port", "quiet_port", "serving", "valid_uscc", "wait_until"]
 
 T = TypeVar("T")
 
@@ -38,6 +41,27 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(message or f"condition not met within {timeout}s: {predicate!r}")
         time.sleep(interval)
+
+
+def quiet_port(host: str = "127.0.0.1") -> int:
+    """A free port below the kernel's ephemeral range, for a server that is started late.
+
+    A client retrying a port inside the ephemeral range can end up connected to itself (TCP
+    self-connect: source port == destination port), and then the server cannot bind it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below {low}")
 
 
 def valid_uscc(serial: int, region: str = "610100") -> str:

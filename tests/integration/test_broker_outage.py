@@ -20,7 +20,7 @@ from shared.db import make_engine
 from shared.grpc_server import start
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
-from tests.helpers import free_port, valid_uscc, wait_until
+from tests.helpers import quiet_port, valid_uscc, wait_until
 
 
 def _grade_or_none(
@@ -45,7 +45,9 @@ def _outbox_rows(database_url: str) -> list[OutboxRecord]:
 
 
 def test_enterprise_created_while_broker_down_gets_grade_when_it_returns(tmp_path: Path) -> None:
-    port = free_port()  # nothing listens here until the broker "comes back"
+    # Nothing listens here until the broker "comes back"; outside the ephemeral range, so the relay's
+    # retries cannot connect to themselves and take the port (seen once in CI: Tansu could not bind).
+    port = quiet_port()
     settings = Settings(
         var_dir=tmp_path,
         kafka_bootstrap_servers=f"127.0.0.1:{port}",

@@ -19,7 +19,7 @@ from shared.db import create_tables, make_engine
 from shared.events import Event, InvalidEvent, to_record, utcnow
 from shared.inbox import ProcessedEvent
 from shared.topics import dead_letter
-from tests.helpers import enterprise_registered, free_port, valid_uscc, wait_until
+from tests.helpers import enterprise_registered, free_port, quiet_port, valid_uscc, wait_until
 from tests.integration.kafka_reading import read_topic
 
 pytestmark = pytest.mark.integration
@@ -325,7 +325,7 @@ def test_a_consumer_started_before_the_broker_catches_up(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="integrity.consumer")
-    port = free_port()
+    port = quiet_port()  # outside the ephemeral range: retries cannot self-connect and take it
     topic = f"test.consumer.{uuid.uuid4().hex[:8]}"
     event = enterprise_registered(valid_uscc(5))
     handler = RecordingHandler()

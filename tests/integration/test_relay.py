@@ -16,7 +16,7 @@ from shared.db import create_tables, make_engine
 from shared.events import Event, decode, utcnow
 from shared.outbox import OutboxRecord, add_event
 from shared.relay import OutboxRelay, republish_since
-from tests.helpers import enterprise_registered, free_port, valid_uscc, wait_until
+from tests.helpers import enterprise_registered, free_port, quiet_port, valid_uscc, wait_until
 from tests.integration.kafka_reading import read_topic
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,7 @@ def test_background_thread_publishes_after_wake(broker: LocalBroker, engine: Eng
 
 
 def test_nothing_is_lost_while_the_broker_is_down(engine: Engine) -> None:
-    port = free_port()
+    port = quiet_port()  # outside the ephemeral range: retries cannot self-connect and take it
     topic = new_topic()
     events = interleaved_events(enterprises=2, per_enterprise=3)
     stage(engine, topic, events[:3])
