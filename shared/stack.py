@@ -295,9 +295,16 @@ def _print_banner(
         '    -H "authorization: Bearer $TOKEN" \\',
         '    -d \'{"name": "enterprises/91350100M000100Y43"}\' \\',
         f"    http://{example}/integrity.enterprises.v1.EnterpriseService/GetEnterprise",
-        "",
-        f"ready: {len(services)} services serving; Ctrl-C stops everything",
     ]
+    from shared.history.demo import marker_path
+
+    if marker_path(settings).is_file():
+        lines += [
+            "The demo province's grade-D enterprises in Xi'an, as a CSV (graded within a minute or two):",
+            f'  {cli} risk-list export --token "$({cli} token --role regulator --region 610100)" \\',
+            "    --filter 'level = GRADE_LEVEL_D'",
+        ]
+    lines += ["", f"ready: {len(services)} services serving; Ctrl-C stops everything"]
     print("\n".join(lines), flush=True)
 
 
