@@ -26,9 +26,13 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
+# Every table of the complaints database: created when the service (or a history import) starts.
+DATABASE_TABLES = [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent]
+
+
 def build_app(settings: Settings) -> ServiceApp:
     engine = make_engine(settings.database_url("complaints"))
-    create_tables(engine, [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent])
+    create_tables(engine, DATABASE_TABLES)
     relay = OutboxRelay(
         engine,
         settings.kafka_bootstrap_servers,

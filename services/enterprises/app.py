@@ -24,22 +24,22 @@ from shared.outbox import OutboxRecord
 from shared.relay import OutboxRelay
 from shared.settings import Settings
 
+# Every table of the enterprises database: created when the service (or a history import) starts.
+DATABASE_TABLES = [
+    EnterpriseRow,
+    InstrumentRow,
+    VerificationRow,
+    CommitmentRow,
+    CapabilityDeclarationRow,
+    OutboxRecord,
+    ProcessedEvent,
+]
+
 
 def build_app(settings: Settings, *, today: Callable[[], date] = china_today) -> ServiceApp:
     """`today` (China time) is what dates and derived statuses are checked against; tests inject a clock."""
     engine = make_engine(settings.database_url("enterprises"))
-    create_tables(
-        engine,
-        [
-            EnterpriseRow,
-            InstrumentRow,
-            VerificationRow,
-            CommitmentRow,
-            CapabilityDeclarationRow,
-            OutboxRecord,
-            ProcessedEvent,
-        ],
-    )
+    create_tables(engine, DATABASE_TABLES)
     relay = OutboxRelay(
         engine,
         settings.kafka_bootstrap_servers,

@@ -23,9 +23,13 @@ from shared.settings import Settings
 CONSUMED_TOPICS = [topics.SCORING, topics.ENTERPRISES, topics.COMPLAINTS]
 
 
+# Every table of the inspections database: created when the service (or a history import) starts.
+DATABASE_TABLES = [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent]
+
+
 def build_app(settings: Settings) -> ServiceApp:
     engine = make_engine(settings.database_url("inspections"))
-    create_tables(engine, [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, DATABASE_TABLES)
     relay = OutboxRelay(
         engine,
         settings.kafka_bootstrap_servers,

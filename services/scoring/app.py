@@ -19,6 +19,8 @@ from shared.outbox import OutboxRecord
 from shared.relay import OutboxRelay
 from shared.settings import Settings
 
+# Every table of the scoring database: created when the service (or an operator command) starts.
+DATABASE_TABLES = [*SCORING_TABLES, OutboxRecord, ProcessedEvent]
 CONSUMER_GROUP = "integrity-scoring"
 SOURCE_TOPICS = [topics.ENTERPRISES, topics.COMPLAINTS, topics.INSPECTIONS]
 
@@ -39,7 +41,7 @@ def build_app(
     # Fails fast on a broken policy or scorecard file, before anything starts.
     policy = load_policy(policy_path, scorecard_path=scorecard_path)
     engine = make_engine(settings.database_url("scoring"))
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, DATABASE_TABLES)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,

@@ -59,13 +59,11 @@ def recompute_command(args: argparse.Namespace) -> int:
     # Imported here so `integrity --help` stays fast and does not load the services.
     from tqdm import tqdm
 
+    from services.scoring.app import DATABASE_TABLES
     from services.scoring.learning.registry import promoted_scorecard_path
     from services.scoring.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
     from services.scoring.recompute import recompute_all
-    from services.scoring.tables import SCORING_TABLES
     from shared.db import create_tables, make_engine
-    from shared.inbox import ProcessedEvent
-    from shared.outbox import OutboxRecord
     from shared.settings import get_settings
 
     try:
@@ -76,7 +74,7 @@ def recompute_command(args: argparse.Namespace) -> int:
         return 2
     as_of = args.as_of or datetime.now(UTC)
     engine = make_engine(get_settings().database_url("scoring"))
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, DATABASE_TABLES)
 
     bar = tqdm(unit="enterprise", desc="recompute", disable=args.no_progress)
 

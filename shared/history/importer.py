@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork
-from shared.db import UnitOfWork, make_engine
+from shared.db import UnitOfWork, create_tables, make_engine
 from shared.errors import IntegrityError
 from shared.events import Event
 from shared.history.cloudevents import from_json_line
@@ -75,11 +75,13 @@ class _Item:
 
 
 def ensure_tables(settings: Settings, services: Iterable[ServiceName] = IMPORTING_SERVICES) -> None:
-    """Creates each service's tables, exactly as the service does when it starts (its own build_app)."""
+    """Creates each service's tables, the same list the service creates when it starts."""
     for service in services:
-        app = importlib.import_module(f"services.{service}.app").build_app(settings)
-        for stop in app.on_stop:  # nothing was started: only the engine to let go of
-            stop()
+        engine = make_engine(settings.database_url(service))
+        try:
+            create_tables(engine, importlib.import_module(f"services.{service}.app").DATABASE_TABLES)
+        finally:
+            engine.dispose()
 
 
 class HistoryImporter:

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 
 from demo.province import generate_province
-from services.scoring.app import build_app
+from services.scoring.app import DATABASE_TABLES, build_app
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
-from services.scoring.tables import SCORING_TABLES
 from shared import topics
 from shared.cli import main
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.history.cloudevents import to_json_line
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
@@ -44,7 +41,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, province: list):
     monkeypatch.setenv("INTEGRITY_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     engine = make_engine(url)
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, DATABASE_TABLES)
     handler = ScoringEventHandler(load_policy())
     with UnitOfWork(engine) as uow:
         for enterprise in province:
