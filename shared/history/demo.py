@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
+from demo.province import EnterpriseHistory, generate_province
 from shared.events import Event
 from shared.history.cloudevents import to_json_line
 from shared.history.importer import ImportSummary, ProblemReporter, import_events
@@ -22,19 +23,8 @@ DEFAULT_ENTERPRISES = 2000
 TRUTH_SUFFIX = ".truth.json"
 
 
-class History(Protocol):
-    """What demo.province.EnterpriseHistory provides."""
-
-    uscc: str
-    region_code: str
-    size_class: str
-    integrity: float
-    events: list[Event]
-    violation_probability: dict[str, float]
-
-
-# generate_province(enterprises, seed, *, years=..., on_progress=...) -> Iterator[EnterpriseHistory]
-Generator = Callable[..., Iterator[History]]
+# generate_province(enterprises, seed, *, years=..., on_progress=...); tests pass a small fake.
+Generator = Callable[..., Iterator[EnterpriseHistory]]
 
 
 @dataclass(frozen=True)
@@ -54,9 +44,7 @@ def marker_path(settings: Settings) -> Path:
 
 
 def default_generator() -> Generator:
-    from demo.province import generate_province  # the lead's package; imported only when generating
-
-    return generate_province  # type: ignore[no-any-return]
+    return generate_province
 
 
 class Truth:
@@ -67,7 +55,7 @@ class Truth:
         self.enterprises: dict[str, dict[str, Any]] = {}
         self.inspections: dict[str, float] = {}
 
-    def keep(self, history: History) -> None:
+    def keep(self, history: EnterpriseHistory) -> None:
         self.enterprises[history.uscc] = {
             "integrity": history.integrity,
             "region_code": history.region_code,
@@ -87,7 +75,7 @@ class Truth:
 
 def _histories(
     province: Province, generator: Generator, on_progress: Callable[[int], None] | None
-) -> Iterator[History]:
+) -> Iterator[EnterpriseHistory]:
     return generator(province.enterprises, province.seed, years=province.years, on_progress=on_progress)
 
 

@@ -5,39 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from demo.province import EnterpriseHistory
 from shared import stack
 from shared.commands import demo as demo_command
-from shared.events import Event
 from shared.history.cloudevents import from_json_line
 from shared.history.demo import Province, load_province, marker_path, write_province
 from shared.settings import Settings
 from tests.history_builder import HistoryBuilder
 
 
-@dataclass(frozen=True)
-class FakeHistory:
-    uscc: str
-    region_code: str
-    size_class: str
-    integrity: float
-    events: list[Event]
-    violation_probability: dict[str, float]
-
-
 def fake_province(
     enterprises: int, seed: int = 1, *, years: int = 5, on_progress: Callable[[int], None] | None = None
-) -> Iterator[FakeHistory]:
+) -> Iterator[EnterpriseHistory]:
     """generate_province's shape: one enterprise at a time, all its events about it."""
     events = HistoryBuilder(seed=seed).province(enterprises)
     for index, uscc in enumerate(dict.fromkeys(e.subject for e in events)):
         own = [e for e in events if e.subject == uscc]
         inspections = [e.inspection_completed.inspection for e in own if e.HasField("inspection_completed")]
-        yield FakeHistory(
+        yield EnterpriseHistory(
             uscc, uscc[2:8], "SIZE_CLASS_SMALL", 0.5 + index / 100, own, dict.fromkeys(inspections, 0.25)
         )
         if on_progress is not None:
