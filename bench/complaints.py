@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import drive, echo_call, ratio_line, start_echo_server
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
+from operations.broker import LocalBroker, ensure_topics
 from services.complaints.app import build_app
 from shared import topics
-from shared.broker import LocalBroker, ensure_topics
 from shared.db import make_engine
 from shared.grpc_server import start
 from shared.outbox import OutboxRecord

@@ -39,13 +39,13 @@ from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations.broker import LocalBroker, ensure_topics
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, EnterpriseProjection
 from shared.auth import Role, issue_token
-from shared.broker import LocalBroker, ensure_topics
 from shared.consumer import EventConsumer
 from shared.db import create_tables, make_engine
 from shared.events import Event, new_event, to_record

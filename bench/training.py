@@ -1,9 +1,9 @@
 """Training: build_dataset + champion fit + challenger fit on N inspections of a demo province, against a
 bare baseline measured in the same run (scikit-learn LogisticRegression on the same feature matrix).
 
-The province streams from demo.province.generate_province (a million inspections do not fit in memory as
-protobufs), so the dataset build's wall time includes generating the histories in the main process; the
-time spent generating is printed apart, and the per-row cost of the features alone is measured on the
+The province streams from operations.demo.province.generate_province (a million inspections do not fit
+in memory as protobufs), so the dataset build's wall time includes generating the histories in the main
+process; the time spent generating is printed apart, and the per-row cost of the features alone is measured on the
 first 20,000 inspections in one process.
 
     .venv/bin/python bench/training.py [--inspections 50000] [--workers 2] [--seed 1]
@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sklearn.linear_model import LogisticRegression
 
-from demo.province import generate_province
-from services.scoring.learning.challenger import fit_challenger
-from services.scoring.learning.champion import fit_champion
-from services.scoring.learning.dataset import build_dataset
+from learning.challenger import fit_challenger
+from learning.champion import fit_champion
+from learning.dataset import build_dataset
+from operations.demo.province import generate_province
 
 SAMPLE_ROWS = 20_000
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import URL, make_url
 
+from operations.broker import LocalBroker, ensure_topics
 from shared import topics
-from shared.broker import LocalBroker, ensure_topics
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
 

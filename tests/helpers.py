@@ -15,7 +15,7 @@ import grpc
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from shared.broker import free_port
+from operations.broker import free_port
 from shared.events import Event, new_event
 from shared.grpc_server import ServiceApp, start
 from shared.uscc import with_check_character

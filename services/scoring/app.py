@@ -6,7 +6,7 @@ from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.learning.registry import promoted_scorecard_path
+from services.scoring.model_store import promoted_scorecard_path
 from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES

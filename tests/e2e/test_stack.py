@@ -23,7 +23,7 @@ import pytest
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
-from shared.broker import LocalBroker
+from operations.broker import LocalBroker
 from shared.settings import SERVICES
 from tests.helpers import free_port
 
@@ -63,7 +63,7 @@ class RunningStack:
 
     def token(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "token", *args],
+            [sys.executable, "-m", "operations.cli", "token", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -84,7 +84,7 @@ def start_stack(var_dir: Path, bootstrap: str, **extra_env: str) -> RunningStack
         **extra_env,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "stack", "up"],
+        [sys.executable, "-m", "operations.cli", "stack", "up"],
         env=env,
         cwd=REPO,
         stdin=subprocess.DEVNULL,

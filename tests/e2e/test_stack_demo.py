@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
-from shared.broker import LocalBroker
+from operations.broker import LocalBroker
 from tests.e2e.test_stack import STARTUP_SECONDS, RunningStack, start_stack, stop
 
 pytestmark = pytest.mark.e2e

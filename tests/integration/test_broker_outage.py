@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations.broker import LocalBroker, ensure_topics
 from services.enterprises.app import build_app as build_enterprises
 from services.scoring.app import build_app as build_scoring
 from shared import topics
 from shared.auth import Role, issue_token
-from shared.broker import LocalBroker, ensure_topics
 from shared.db import make_engine
 from shared.grpc_server import start
 from shared.outbox import OutboxRecord

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, func, select
 
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
+from operations.broker import LocalBroker
 from services.complaints.app import build_app
 from shared import topics
 from shared.auth import issue_token
-from shared.broker import LocalBroker
 from shared.db import make_engine
 from shared.events import decode, payload_of
 from shared.grpc_server import start

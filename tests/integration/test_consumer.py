@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 from sqlalchemy import Engine, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from shared.broker import LocalBroker, ensure_topics
+from operations.broker import LocalBroker, ensure_topics
 from shared.consumer import EventConsumer, EventHandler
 from shared.db import create_tables, make_engine
 from shared.events import Event, InvalidEvent, to_record, utcnow

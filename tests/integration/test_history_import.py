@@ -18,15 +18,15 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from operations.broker import LocalBroker, ensure_topics
+from operations.history.cloudevents import to_json_line
+from operations.history.exporter import export_history
+from operations.history.importer import ImportSummary, import_lines
+from operations.history.validation import IMPORTING_SERVICES, TOPICS
 from services.scoring.app import build_app
 from services.scoring.tables import EnterpriseEventRow, GradeRow
-from shared.broker import LocalBroker, ensure_topics
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
-from shared.history.cloudevents import to_json_line
-from shared.history.exporter import export_history
-from shared.history.importer import ImportSummary, import_lines
-from shared.history.validation import IMPORTING_SERVICES, TOPICS
 from shared.outbox import OutboxRecord
 from shared.relay import OutboxRelay
 from shared.settings import ServiceName, Settings

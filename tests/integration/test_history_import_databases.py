@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from demo.province import generate_province
+from operations.demo.province import generate_province
+from operations.history.cloudevents import to_json_line
+from operations.history.importer import import_lines
 from services.enterprises.tables import EnterpriseRow
 from shared.db import make_engine
-from shared.history.cloudevents import to_json_line
-from shared.history.importer import import_lines
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
 

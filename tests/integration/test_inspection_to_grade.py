@@ -16,12 +16,12 @@ from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations.broker import LocalBroker
 from services.enterprises.app import build_app as build_enterprises
 from services.inspections.app import build_app as build_inspections
 from services.inspections.tables import EnterpriseCopyRow
 from services.scoring.app import build_app as build_scoring
 from shared.auth import Role, issue_token
-from shared.broker import LocalBroker
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
 from shared.settings import Settings

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from demo.province import generate_province
+from operations.cli import main
+from operations.demo.province import generate_province
+from operations.history.cloudevents import to_json_line
 from services.scoring.app import DATABASE_TABLES, build_app
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from shared import topics
-from shared.cli import main
 from shared.db import UnitOfWork, create_tables, make_engine
-from shared.history.cloudevents import to_json_line
 from shared.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration

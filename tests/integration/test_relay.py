@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from shared.broker import LocalBroker, ensure_topics
+from operations.broker import LocalBroker, ensure_topics
 from shared.db import create_tables, make_engine
 from shared.events import Event, decode, utcnow
 from shared.outbox import OutboxRecord, add_event

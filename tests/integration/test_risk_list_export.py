@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from integrity.scoring.v1 import scoring_pb2_grpc
+from operations.cli import main
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
 from shared import topics
 from shared.auth import Role, issue_token
-from shared.cli import main
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.grpc_server import RunningService, ServiceApp, start
 from shared.inbox import ProcessedEvent

@@ -26,6 +26,7 @@ from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations.broker import LocalBroker, ensure_topics
 from services.scoring.app import build_app
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler
@@ -35,7 +36,6 @@ from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
 from shared import topics
 from shared.auth import Principal, Role, acting_as, issue_token
-from shared.broker import LocalBroker, ensure_topics
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.events import Event, decode, new_event, to_record
 from shared.grpc_server import RunningService, start

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from operations.cli import main
+from operations.commands.scoring import parse_as_of
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES
 from shared import topics
-from shared.cli import main
-from shared.commands.scoring import parse_as_of
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord

@@ -1,0 +1,1 @@
+"""Subcommands of the `integrity` command line; add a module here and list it in operations.cli."""

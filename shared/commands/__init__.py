@@ -1,1 +1,0 @@
-"""Subcommands of the `integrity` command line; add a module here and list it in shared.cli."""
