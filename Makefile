@@ -49,7 +49,7 @@ test-e2e: install
 	$(PY) -m pytest tests/e2e
 
 node_modules/.bin/buf: package.json
-	npm install --no-audit --no-fund --silent
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 lint: install node_modules/.bin/buf
