@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import drive, echo_call, ratio_line, start_echo_server
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
+from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from services.complaints.app import build_app
-from shared import topics
 from shared.db import make_engine
 from shared.grpc_server import start
 from shared.outbox import OutboxRecord
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with LocalBroker() as broker, tempfile.TemporaryDirectory() as var_dir:
-        ensure_topics(broker.bootstrap, [topics.COMPLAINTS])
+        ensure_topics(broker.bootstrap, [catalogue.COMPLAINTS.publishes])
         settings = Settings(var_dir=Path(var_dir), kafka_bootstrap_servers=broker.bootstrap)
         engine = make_engine(settings.database_url("complaints"))
         echo_server, echo_address = start_echo_server()

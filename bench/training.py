@@ -3,8 +3,8 @@ bare baseline measured in the same run (scikit-learn LogisticRegression on the s
 
 The province streams from operations.demo.province.generate_province (a million inspections do not fit
 in memory as protobufs), so the dataset build's wall time includes generating the histories in the main
-process; the time spent generating is printed apart, and the per-row cost of the features alone is measured on the
-first 20,000 inspections in one process.
+process; the time spent generating is printed apart, and the per-row cost of the features alone is
+measured on the first 20,000 inspections in one process.
 
     .venv/bin/python bench/training.py [--inspections 50000] [--workers 2] [--seed 1]
 

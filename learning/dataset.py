@@ -182,7 +182,7 @@ def build_dataset(
 
 def histories_from_jsonl(path: Path) -> list[list[Event]]:
     """Histories from a CloudEvents JSON-lines file (e.g. `integrity export`), grouped by subject."""
-    from operations.history.cloudevents import from_json_line  # written alongside; imported when used
+    from shared.cloudevents import from_json_line  # written alongside; imported when used
 
     by_subject: dict[str, list[Event]] = {}
     with path.open(encoding="utf-8") as file:

@@ -1,23 +1,23 @@
-"""The `integrity` command. Each subcommand lives in `operations.commands.<name>` and registers itself."""
+"""The `integrity` command. The operator's own tools live in `operations.commands`; each service adds
+its subcommands through its manifest (`ServiceManifest.commands`)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-# Modules with `register(subparsers)`; each sets `handler=<function(args) -> int>` on its parser.
-COMMAND_MODULES = (
-    "operations.commands.token",
-    "operations.commands.stack",
-    "operations.commands.scoring",
-    "operations.commands.risk_list",
-    "operations.commands.plan",
-    "operations.commands.outbox",
-    "operations.commands.history",
-    "operations.commands.demo",
-    "operations.commands.model",
+from operations import catalogue
+from shared.manifest import load
+
+# `register(subparsers)` functions; each sets `handler=<function(args) -> int>` on its parser.
+OPERATIONS_COMMANDS = (
+    "operations.commands.token:register",
+    "operations.commands.stack:register",
+    "operations.commands.outbox:register",
+    "operations.commands.history:register",
+    "operations.commands.demo:register",
+    "operations.commands.model:register",
 )
 
 
@@ -26,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="integrity", description="Metrology-integrity grading: local stack and operator tools."
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    service_commands = [ref for service in catalogue.SERVICES for ref in service.commands]
+    for ref in (*OPERATIONS_COMMANDS, *service_commands):
+        load(ref)(subparsers)
     return parser
 
 

@@ -24,8 +24,9 @@ from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shared import topics
-from shared.settings import SERVICES, ServiceName, Settings
+from operations import catalogue
+from shared.manifest import ServiceManifest
+from shared.settings import Settings
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 # Enterprises of the demo province loaded on the first start; the environment variable overrides it.
@@ -47,8 +48,9 @@ def _die_with_parent() -> None:
 class ServiceProcess:
     """One service process with its log file."""
 
-    def __init__(self, name: ServiceName, address: str, log_path: Path) -> None:
-        self.name = name
+    def __init__(self, manifest: ServiceManifest, address: str, log_path: Path) -> None:
+        self.manifest = manifest
+        self.name = manifest.name
         self.address = address
         self.log_path = log_path
         self.popen: subprocess.Popen[bytes] | None = None
@@ -56,7 +58,7 @@ class ServiceProcess:
     def start(self, env: dict[str, str]) -> None:
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
+                [sys.executable, "-m", self.manifest.package],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -119,7 +121,10 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
 
     broker: LocalBroker | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    services = [ServiceProcess(name, settings.address(name), log_dir / f"{name}.log") for name in SERVICES]
+    services = [
+        ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log")
+        for s in catalogue.SERVICES
+    ]
     try:
         if not bootstrap:
             if _port_in_use(LOCAL_BROKER_PORT):
@@ -141,7 +146,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
                 return 1
             bootstrap = broker.bootstrap
         try:
-            ensure_topics(bootstrap, topics.ALL)
+            ensure_topics(bootstrap, catalogue.topics())
         except KafkaError as exc:
             print(f"integrity stack: cannot create topics on {bootstrap}: {exc}", file=sys.stderr)
             return 1
@@ -152,7 +157,9 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
         }
         for service in services:
-            env[f"{service.name.upper()}_PORT"] = str(settings.port(service.name))
+            env[f"{service.name.upper()}_PORT"] = str(
+                settings.port(service.name, service.manifest.default_port)
+            )
             service.start(env)
 
         problem = _wait_until_serving(services, stop_requested)
@@ -276,7 +283,7 @@ def _print_banner(
         lines.append(
             f"  {service.name:<12} {service.address}  {_masked(settings.database_url(service.name))}"
         )
-    example = settings.address("enterprises")
+    example = settings.address(catalogue.ENTERPRISES.name, catalogue.ENTERPRISES.default_port)
     # Tokens must be signed with this stack's key: name its var directory when it is not the default.
     var_dir = log_dir.parent
     cli = (

@@ -94,6 +94,22 @@ def require_enterprise_read(principal: Principal, uscc: str, region_code: str | 
     raise permission_denied(f"{principal.role} {principal.subject!r} may not read enterprise {uscc}")
 
 
+def listing_region(principal: Principal, requested: str | None, what: str) -> str:
+    """The region a regional caller (regulator, inspector) may list `what` in: their own when none is
+    requested, the requested one when it lies inside theirs; PERMISSION_DENIED otherwise."""
+    if principal.role not in REGIONAL_ROLES or not principal.region:
+        raise permission_denied(f"{principal.role} token carries no region, so it may list no {what}")
+    if requested is None:
+        return principal.region
+    if not region_contains(principal.region, requested):
+        raise permission_denied(
+            f"{principal.role} for region {principal.region} may not list {what} in region {requested}; "
+            f"filter on {principal.region} or a region inside it",
+            "OUTSIDE_REGION",
+        )
+    return requested
+
+
 # --- key pair files ---------------------------------------------------------------------------------
 
 

@@ -33,8 +33,9 @@ from shared.topics import dead_letter
 
 log = logging.getLogger("integrity.consumer")
 
-EventHandler = Callable[[Session, Event, str], None]
-"""(session in an open transaction, event, topic). Must not commit; raise InvalidEvent for poison."""
+EventHandler = Callable[[Any, Event, str], None]
+"""(the service's unit of work, open on the batch's transaction; event; topic). Must not commit; raise
+InvalidEvent for poison."""
 
 _INITIAL_BACKOFF_SECONDS = 0.2
 _DLT_ACK_TIMEOUT_SECONDS = 15.0
@@ -51,6 +52,7 @@ class EventConsumer:
         topics: list[str],
         handler: EventHandler,
         *,
+        unit_of_work: Callable[[], UnitOfWork] | None = None,
         client_id: str | None = None,
         poll_timeout_ms: int = 500,
         max_backoff_seconds: float = 10.0,
@@ -60,6 +62,8 @@ class EventConsumer:
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
+        # The unit of work the handler receives (the service's own); the inbox shares its transaction.
+        self.unit_of_work = unit_of_work or (lambda: UnitOfWork(engine))
         self.client_id = client_id or f"{group_id}-consumer"
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff_seconds = max_backoff_seconds
@@ -206,13 +210,13 @@ class EventConsumer:
     def _try_transaction(self, pending: list[_Pending]) -> tuple[int, Exception] | None:
         """Runs the handler for every record not yet processed and commits once; on failure rolls back
         everything and returns (position in `pending` of the record that failed, the error)."""
-        with UnitOfWork(self.engine) as uow:
+        with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})
             for position, item in enumerate(pending):
                 if item.event.id in seen:
                     continue  # processed before, or a duplicate earlier in this batch
                 try:
-                    self.handler(uow.session, item.event, item.record.topic)
+                    self.handler(uow, item.event, item.record.topic)
                     # Flushes the handler's writes, and raises on an id a concurrent consumer recorded
                     # meanwhile: the duplicate is pinned to its own record.
                     mark_processed(uow.session, item.event.id, item.record.topic)

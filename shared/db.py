@@ -96,6 +96,10 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.commit()
 
+    def flush(self) -> None:
+        """Sends the pending writes without committing (a dry run checks what the database would say)."""
+        self.session.flush()
+
     def rollback(self) -> None:
         self.session.rollback()
 

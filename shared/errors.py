@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -70,6 +71,24 @@ def unauthenticated(message: str, reason: str = "UNAUTHENTICATED") -> IntegrityE
 
 def failed_precondition(message: str, reason: str) -> IntegrityError:
     return IntegrityError(message, reason, ErrorKind.FAILED_PRECONDITION)
+
+
+def invalid_transition(resource: str, current: str, requested: str, allowed: Iterable[str]) -> IntegrityError:
+    """FAILED_PRECONDITION for a lifecycle move the resource's state does not allow, naming the moves it
+    does allow (states by their short names, e.g. RECTIFYING)."""
+    options = sorted(allowed)
+    return IntegrityError(
+        f"{resource} is {current}; it cannot become {requested} "
+        f"(from {current} it can become: {', '.join(options) or 'nothing (it is final)'})",
+        "INVALID_STATE_TRANSITION",
+        ErrorKind.FAILED_PRECONDITION,
+        {
+            "resource": resource,
+            "current_state": current,
+            "requested_state": requested,
+            "allowed_states": ",".join(options),
+        },
+    )
 
 
 def unimplemented(method: str, issue: str) -> IntegrityError:

@@ -24,12 +24,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from shared.access import MethodRoles, authorize, is_public_method
 from shared.auth import INVALID_TOKEN, Principal, TokenVerifier, acting_as
 from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
 from shared.grpc_errors import STATUS_CODES, internal_status, to_rpc_status
 from shared.logs import configure_logging
-from shared.policy import authorize, is_public_method
-from shared.settings import ServiceName, Settings, get_settings
+from shared.manifest import ServiceManifest
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger("integrity.server")
 access_log = logging.getLogger("integrity.access")
@@ -51,11 +52,15 @@ AddServicer = Callable[[Any, grpc.Server], None]
 
 @dataclass
 class ServiceApp:
-    name: ServiceName
+    manifest: ServiceManifest  # name, default port and who may call which method
     servicers: list[tuple[AddServicer, Any]]  # (add_XServiceServicer_to_server, servicer instance)
     workers: list[Worker] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     settings: Settings | None = None  # whose keys verify tokens; None means get_settings()
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
 
 
 def service_full_name(add_servicer: AddServicer) -> str:
@@ -92,7 +97,9 @@ def _text(details: bytes | str | None) -> str:
 
 
 @contextlib.contextmanager
-def _serving(method: str, context: grpc.ServicerContext, verifier: TokenVerifier) -> Iterator[None]:
+def _serving(
+    method: str, context: grpc.ServicerContext, verifier: TokenVerifier, rules: MethodRoles
+) -> Iterator[None]:
     """Around one call: authenticate, authorize, map errors to statuses, write the access log line."""
     request_id = _request_id(context)
     started = time.perf_counter()
@@ -101,7 +108,7 @@ def _serving(method: str, context: grpc.ServicerContext, verifier: TokenVerifier
     try:
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
         principal = _authenticate(context, verifier)
-        authorize(method, principal)
+        authorize(method, principal, rules)
         if context.time_remaining() <= 0:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before the call started")
         with acting_as(principal):
@@ -171,12 +178,14 @@ def _reject_undecodable(request: Any) -> None:
         raise invalid_argument([FieldViolation("request", problem)])
 
 
-def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) -> grpc.RpcMethodHandler:
+def _wrap(
+    handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier, rules: MethodRoles
+) -> grpc.RpcMethodHandler:
     if handler.response_streaming:
         inner = handler.unary_stream or handler.stream_stream
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
-            with _serving(method, context, verifier):
+            with _serving(method, context, verifier, rules):
                 _reject_undecodable(request)
                 yield from inner(request, context)
 
@@ -184,7 +193,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) 
         inner = handler.unary_unary or handler.stream_unary
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
-            with _serving(method, context, verifier):
+            with _serving(method, context, verifier, rules):
                 _reject_undecodable(request)
                 return inner(request, context)
 
@@ -202,15 +211,16 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, verifier: TokenVerifier) 
 
 
 class _Interceptor(grpc.ServerInterceptor):
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(self, verifier: TokenVerifier, rules: MethodRoles) -> None:
         self._verifier = verifier
+        self._rules = rules
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or is_public_method(method):
             return handler
-        return _wrap(handler, method, self._verifier)
+        return _wrap(handler, method, self._verifier, self._rules)
 
 
 # --- server lifecycle -------------------------------------------------------------------------------
@@ -264,7 +274,7 @@ def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService
     verifier = TokenVerifier(app.settings or get_settings())
     server = grpc.server(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"grpc-{app.name}"),
-        interceptors=[_Interceptor(verifier)],
+        interceptors=[_Interceptor(verifier, app.manifest.method_roles())],
         options=[("grpc.so_reuseport", 0)],  # a second server on a taken port must fail, not share it
     )
     names = [service_full_name(add) for add, _ in app.servicers]
@@ -299,7 +309,9 @@ def run(app: ServiceApp, settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT, then shuts down gracefully within settings.grace_seconds."""
     configure_logging(settings.log_level)
     running = start(
-        app if app.settings else replace(app, settings=settings), settings.port(app.name), settings.host
+        app if app.settings else replace(app, settings=settings),
+        settings.port(app.name, app.manifest.default_port),
+        settings.host,
     )
     stop_requested = threading.Event()
 

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, LargeBinary
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from shared.events import Event, to_record, utcnow
 
@@ -71,3 +71,17 @@ def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
             }
         )
     session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]
+
+
+_ID_QUERY_CHUNK = 500  # bound parameters per IN (...) query
+
+
+def present_event_ids(session: Session, event_ids: Collection[str]) -> set[str]:
+    """Those of `event_ids` already in the outbox (imported before, or produced by the service itself)."""
+    ids = list(event_ids)
+    present: set[str] = set()
+    for start in range(0, len(ids), _ID_QUERY_CHUNK):
+        chunk = ids[start : start + _ID_QUERY_CHUNK]
+        statement = select(OutboxRecord.event_id).where(col(OutboxRecord.event_id).in_(chunk))
+        present.update(session.exec(statement))
+    return present

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-ServiceName = Literal["enterprises", "complaints", "inspections", "scoring"]
-SERVICES: tuple[ServiceName, ...] = ("enterprises", "complaints", "inspections", "scoring")
-
-DEFAULT_PORTS: dict[ServiceName, int] = {
-    "enterprises": 50051,
-    "complaints": 50052,
-    "inspections": 50053,
-    "scoring": 50054,
-}
 
 
 def _env(*names: str) -> AliasChoices:
@@ -36,15 +28,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", validation_alias=_env("INTEGRITY_HOST"))
 
-    enterprises_port: int = Field(DEFAULT_PORTS["enterprises"], validation_alias=_env("ENTERPRISES_PORT"))
-    complaints_port: int = Field(DEFAULT_PORTS["complaints"], validation_alias=_env("COMPLAINTS_PORT"))
-    inspections_port: int = Field(DEFAULT_PORTS["inspections"], validation_alias=_env("INSPECTIONS_PORT"))
-    scoring_port: int = Field(DEFAULT_PORTS["scoring"], validation_alias=_env("SCORING_PORT"))
-
-    enterprises_database_url: str | None = Field(None, validation_alias=_env("ENTERPRISES_DATABASE_URL"))
-    complaints_database_url: str | None = Field(None, validation_alias=_env("COMPLAINTS_DATABASE_URL"))
-    inspections_database_url: str | None = Field(None, validation_alias=_env("INSPECTIONS_DATABASE_URL"))
-    scoring_database_url: str | None = Field(None, validation_alias=_env("SCORING_DATABASE_URL"))
+    # Per service (named by its manifest): `<NAME>_PORT` and `<NAME>_DATABASE_URL` in the environment
+    # (an `INTEGRITY_` prefix also works), or `<name>_port=` / `<name>_database_url=` given to Settings.
+    ports: dict[str, int] = Field(default_factory=dict)
+    database_urls: dict[str, str] = Field(default_factory=dict)
 
     # Token signing (Ed25519). Generated under var/keys/ on first use when the files do not exist.
     jwt_private_key_file: Path | None = Field(None, validation_alias=_env("INTEGRITY_JWT_PRIVATE_KEY_FILE"))
@@ -58,33 +45,36 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
     )
 
-    # Complaints: deadlines per state in calendar days, and how long a repeat counts as a duplicate.
-    complaint_accept_days: int = Field(7, ge=1, validation_alias=_env("INTEGRITY_COMPLAINT_ACCEPT_DAYS"))
-    complaint_resolve_days: int = Field(60, ge=1, validation_alias=_env("INTEGRITY_COMPLAINT_RESOLVE_DAYS"))
-    complaint_duplicate_window_days: int = Field(
-        30, ge=0, validation_alias=_env("INTEGRITY_COMPLAINT_DUPLICATE_WINDOW_DAYS")
-    )
-
-    # Inspections: results are published this many working days (Mon-Fri) after completion; overdue
-    # rectifications are looked for this often.
-    inspection_publication_working_days: int = Field(
-        7, ge=0, validation_alias=_env("INTEGRITY_INSPECTION_PUBLICATION_WORKING_DAYS")
-    )
-    inspection_overdue_check_seconds: float = Field(
-        60.0, gt=0, validation_alias=_env("INTEGRITY_INSPECTION_OVERDUE_CHECK_SECONDS")
-    )
-
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))
 
-    def port(self, service: ServiceName) -> int:
-        return int(getattr(self, f"{service}_port"))
+    @model_validator(mode="before")
+    @classmethod
+    def _per_service(cls, data: Any) -> Any:
+        """Folds `<name>_port` / `<name>_database_url` (keyword arguments, then the environment) into
+        `ports` and `database_urls`: the platform knows no service names."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        ports = dict(data.pop("ports", None) or {})
+        urls = dict(data.pop("database_urls", None) or {})
+        for source in (_environment(), data):
+            for key in list(source):
+                if match := _PER_SERVICE.fullmatch(key.lower()):
+                    name, kind = match["name"], match["kind"]
+                    value = source.pop(key) if source is data else source[key]
+                    (ports if kind == "port" else urls)[name] = value
+        data["ports"], data["database_urls"] = ports, urls
+        return data
 
-    def address(self, service: ServiceName) -> str:
-        return f"{self.host}:{self.port(service)}"
+    def port(self, service: str, default: int) -> int:
+        return int(self.ports.get(service, default))
 
-    def database_url(self, service: ServiceName) -> str:
-        url = getattr(self, f"{service}_database_url")
+    def address(self, service: str, default_port: int) -> str:
+        return f"{self.host}:{self.port(service, default_port)}"
+
+    def database_url(self, service: str) -> str:
+        url = self.database_urls.get(service)
         return url or f"sqlite:///{(self.var_dir / f'{service}.db').as_posix()}"
 
     @property
@@ -94,6 +84,20 @@ class Settings(BaseSettings):
     @property
     def public_key_path(self) -> Path:
         return self.jwt_public_key_file or self.var_dir / "keys" / "jwt-ed25519.pub.pem"
+
+
+# `enterprises_port`, `INTEGRITY_SCORING_DATABASE_URL`, ...: a service name, then what it configures.
+_PER_SERVICE = re.compile(r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>port|database_url)")
+# Names the platform itself uses with the same shape, never service settings.
+_NOT_SERVICES = frozenset({"integrity"})
+
+
+def _environment() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if (match := _PER_SERVICE.fullmatch(key.lower())) and match["name"] not in _NOT_SERVICES
+    }
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,8 @@
-"""Kafka topic names: one per producing service, plus a dead-letter topic for each."""
+"""Topic conventions of the platform: each service declares its own topic in its manifest; this module
+derives the dead-letter topic of any of them."""
 
 from __future__ import annotations
 
-ENTERPRISES = "integrity.enterprises.v1"
-COMPLAINTS = "integrity.complaints.v1"
-INSPECTIONS = "integrity.inspections.v1"
-SCORING = "integrity.scoring.v1"
-
-ALL = (ENTERPRISES, COMPLAINTS, INSPECTIONS, SCORING)
 # Partitions for topics the local stack creates; production sizes them in infra/.
 DEFAULT_PARTITIONS = 3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Self
 
 import sqlalchemy
@@ -9,7 +10,7 @@ import sqlalchemy.exc
 
 from shared.db import UnitOfWork
 from shared.events import Event
-from shared.outbox import add_event
+from shared.outbox import add_event, add_events, present_event_ids
 
 
 class StorageConflict(Exception):
@@ -40,6 +41,15 @@ class OutboxUnitOfWork(UnitOfWork):
     def add_event(self, topic: str, event: Event) -> None:
         add_event(self.session, topic, event)
         self._staged_events += 1
+
+    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+        """Many events in one statement (an import stages thousands)."""
+        add_events(self.session, topic, events)
+        self._staged_events += len(events)
+
+    def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        """Those of `event_ids` already in the outbox."""
+        return present_event_ids(self.session, event_ids)
 
     def commit(self) -> None:
         """Commits; raises StorageConflict when a unique constraint refuses the write."""

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import URL, make_url
 
+from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
-from shared import topics
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
 
@@ -36,7 +36,7 @@ def broker() -> Iterator[LocalBroker]:
     sharing state through these.
     """
     with LocalBroker() as local_broker:
-        ensure_topics(local_broker.bootstrap, topics.ALL)
+        ensure_topics(local_broker.bootstrap, catalogue.topics())
         yield local_broker
 
 

@@ -10,9 +10,10 @@ import argparse
 import sys
 from datetime import datetime
 
+from operations import catalogue
 from shared.db import make_engine
 from shared.relay import republish_since
-from shared.settings import SERVICES, ServiceName, Settings, get_settings
+from shared.settings import Settings, get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="mark events recorded since a time for publishing again",
         description="The service's running relay publishes the marked events again, in their original order.",
     )
-    republish.add_argument("--service", required=True, choices=SERVICES)
+    republish.add_argument(
+        "--service", required=True, choices=[s.name for s in catalogue.SERVICES if s.publishes]
+    )
     republish.add_argument(
         "--since", required=True, help="ISO 8601 date or time, e.g. 2026-01-01 or 2026-01-01T08:00:00+08:00"
     )
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def republish(settings: Settings, service: ServiceName, since: datetime) -> int:
+def republish(settings: Settings, service: str, since: datetime) -> int:
     engine = make_engine(settings.database_url(service))
     try:
         return republish_since(engine, since)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from operations.demo.province import EnterpriseHistory, generate_province
-from operations.history.cloudevents import to_json_line
 from operations.history.importer import ImportSummary, ProblemReporter, import_events
+from shared.cloudevents import to_json_line
 from shared.events import Event
 from shared.settings import Settings
 

@@ -14,8 +14,8 @@ from typing import TextIO
 from sqlalchemy import Engine, inspect, select
 from sqlmodel import Session, col
 
-from operations.history.cloudevents import to_json_line
-from operations.history.validation import IMPORTING_SERVICES
+from operations import catalogue
+from shared.cloudevents import to_json_line
 from shared.db import make_engine
 from shared.events import Event
 from shared.outbox import OutboxRecord
@@ -26,7 +26,7 @@ _FETCH = 2000
 
 def export_history(settings: Settings, out: TextIO, *, since: datetime | None = None) -> int:
     """Writes the events that occurred at or after `since` (all when None); returns how many."""
-    engines = [make_engine(settings.database_url(service)) for service in IMPORTING_SERVICES]
+    engines = [make_engine(settings.database_url(service.name)) for service in catalogue.publishers()]
     try:
         streams = [_outbox_events(engine) for engine in engines]
         count = 0

@@ -1,9 +1,9 @@
 """Bulk import of historical events into the services that own them.
 
-Each event is decoded, validated by the rules of the service that owns it (`operations.history.validation`),
-and written to that service's database as the service itself would write it: into its outbox, topic
-and all, so the running service's relay publishes it, and for the enterprises service into its registry
-too (`operations.history.store`). Events are written in batches, one transaction per service and batch.
+Each line is decoded and checked as an envelope here; the service that owns its event (the manifests'
+`HistoryRules`) checks it by its own rules and stages it in its database as the service itself would: in
+its outbox, topic and all, so the running service's relay publishes it, and for the enterprises service in
+its registry too. Events are handed over in batches, one transaction per service and batch.
 
 Idempotent: an event id already in the owner's outbox is skipped, so importing a file twice changes
 nothing. A refused event is reported with where it came from, and the rest goes on.
@@ -11,30 +11,26 @@ nothing. A refused event is reported with where it came from, and the rest goes 
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col
 
-from operations.history.cloudevents import from_json_line
-from operations.history.store import EnterpriseStore
-from operations.history.validation import IMPORTING_SERVICES, TOPICS, Rejected, check
-from services.enterprises.unit_of_work import EnterprisesUnitOfWork
+from operations import catalogue
+from shared.cloudevents import from_json_line
 from shared.db import UnitOfWork, create_tables, make_engine
-from shared.errors import IntegrityError
-from shared.events import Event
-from shared.outbox import OutboxRecord, add_events
-from shared.settings import ServiceName, Settings
+from shared.events import Event, InvalidEvent, validate
+from shared.history_import import ImportOutcome, Outcome, short_type
+from shared.manifest import ServiceManifest, load
+from shared.settings import Settings
 
 DEFAULT_BATCH_SIZE = 2000
-_ID_QUERY_CHUNK = 500  # bound parameters per IN (...) query
-_IMPORTED, _PRESENT = "imported", "present"
+# A clock a little ahead of ours is not "the future".
+CLOCK_SKEW = timedelta(minutes=10)
 
 # (where, message): where is e.g. "history.jsonl:17".
 ProblemReporter = Callable[[str, str], None]
@@ -42,7 +38,9 @@ ProblemReporter = Callable[[str, str], None]
 
 @dataclass
 class ImportSummary:
-    imported: dict[ServiceName, int] = field(default_factory=lambda: dict.fromkeys(IMPORTING_SERVICES, 0))
+    imported: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys((s.name for s in catalogue.publishers()), 0)
+    )
     already_present: int = 0
     rejected: int = 0
     seconds: float = 0.0
@@ -70,18 +68,40 @@ class ImportSummary:
 class _Item:
     where: str
     event: Event
-    owner: ServiceName
+    owner: ServiceManifest
     position: int  # in the input, so problems are reported in input order
 
 
-def ensure_tables(settings: Settings, services: Iterable[ServiceName] = IMPORTING_SERVICES) -> None:
+class Rejected(ValueError):
+    """An event no service would import; the message says why."""
+
+
+def ensure_tables(settings: Settings, services: Iterable[ServiceManifest] | None = None) -> None:
     """Creates each service's tables, the same list the service creates when it starts."""
-    for service in services:
-        engine = make_engine(settings.database_url(service))
+    for service in catalogue.publishers() if services is None else services:
+        engine = make_engine(settings.database_url(service.name))
         try:
-            create_tables(engine, importlib.import_module(f"services.{service}.app").DATABASE_TABLES)
+            create_tables(engine, load(service.tables))
         finally:
             engine.dispose()
+
+
+def owner_of(event: Event, now: datetime) -> ServiceManifest:
+    """The service that imports `event`; Rejected saying why none does."""
+    try:
+        validate(event)
+    except InvalidEvent as exc:
+        raise Rejected(str(exc)) from None
+    kind = event.WhichOneof("payload") or ""
+    if reason := catalogue.refusals().get(kind):
+        raise Rejected(f"{short_type(event)} {reason}")
+    owner = catalogue.owners().get(kind)
+    if owner is None:
+        raise Rejected(f"{event.type!r} has no owning service")
+    occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
+    if occurred > now + CLOCK_SKEW:
+        raise Rejected(f"time {occurred.isoformat()} is in the future (now is {now.isoformat()})")
+    return owner
 
 
 class HistoryImporter:
@@ -95,22 +115,23 @@ class HistoryImporter:
         dry_run: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        topic_of: Mapping[ServiceName, str] = TOPICS,
+        topic_of: Mapping[str, str] | None = None,
     ) -> None:
         """`topic_of` names each service's topic in the outbox rows (tests isolate a run with their own)."""
         self.report = report
-        self.topic_of = topic_of
+        self.services = catalogue.publishers()
+        self.topic_of = dict(topic_of or {s.name: s.publishes for s in self.services if s.publishes})
         self.dry_run = dry_run
         self.batch_size = batch_size
         self.now = now
         self.summary = ImportSummary()
         ensure_tables(settings)
-        self.engines: dict[ServiceName, Engine] = {
-            service: make_engine(settings.database_url(service)) for service in IMPORTING_SERVICES
+        self.engines: dict[str, Engine] = {
+            service.name: make_engine(settings.database_url(service.name)) for service in self.services
         }
         # A dry run keeps one transaction per service open to the end and rolls it back, so later lines
         # see what earlier ones would have written.
-        self._dry_units: dict[ServiceName, UnitOfWork] = {}
+        self._dry_units: dict[str, UnitOfWork] = {}
         self._batch: list[_Item] = []
         self._position = 0
         # Problems of the current batch, reported in input order when it is written.
@@ -142,7 +163,7 @@ class HistoryImporter:
     def _add(self, where: str, event: Event) -> None:
         now = self.now()
         try:
-            owner = check(event, now)
+            owner = owner_of(event, now)
         except Rejected as exc:
             self._reject(self._position, where, str(exc))
             return
@@ -154,8 +175,8 @@ class HistoryImporter:
 
     def flush(self) -> None:
         batch, self._batch = self._batch, []
-        for service in IMPORTING_SERVICES:
-            items = [item for item in batch if item.owner == service]
+        for service in self.services:
+            items = [item for item in batch if item.owner is service]
             if items:
                 self._write(service, items)
         problems, self._problems = sorted(self._problems), []
@@ -175,7 +196,7 @@ class HistoryImporter:
 
     # --- writing --------------------------------------------------------------------------------------
 
-    def _write(self, service: ServiceName, items: list[_Item]) -> None:
+    def _write(self, service: ServiceManifest, items: list[_Item]) -> None:
         if self.dry_run:
             self._write_dry(service, items)
             return
@@ -188,79 +209,59 @@ class HistoryImporter:
                 try:
                     outcomes += self._write_committed(service, [item])
                 except SQLAlchemyError as exc:
-                    outcomes.append((item, f"the {service} database refused it: {_database_problem(exc)}"))
+                    outcomes.append((item, _database_refused(service, exc)))
         self._count(service, outcomes)
 
-    def _write_committed(self, service: ServiceName, items: list[_Item]) -> list[tuple[_Item, str]]:
+    def _write_committed(
+        self, service: ServiceManifest, items: list[_Item]
+    ) -> list[tuple[_Item, ImportOutcome]]:
         with self._unit(service) as unit:
             outcomes = self._stage(service, unit, items)
             unit.commit()
         return outcomes
 
-    def _write_dry(self, service: ServiceName, items: list[_Item]) -> None:
-        unit = self._dry_units.get(service)
+    def _write_dry(self, service: ServiceManifest, items: list[_Item]) -> None:
+        unit = self._dry_units.get(service.name)
         if unit is None:
-            unit = self._dry_units[service] = self._unit(service).__enter__()
+            unit = self._dry_units[service.name] = self._unit(service).__enter__()
         try:
             outcomes = self._stage(service, unit, items)
-            unit.session.flush()
+            unit.flush()
         except SQLAlchemyError as exc:
             unit.rollback()
-            outcomes = [
-                (item, f"the {service} database refused it: {_database_problem(exc)}") for item in items
-            ]
+            outcomes = [(item, _database_refused(service, exc)) for item in items]
         self._count(service, outcomes)
 
-    def _unit(self, service: ServiceName) -> UnitOfWork:
-        engine = self.engines[service]
-        return EnterprisesUnitOfWork(engine) if service == "enterprises" else UnitOfWork(engine)
+    def _unit(self, service: ServiceManifest) -> UnitOfWork:
+        unit_of_work: type[UnitOfWork] = load(service.unit_of_work)
+        return unit_of_work(self.engines[service.name])
 
-    def _stage(self, service: ServiceName, unit: UnitOfWork, items: list[_Item]) -> list[tuple[_Item, str]]:
-        """Stages the batch in `unit`; each item's outcome: imported, present, or why it was refused."""
-        seen = set(_present_ids(unit, [item.event.id for item in items]))
-        store = EnterpriseStore(unit) if isinstance(unit, EnterprisesUnitOfWork) else None
-        outcomes: list[tuple[_Item, str]] = []
-        accepted: list[Event] = []
-        for item in items:
-            if item.event.id in seen:
-                outcomes.append((item, _PRESENT))
-                continue
-            if store is not None:
-                try:
-                    store.apply(item.event)
-                except IntegrityError as err:
-                    outcomes.append((item, f"{item.event.type.rsplit('.', 1)[-1]}: {err.message}"))
-                    continue
-            seen.add(item.event.id)
-            accepted.append(item.event)
-            outcomes.append((item, _IMPORTED))
-        add_events(unit.session, self.topic_of[service], accepted)
-        return outcomes
+    def _stage(
+        self, service: ServiceManifest, unit: UnitOfWork, items: list[_Item]
+    ) -> list[tuple[_Item, ImportOutcome]]:
+        """Hands the batch to the owner's import use case; each item with its outcome."""
+        assert service.history.stage is not None  # an owner of imported events names its use case
+        stage = load(service.history.stage)
+        outcomes = stage(unit, [item.event for item in items], self.topic_of[service.name])
+        return list(zip(items, outcomes, strict=True))
 
-    def _count(self, service: ServiceName, outcomes: list[tuple[_Item, str]]) -> None:
+    def _count(self, service: ServiceManifest, outcomes: list[tuple[_Item, ImportOutcome]]) -> None:
         for item, outcome in outcomes:
-            if outcome == _IMPORTED:
-                self.summary.imported[service] += 1
-            elif outcome == _PRESENT:
+            if outcome.outcome is Outcome.IMPORTED:
+                self.summary.imported[service.name] += 1
+            elif outcome.outcome is Outcome.PRESENT:
                 self.summary.already_present += 1
             else:
-                self._reject(item.position, item.where, outcome)
+                self._reject(item.position, item.where, outcome.message)
 
     def _reject(self, position: int, where: str, message: str) -> None:
         self.summary.rejected += 1
         self._problems.append((position, where, message))
 
 
-def _present_ids(unit: UnitOfWork, ids: list[str]) -> Iterator[str]:
-    """Those of `ids` already in the outbox (imported before, or produced by the service itself)."""
-    for start in range(0, len(ids), _ID_QUERY_CHUNK):
-        chunk = ids[start : start + _ID_QUERY_CHUNK]
-        statement = select(OutboxRecord.event_id).where(col(OutboxRecord.event_id).in_(chunk))
-        yield from unit.session.execute(statement).scalars()
-
-
-def _database_problem(exc: SQLAlchemyError) -> str:
-    return " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+def _database_refused(service: ServiceManifest, exc: SQLAlchemyError) -> ImportOutcome:
+    problem = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    return ImportOutcome.refused(f"the {service.name} database refused it: {problem}")
 
 
 def import_lines(

@@ -1,4 +1,4 @@
-"""Which service owns an imported event, and whether that service would have produced it.
+"""Whether the service that owns an imported event would have produced it (interim, see legacy.py).
 
 Each check reuses the owning service's own rules (its domain validators), so an imported line is
 refused in the same words the gRPC API uses for the same mistake. Checks that need the service's stored
@@ -8,7 +8,7 @@ state (does the enterprise exist?) are done where the event is stored (`operatio
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from integrity.events.v1 import events_pb2
 from services.complaints import domain as complaints
@@ -29,78 +29,19 @@ from services.enterprises.messages import (
     verification_draft_from_proto,
 )
 from services.inspections import domain as inspections
-from shared import topics
 from shared.errors import FieldViolation, IntegrityError, invalid_argument
-from shared.events import Event, InvalidEvent, validate
+from shared.events import Event
 from shared.regions import region_problem
-from shared.settings import ServiceName
 
-# A clock a little ahead of ours is not "the future".
-CLOCK_SKEW = timedelta(minutes=10)
 PLAN_PREFIX = "inspectionPlans/"
 
-OWNERS: dict[str, ServiceName] = {
-    "enterprise_registered": "enterprises",
-    "enterprise_updated": "enterprises",
-    "enterprise_status_changed": "enterprises",
-    "instrument_registered": "enterprises",
-    "verification_recorded": "enterprises",
-    "commitment_declared": "enterprises",
-    "commitment_withdrawn": "enterprises",
-    "capability_declared": "enterprises",
-    "complaint_filed": "complaints",
-    "complaint_accepted": "complaints",
-    "complaint_rejected": "complaints",
-    "complaint_resolved": "complaints",
-    "inspection_completed": "inspections",
-    "rectification_completed": "inspections",
-    "rectification_overdue": "inspections",
-    "inspection_planned": "inspections",
-}
-# Decisions the scoring service makes itself; importing them would bypass who decided and why.
-SCORING_DECISIONS = frozenset({"grade_changed", "credit_repair_granted", "grade_overridden"})
-TOPICS: dict[ServiceName, str] = {
-    "enterprises": topics.ENTERPRISES,
-    "complaints": topics.COMPLAINTS,
-    "inspections": topics.INSPECTIONS,
-}
-IMPORTING_SERVICES: tuple[ServiceName, ...] = ("enterprises", "complaints", "inspections")
 
-
-class Rejected(ValueError):
-    """An event the owning service would not have produced; the message says why."""
-
-
-def owner_of(event: Event) -> ServiceName:
-    kind = event.WhichOneof("payload") or ""
-    if kind in SCORING_DECISIONS:
-        raise Rejected(
-            f"{_short(event)} is a scoring decision and is not imported: grades are recomputed from the "
-            "imported history; record overrides and credit repairs through the ScoringService API"
-        )
-    owner = OWNERS.get(kind)
-    if owner is None:
-        raise Rejected(f"{event.type!r} has no owning service")
-    return owner
-
-
-def check(event: Event, now: datetime) -> ServiceName:
-    """The owning service of a valid event; Rejected with the reason otherwise."""
-    try:
-        validate(event)
-    except InvalidEvent as exc:
-        raise Rejected(str(exc)) from None
-    owner = owner_of(event)
-    occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
-    if occurred > now + CLOCK_SKEW:
-        raise Rejected(f"time {occurred.isoformat()} is in the future (now is {now.isoformat()})")
+def check_rules(event: Event) -> None:
+    """Raises IntegrityError, in the words of the owning service's API, unless it would have produced
+    `event` (rules that need no stored state)."""
     kind = event.WhichOneof("payload")
-    assert kind is not None
-    try:
-        _CHECKS[kind](event, getattr(event, kind), occurred)
-    except IntegrityError as err:
-        raise Rejected(f"{_short(event)}: {err.message}") from None
-    return owner
+    assert kind is not None  # the envelope was validated
+    _CHECKS[kind](event, getattr(event, kind), event.occurred_at.ToDatetime(tzinfo=UTC))
 
 
 def _short(event: Event) -> str:

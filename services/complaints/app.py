@@ -7,22 +7,23 @@ from functools import partial
 
 from integrity.complaints.v1 import complaints_pb2_grpc
 from services.complaints.domain import Deadlines
+from services.complaints.manifest import SERVICE
 from services.complaints.service import Rules
 from services.complaints.servicer import ComplaintServiceServicer
+from services.complaints.settings import ComplaintSettings
 from services.complaints.tables import ComplainantRow, ComplaintRow
 from services.complaints.unit_of_work import ComplaintsUnitOfWork
-from shared.db import create_tables, make_engine
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.wiring import outbox_relay, service_database
 
 
-def rules_from(settings: Settings) -> Rules:
+def rules_from(settings: ComplaintSettings) -> Rules:
     return Rules(
-        deadlines=Deadlines(settings.complaint_accept_days, settings.complaint_resolve_days),
-        duplicate_window=timedelta(days=settings.complaint_duplicate_window_days),
+        deadlines=Deadlines(settings.accept_days, settings.resolve_days),
+        duplicate_window=timedelta(days=settings.duplicate_window_days),
     )
 
 
@@ -30,21 +31,15 @@ def rules_from(settings: Settings) -> Rules:
 DATABASE_TABLES = [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent]
 
 
-def build_app(settings: Settings) -> ServiceApp:
-    engine = make_engine(settings.database_url("complaints"))
-    create_tables(engine, DATABASE_TABLES)
-    relay = OutboxRelay(
-        engine,
-        settings.kafka_bootstrap_servers,
-        poll_seconds=settings.relay_poll_seconds,
-        max_backoff_seconds=settings.relay_max_backoff_seconds,
-        client_id="integrity-complaints-relay",
-    )
+def build_app(settings: Settings, *, own: ComplaintSettings | None = None) -> ServiceApp:
+    """`own`: the service's own settings (from the environment unless given)."""
+    engine = service_database(settings, SERVICE)
+    relay = outbox_relay(engine, settings, SERVICE)
     servicer = ComplaintServiceServicer(
-        partial(ComplaintsUnitOfWork, engine), rules_from(settings), wake=relay.wake
+        partial(ComplaintsUnitOfWork, engine), rules_from(own or ComplaintSettings()), wake=relay.wake
     )
     return ServiceApp(
-        name="complaints",
+        manifest=SERVICE,
         servicers=[(complaints_pb2_grpc.add_ComplaintServiceServicer_to_server, servicer)],
         workers=[relay],
         on_stop=[engine.dispose],

@@ -30,8 +30,8 @@ from services.complaints.domain import (
     parse_complaint_name,
 )
 from services.complaints.listing import ComplaintQuery
+from services.complaints.manifest import TOPIC
 from services.complaints.unit_of_work import ComplaintsUnitOfWork
-from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import (
     ErrorKind,
@@ -167,7 +167,7 @@ def _file(
             event = new_event(
                 EVENT_SOURCE, complaint.uscc, filed_event(complaint), occurred_at=complaint.create_time
             )
-            uow.add_event(topics.COMPLAINTS, event)
+            uow.add_event(TOPIC, event)
             try:
                 uow.commit()
             except StorageConflict:
@@ -398,7 +398,7 @@ def _act(
         event_id = None
         if event_for is not None:
             event = new_event(EVENT_SOURCE, changed.uscc, event_for(changed), occurred_at=now)
-            uow.add_event(topics.COMPLAINTS, event)
+            uow.add_event(TOPIC, event)
             event_id = event.id
         uow.commit()
     _audit(action, changed, principal, state=domain.state_label(changed.state), event_id=event_id)

@@ -8,6 +8,7 @@ from functools import partial
 
 from integrity.enterprises.v1 import enterprises_pb2_grpc
 from services.enterprises.domain import china_today
+from services.enterprises.manifest import SERVICE
 from services.enterprises.servicer import EnterpriseServiceServicer
 from services.enterprises.tables import (
     CapabilityDeclarationRow,
@@ -17,12 +18,11 @@ from services.enterprises.tables import (
     VerificationRow,
 )
 from services.enterprises.unit_of_work import EnterprisesUnitOfWork
-from shared.db import create_tables, make_engine
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.wiring import outbox_relay, service_database
 
 # Every table of the enterprises database: created when the service (or a history import) starts.
 DATABASE_TABLES = [
@@ -38,18 +38,11 @@ DATABASE_TABLES = [
 
 def build_app(settings: Settings, *, today: Callable[[], date] = china_today) -> ServiceApp:
     """`today` (China time) is what dates and derived statuses are checked against; tests inject a clock."""
-    engine = make_engine(settings.database_url("enterprises"))
-    create_tables(engine, DATABASE_TABLES)
-    relay = OutboxRelay(
-        engine,
-        settings.kafka_bootstrap_servers,
-        poll_seconds=settings.relay_poll_seconds,
-        max_backoff_seconds=settings.relay_max_backoff_seconds,
-        client_id="integrity-enterprises-relay",
-    )
+    engine = service_database(settings, SERVICE)
+    relay = outbox_relay(engine, settings, SERVICE)
     servicer = EnterpriseServiceServicer(partial(EnterprisesUnitOfWork, engine), wake=relay.wake, today=today)
     return ServiceApp(
-        name="enterprises",
+        manifest=SERVICE,
         servicers=[(enterprises_pb2_grpc.add_EnterpriseServiceServicer_to_server, servicer)],
         workers=[relay],
         on_stop=[engine.dispose],

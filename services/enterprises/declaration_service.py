@@ -20,9 +20,9 @@ from services.enterprises.declarations import (
 )
 from services.enterprises.domain import Enterprise, china_today, enterprise_name, parse_enterprise_name
 from services.enterprises.idempotency import repeat_of, request_key
+from services.enterprises.manifest import TOPIC
 from services.enterprises.messages import capability_to_proto, commitment_to_proto
 from services.enterprises.unit_of_work import EnterprisesUoW
-from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError, failed_precondition, not_found, permission_denied
 from shared.events import new_event, utcnow
@@ -64,7 +64,7 @@ def _unused_code(uow: EnterprisesUoW, kind: str) -> str:
 
 def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred_at: datetime) -> str:
     event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=occurred_at)
-    uow.add_event(topics.ENTERPRISES, event)
+    uow.add_event(TOPIC, event)
     try:
         uow.commit()
     except StorageConflict:

@@ -21,9 +21,9 @@ from services.enterprises.domain import (
 from services.enterprises.idempotency import repeat_of, request_key
 from services.enterprises.instruments import InstrumentDraft, InstrumentView, VerificationDraft
 from services.enterprises.listing import page_size_of
+from services.enterprises.manifest import TOPIC
 from services.enterprises.messages import instrument_to_proto, verification_to_proto
 from services.enterprises.unit_of_work import EnterprisesUoW
-from shared import topics
 from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
     FieldViolation,
@@ -118,7 +118,7 @@ def _create_instrument(
         registered = instruments.view(instrument, [], day)
         payload = events_pb2.InstrumentRegistered(instrument=instrument_to_proto(registered))
         event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=instrument.create_time)
-        uow.add_event(topics.ENTERPRISES, event)
+        uow.add_event(TOPIC, event)
         uow.commit()  # StorageConflict when a concurrent create took the serial number or request_id
     _audit("CreateInstrument", instrument.name, principal, event_id=event.id)
     return registered
@@ -226,7 +226,7 @@ def record_verifications(
             # It happened on the verification date (China time), whenever it reaches us.
             occurred = datetime.combine(verification.verification_date, time(), CHINA_STANDARD_TIME)
             event = new_event(EVENT_SOURCE, instrument.uscc, payload, occurred_at=occurred)
-            uow.add_event(topics.ENTERPRISES, event)
+            uow.add_event(TOPIC, event)
             event_ids.append(event.id)
         history = uow.instruments.verifications([i.instrument_id for i, _ in recorded])
         uow.commit()

@@ -24,9 +24,9 @@ from services.enterprises.domain import (
     validate_registration,
 )
 from services.enterprises.listing import EnterpriseQuery
+from services.enterprises.manifest import TOPIC
 from services.enterprises.messages import to_proto
 from services.enterprises.unit_of_work import EnterprisesUoW
-from shared import topics
 from shared.auth import REGIONAL_ROLES, Principal, Role, require_enterprise_read
 from shared.errors import ErrorKind, IntegrityError, already_exists, not_found, permission_denied
 from shared.events import new_event, utcnow
@@ -93,7 +93,7 @@ def create_enterprise(
                 events_pb2.EnterpriseRegistered(enterprise=to_proto(enterprise)),
                 occurred_at=enterprise.create_time,
             )
-            uow.add_event(topics.ENTERPRISES, event)
+            uow.add_event(TOPIC, event)
             try:
                 uow.commit()
             except StorageConflict:
@@ -224,7 +224,7 @@ def update_enterprise(
         if details:
             payload = events_pb2.EnterpriseUpdated(enterprise=message, changed_fields=details)
             event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
-            uow.add_event(topics.ENTERPRISES, event)
+            uow.add_event(TOPIC, event)
             event_ids.append(event.id)
         if "status" in changed:
             payload = events_pb2.EnterpriseStatusChanged(
@@ -232,7 +232,7 @@ def update_enterprise(
                 previous_status=current.status,  # type: ignore[arg-type]
             )
             event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
-            uow.add_event(topics.ENTERPRISES, event)
+            uow.add_event(TOPIC, event)
             event_ids.append(event.id)
         uow.commit()
     audit_log.info(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
-
 from integrity.enterprises.v1 import enterprises_pb2
 from services.inspections.domain import TRIGGER_COMPLAINT
 from services.inspections.repository import InspectionsRepository
+from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent
 from shared.regions import region_problem
 from shared.uscc import uscc_problem
@@ -19,8 +18,9 @@ CONSUMER_GROUP = "integrity-inspections"
 _ENTERPRISE_EVENTS = ("enterprise_registered", "enterprise_updated", "enterprise_status_changed")
 
 
-def handle_event(session: Session, event: Event, topic: str) -> None:
+def handle_event(uow: UnitOfWork, event: Event, topic: str) -> None:
     """Applies one event to the local copy (inside the consumer's transaction)."""
+    session = uow.session
     kind = event.WhichOneof("payload")
     if kind not in (*_ENTERPRISE_EVENTS, "grade_changed", "complaint_resolved"):
         return

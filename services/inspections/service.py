@@ -27,8 +27,9 @@ from services.inspections.domain import (
     PlanRequest,
 )
 from services.inspections.draw import DrawInputs, NotEnoughInspectors, draw, inputs_from_json, inputs_to_json
+from services.inspections.manifest import TOPIC
 from services.inspections.unit_of_work import InspectionsUnitOfWork
-from shared import pagination, topics
+from shared import pagination
 from shared.auth import Principal, Role
 from shared.errors import (
     ErrorKind,
@@ -249,7 +250,7 @@ def create_plan(
             )
             uow.repository.add_inspection(inspection, position)
             uow.add_event(
-                topics.INSPECTIONS,
+                TOPIC,
                 new_event(EVENT_SOURCE, item.uscc, planned_event(inspection, plan), occurred_at=now),
             )
             inspections.append(inspection)
@@ -390,7 +391,7 @@ def complete_inspection(
             publication_working_days=publication_working_days,
         )
         uow.repository.save_inspection(done)
-        uow.add_event(topics.INSPECTIONS, new_event(EVENT_SOURCE, done.uscc, completed_event(done), now))
+        uow.add_event(TOPIC, new_event(EVENT_SOURCE, done.uscc, completed_event(done), now))
         uow.commit()
     _audit("CompleteInspection", done.name, principal, outcome=outcome)
     return done
@@ -403,7 +404,7 @@ def complete_rectification(uow: InspectionsUnitOfWork, name: str, principal: Pri
         rectified = domain.rectify(inspection)
         uow.repository.save_inspection(rectified)
         payload = events_pb2.RectificationCompleted(inspection=rectified.name)
-        uow.add_event(topics.INSPECTIONS, new_event(EVENT_SOURCE, rectified.uscc, payload, now))
+        uow.add_event(TOPIC, new_event(EVENT_SOURCE, rectified.uscc, payload, now))
         uow.commit()
     _audit("CompleteRectification", rectified.name, principal)
     return rectified
@@ -422,7 +423,7 @@ def flag_overdue_rectifications(uow: InspectionsUnitOfWork, now: datetime | None
             payload = events_pb2.RectificationOverdue(inspection=overdue.name)
             payload.deadline.FromDatetime(overdue.rectification_deadline)
             uow.add_event(
-                topics.INSPECTIONS,
+                TOPIC,
                 new_event(EVENT_SOURCE, overdue.uscc, payload, occurred_at=overdue.rectification_deadline),
             )
             enterprise = uow.repository.enterprise(overdue.uscc)

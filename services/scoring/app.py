@@ -6,23 +6,21 @@ from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
 from services.scoring.handlers import ScoringEventHandler
+from services.scoring.manifest import SERVICE
 from services.scoring.model_store import promoted_scorecard_path
 from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
-from shared import topics
 from shared.consumer import EventConsumer
-from shared.db import create_tables, make_engine
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.wiring import outbox_relay, service_database
 
 # Every table of the scoring database: created when the service (or an operator command) starts.
 DATABASE_TABLES = [*SCORING_TABLES, OutboxRecord, ProcessedEvent]
 CONSUMER_GROUP = "integrity-scoring"
-SOURCE_TOPICS = [topics.ENTERPRISES, topics.COMPLAINTS, topics.INSPECTIONS]
 
 
 def build_app(
@@ -40,25 +38,18 @@ def build_app(
     scorecard_path = scorecard_path or promoted_scorecard_path(settings.var_dir)
     # Fails fast on a broken policy or scorecard file, before anything starts.
     policy = load_policy(policy_path, scorecard_path=scorecard_path)
-    engine = make_engine(settings.database_url("scoring"))
-    create_tables(engine, DATABASE_TABLES)
+    engine = service_database(settings, SERVICE)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,
         group_id=group_id,
-        topics=list(source_topics or SOURCE_TOPICS),
+        topics=list(source_topics or SERVICE.consumes),
         handler=ScoringEventHandler(policy),
         client_id="integrity-scoring",
     )
-    relay = OutboxRelay(
-        engine,
-        settings.kafka_bootstrap_servers,
-        poll_seconds=settings.relay_poll_seconds,
-        max_backoff_seconds=settings.relay_max_backoff_seconds,
-        client_id="integrity-scoring-relay",
-    )
+    relay = outbox_relay(engine, settings, SERVICE)
     return ServiceApp(
-        name="scoring",
+        manifest=SERVICE,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine, policy))],
         workers=[consumer, relay],
         on_stop=[engine.dispose],

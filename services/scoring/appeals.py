@@ -17,10 +17,10 @@ from integrity.events.v1 import events_pb2
 from services.scoring.convert import level_to_proto
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.handlers import SOURCE, ScoringEventHandler
+from services.scoring.manifest import TOPIC
 from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository, as_utc
 from services.scoring.tables import AppealRow
-from shared import topics
 from shared.errors import FieldViolation, failed_precondition, invalid_argument, not_found
 from shared.events import new_event
 from shared.outbox import add_event
@@ -114,8 +114,8 @@ def accept_appeal(
     payload.expire_time.FromDatetime(expire_at)
     event = new_event(SOURCE, row.uscc, payload, occurred_at=now)
     # Joins the history like any source event and regrades the enterprise in this transaction.
-    ScoringEventHandler(policy)(session, event, topics.SCORING)
-    add_event(session, topics.SCORING, event)
+    ScoringEventHandler(policy).handle(session, event, TOPIC)
+    add_event(session, TOPIC, event)
 
     row.state = ACCEPTED
     row.decided_by, row.decision_reason, row.decided_at = decided_by, reason, now

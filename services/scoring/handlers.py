@@ -20,10 +20,11 @@ from services.scoring.convert import grade_to_proto, level_to_proto
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.features import HISTORY_TYPES
 from services.scoring.grading import replay
+from services.scoring.manifest import TOPIC
 from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import EnterpriseProjection
-from shared import topics
+from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, new_event, utcnow
 from shared.industries import industry_problem, normalize_industry
 from shared.outbox import add_events
@@ -46,7 +47,10 @@ class ScoringEventHandler:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
-    def __call__(self, session: Session, event: Event, topic: str) -> None:
+    def __call__(self, uow: UnitOfWork, event: Event, topic: str) -> None:
+        self.handle(uow.session, event, topic)
+
+    def handle(self, session: Session, event: Event, topic: str) -> None:
         kind = event.WhichOneof("payload")
         if kind not in HISTORY_TYPES:
             log.debug("scoring ignores %s event %s on %s", event.type, event.id, topic)
@@ -145,7 +149,7 @@ def stage_grade_changed(
 ) -> None:
     """Stages the GradeChanged event of a new level in the caller's transaction (outbox)."""
     event = grade_changed_event(uscc, grade, previous, cause_event_id, region_code)
-    add_events(session, topics.SCORING, [event])  # a plain INSERT: no ORM object to build and flush
+    add_events(session, TOPIC, [event])  # a plain INSERT: no ORM object to build and flush
 
 
 def grade_changed_event(

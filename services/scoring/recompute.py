@@ -21,9 +21,9 @@ from sqlmodel import Session
 from services.scoring.domain import Grade
 from services.scoring.grading import grade_as_of, replay
 from services.scoring.handlers import grade_changed_event, same_assessment
+from services.scoring.manifest import TOPIC
 from services.scoring.policy import Policy
 from services.scoring.repository import GradeChange, ScoringRepository
-from shared import topics
 from shared.db import UnitOfWork
 from shared.events import Event, utcnow
 from shared.outbox import add_events
@@ -104,7 +104,7 @@ def recompute_batch(
         for uscc, grade, previous in changes
         if previous is None or previous.level != grade.level
     ]
-    add_events(session, topics.SCORING, announcements)
+    add_events(session, TOPIC, announcements)
 
 
 def regrade(policy: Policy, history: list[Event], current: Grade | None, as_of: datetime) -> Grade | None:

@@ -18,10 +18,10 @@ from services.scoring.domain import Grade
 from services.scoring.features import compute_features
 from services.scoring.grading import triggered_hard_rules
 from services.scoring.handlers import SOURCE, ScoringEventHandler
+from services.scoring.manifest import TOPIC
 from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import CreditRepairRow
-from shared import topics
 from shared.errors import FieldViolation, failed_precondition, invalid_argument, not_found
 from shared.events import new_event
 from shared.outbox import add_event
@@ -108,8 +108,8 @@ def grant_credit_repair(
     )
     event = new_event(SOURCE, uscc, payload, occurred_at=now)
     # The repair joins the history like any source event and regrades the enterprise in this transaction.
-    ScoringEventHandler(policy)(session, event, topics.SCORING)
-    add_event(session, topics.SCORING, event)
+    ScoringEventHandler(policy).handle(session, event, TOPIC)
+    add_event(session, TOPIC, event)
     row = CreditRepairRow(
         id=repair_id,
         uscc=uscc,

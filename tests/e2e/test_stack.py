@@ -24,7 +24,7 @@ import pytest
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker
-from shared.settings import SERVICES
+from operations.catalogue import BY_NAME as SERVICES
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.e2e

@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from services.enterprises.app import build_app as build_enterprises
 from services.scoring.app import build_app as build_scoring
-from shared import topics
 from shared.auth import Role, issue_token
 from shared.db import make_engine
 from shared.grpc_server import start
@@ -89,7 +89,7 @@ def test_enterprise_created_while_broker_down_gets_grade_when_it_returns(tmp_pat
         assert rows[0].last_error
 
         with LocalBroker(port=port) as broker:
-            ensure_topics(broker.bootstrap, topics.ALL)
+            ensure_topics(broker.bootstrap, catalogue.topics())
             scoring = start(build_scoring(settings), 0)
             try:
                 with grpc.insecure_channel(scoring.address) as channel:

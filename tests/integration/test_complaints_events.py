@@ -10,9 +10,9 @@ from sqlmodel import Session, col, func, select
 
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
+from operations import catalogue
 from operations.broker import LocalBroker
 from services.complaints.app import build_app
-from shared import topics
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.events import decode, payload_of
@@ -81,7 +81,9 @@ def test_events_are_published_keyed_by_uscc_without_any_complainant_bytes(
         running.stop(2.0)
 
     records = [
-        r for r in read_topic(broker.bootstrap, topics.COMPLAINTS, at_least=5) if r.key == uscc.encode()
+        r
+        for r in read_topic(broker.bootstrap, catalogue.COMPLAINTS.publishes, at_least=5)
+        if r.key == uscc.encode()
     ]
     events = [decode(r.value) for r in records]
     assert sorted(e.type.rsplit(".", 1)[-1] for e in events) == [

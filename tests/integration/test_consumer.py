@@ -15,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from operations.broker import LocalBroker, ensure_topics
 from shared.consumer import EventConsumer, EventHandler
-from shared.db import create_tables, make_engine
+from shared.db import UnitOfWork, create_tables, make_engine
 from shared.events import Event, InvalidEvent, to_record, utcnow
 from shared.inbox import ProcessedEvent
 from shared.topics import dead_letter
@@ -42,7 +42,8 @@ class RecordingHandler:
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
-    def __call__(self, session: Session, event: Event, topic: str) -> None:
+    def __call__(self, uow: UnitOfWork, event: Event, topic: str) -> None:
+        session = uow.session
         with self._lock:
             self.calls.append(event.id)
         session.add(Registration(event_id=event.id, uscc=event.subject))
@@ -162,8 +163,8 @@ def test_invalid_records_go_to_the_dead_letter_topic_and_consumption_goes_on(
     wrong_subject.subject = "91610100MA0000001X"
     handler = RecordingHandler()
 
-    def strict_handler(session: Session, event: Event, topic_name: str) -> None:
-        handler(session, event, topic_name)
+    def strict_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
+        handler(uow, event, topic_name)
         if event.id == rejected.id:
             raise InvalidEvent("enterprise is not registered here")
 
@@ -205,8 +206,8 @@ def test_a_batch_with_a_duplicate_and_invalid_records_applies_the_rest_once(
     e1, e2, rejected, e3 = events(4)
     handler = RecordingHandler()
 
-    def strict_handler(session: Session, event: Event, topic_name: str) -> None:
-        handler(session, event, topic_name)
+    def strict_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
+        handler(uow, event, topic_name)
         if event.id == rejected.id:
             raise InvalidEvent("enterprise is not registered here")
 
@@ -237,8 +238,8 @@ def test_a_transient_failure_is_retried_and_the_event_processed_exactly_once(
     flaky, after = events(2)
     handler = RecordingHandler()
 
-    def flaky_handler(session: Session, event: Event, topic_name: str) -> None:
-        handler(session, event, topic_name)  # writes first, so a failed attempt must be rolled back
+    def flaky_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
+        handler(uow, event, topic_name)  # writes first, so a failed attempt must be rolled back
         if event.id == flaky.id and handler.calls.count(flaky.id) <= 2:
             raise ConnectionError("scoring model store unreachable")
 
@@ -260,8 +261,8 @@ def test_a_transient_failure_mid_batch_keeps_the_records_before_it_and_retries_f
     before, flaky, after = events(3)
     handler = RecordingHandler()
 
-    def flaky_handler(session: Session, event: Event, topic_name: str) -> None:
-        handler(session, event, topic_name)
+    def flaky_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
+        handler(uow, event, topic_name)
         if event.id == flaky.id and handler.calls.count(flaky.id) <= 2:
             raise ConnectionError("scoring model store unreachable")
 
@@ -288,14 +289,14 @@ def test_an_event_processed_concurrently_elsewhere_counts_as_processed(
     contested, after = events(2)
     handler = RecordingHandler()
 
-    def racing_handler(session: Session, event: Event, topic_name: str) -> None:
+    def racing_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
         if event.id == contested.id:
             # Another group member (e.g. mid-rebalance) finishes the same event first.
             with Session(engine) as rival:
                 rival.add(Registration(event_id=event.id, uscc=event.subject))
                 rival.add(ProcessedEvent(event_id=event.id, topic=topic_name, processed_at=utcnow()))
                 rival.commit()
-        handler(session, event, topic_name)
+        handler(uow, event, topic_name)
 
     publish(producer, topic, contested, after)
     consumer = running(engine, broker, topic, racing_handler)

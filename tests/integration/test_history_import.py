@@ -18,18 +18,18 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
-from operations.history.cloudevents import to_json_line
 from operations.history.exporter import export_history
 from operations.history.importer import ImportSummary, import_lines
-from operations.history.validation import IMPORTING_SERVICES, TOPICS
 from services.scoring.app import build_app
 from services.scoring.tables import EnterpriseEventRow, GradeRow
+from shared.cloudevents import to_json_line
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
 from shared.outbox import OutboxRecord
 from shared.relay import OutboxRelay
-from shared.settings import ServiceName, Settings
+from shared.settings import Settings
 from tests.helpers import wait_until
 from tests.history_builder import HistoryBuilder
 
@@ -46,7 +46,9 @@ class Stack:
             var_dir=var_dir, kafka_bootstrap_servers=broker.bootstrap, relay_poll_seconds=0.05
         )
         suffix = uuid.uuid4().hex[:8]
-        self.topics: dict[ServiceName, str] = {s: f"{TOPICS[s]}.history-{suffix}" for s in IMPORTING_SERVICES}
+        self.topics: dict[str, str] = {
+            s.name: f"{s.publishes}.history-{suffix}" for s in catalogue.publishers()
+        }
         ensure_topics(broker.bootstrap, self.topics.values())
         self.group_id = f"integrity-scoring-history-{suffix}"
         self.scoring: RunningService | None = None
@@ -66,7 +68,7 @@ class Stack:
     def publish(self) -> int:
         """What the services' relays do once they run: one synchronous pass per outbox until it is empty."""
         published = 0
-        for service in IMPORTING_SERVICES:
+        for service in [s.name for s in catalogue.publishers()]:
             engine = make_engine(self.settings.database_url(service))
             relay = OutboxRelay(engine, self.bootstrap)
             try:
@@ -81,9 +83,12 @@ class Stack:
         return published
 
     def outbox_counts(self) -> dict[str, int]:
-        return {service: self._count(service, OutboxRecord) for service in IMPORTING_SERVICES}
+        return {
+            service: self._count(service, OutboxRecord)
+            for service in [s.name for s in catalogue.publishers()]
+        }
 
-    def _count(self, service: ServiceName, table: Any) -> int:
+    def _count(self, service: str, table: Any) -> int:
         engine = make_engine(self.settings.database_url(service))
         try:
             with Session(engine) as session:

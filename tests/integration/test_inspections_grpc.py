@@ -15,9 +15,10 @@ from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
 from services.inspections.app import build_app
 from services.inspections.projection import handle_event
+from services.inspections.settings import InspectionSettings
 from services.inspections.tables import INSPECTION_TABLES, InspectionRow
 from shared.auth import Role, issue_token
-from shared.db import create_tables, make_engine
+from shared.db import UnitOfWork, create_tables, make_engine
 from shared.grpc_server import start
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
@@ -43,17 +44,16 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
         var_dir=tmp_path,
         inspections_database_url=url,
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",  # no broker: the outbox keeps the events
-        inspection_publication_working_days=0,
     )
     engine = make_engine(url)
     create_tables(engine, [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent])
     uscc = valid_uscc(77)
-    with Session(engine) as session:
-        handle_event(session, enterprise_registered(uscc), "integrity.enterprises.v1")
-        session.commit()
+    with UnitOfWork(engine) as uow:
+        handle_event(uow, enterprise_registered(uscc), "integrity.enterprises.v1")
+        uow.commit()
 
     regulator = _bearer(settings, Role.REGULATOR, region="610100")
-    running = start(build_app(settings), 0)
+    running = start(build_app(settings, own=InspectionSettings(publication_working_days=0)), 0)
     try:
         with grpc.insecure_channel(running.address) as channel:
             stub = inspections_pb2_grpc.InspectionServiceStub(channel)

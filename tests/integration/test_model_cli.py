@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from operations import catalogue
 from operations.cli import main
 from operations.demo.province import generate_province
-from operations.history.cloudevents import to_json_line
 from services.scoring.app import DATABASE_TABLES, build_app
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
-from shared import topics
+from shared.cloudevents import to_json_line
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.settings import Settings, get_settings
 
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.integration
 
 ENTERPRISES = 400
 TOPIC = {
-    "//integrity/enterprises": topics.ENTERPRISES,
-    "//integrity/complaints": topics.COMPLAINTS,
-    "//integrity/inspections": topics.INSPECTIONS,
+    "//integrity/enterprises": catalogue.ENTERPRISES.publishes,
+    "//integrity/complaints": catalogue.COMPLAINTS.publishes,
+    "//integrity/inspections": catalogue.INSPECTIONS.publishes,
 }
 
 
@@ -46,7 +46,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, province: list):
     with UnitOfWork(engine) as uow:
         for enterprise in province:
             for event in enterprise.events:
-                handler(uow.session, event, TOPIC.get(event.source, topics.ENTERPRISES))
+                handler(uow, event, TOPIC.get(event.source, catalogue.ENTERPRISES.publishes))
         uow.commit()
     yield engine, tmp_path
     engine.dispose()

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from integrity.scoring.v1 import scoring_pb2_grpc
+from operations import catalogue
 from operations.cli import main
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
-from shared import topics
 from shared.auth import Role, issue_token
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.grpc_server import RunningService, ServiceApp, start
@@ -49,10 +49,10 @@ def service(settings: Settings) -> Iterator[RunningService]:
     events.append(registration(uscc(9, region="610302"), region="610302", occurred_at=T0))  # Baoji
     for event in events:
         with UnitOfWork(engine) as uow:
-            handler(uow.session, event, topics.ENTERPRISES)
+            handler(uow, event, catalogue.ENTERPRISES.publishes)
             uow.commit()
     app = ServiceApp(
-        name="scoring",
+        manifest=catalogue.SCORING,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine))],
         on_stop=[engine.dispose],
         settings=settings,

@@ -26,6 +26,7 @@ from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
+from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from services.scoring.app import build_app
 from services.scoring.domain import Grade, GradeLevel
@@ -158,8 +159,8 @@ def caught_up(bootstrap: str, group_id: str, source_topics: list[str]) -> bool:
 
 def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broker) -> None:
     uscc, other = fresh_uscc(), fresh_uscc()
-    publish(producer, topics.ENTERPRISES, registration(uscc))
-    publish(producer, topics.ENTERPRISES, registration(other))
+    publish(producer, catalogue.ENTERPRISES.publishes, registration(uscc))
+    publish(producer, catalogue.ENTERPRISES.publishes, registration(other))
 
     scoring = run_scoring()
     grade = scoring.wait_for_grade(uscc)
@@ -194,7 +195,9 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     # The provisional grade is announced once on the scoring topic, through the outbox relay.
     def announced() -> list[Event]:
         return [
-            decode(r.value) for r in read_topic(broker.bootstrap, topics.SCORING) if r.key == uscc.encode()
+            decode(r.value)
+            for r in read_topic(broker.bootstrap, catalogue.SCORING.publishes)
+            if r.key == uscc.encode()
         ]
 
     [changed] = wait_until(announced, timeout=WAIT_SECONDS, interval=0.2)
@@ -211,8 +214,12 @@ def test_a_serious_violation_from_the_inspections_topic_grades_d(run_scoring, pr
         summary=events_pb2.InspectionFindingSummary(instruments_checked=4, tampering_found=True),
     )
     # Across topics there is no order: the inspection may well be consumed before the registration.
-    publish(producer, topics.INSPECTIONS, new_event("//integrity/inspections", uscc, violation, inspected))
-    publish(producer, topics.ENTERPRISES, registration(uscc))
+    publish(
+        producer,
+        catalogue.INSPECTIONS.publishes,
+        new_event("//integrity/inspections", uscc, violation, inspected),
+    )
+    publish(producer, catalogue.ENTERPRISES.publishes, registration(uscc))
 
     scoring = run_scoring()
 
@@ -226,9 +233,9 @@ def test_a_serious_violation_from_the_inspections_topic_grades_d(run_scoring, pr
 
 def test_garbage_goes_to_the_dead_letter_topic_and_consumption_goes_on(run_scoring, producer, broker) -> None:
     garbage = f"not an integrity event {uuid.uuid4()}".encode()
-    producer.send(topics.ENTERPRISES, key=b"garbage", value=garbage).get(timeout=15)
+    producer.send(catalogue.ENTERPRISES.publishes, key=b"garbage", value=garbage).get(timeout=15)
     after = fresh_uscc()
-    publish(producer, topics.ENTERPRISES, registration(after))
+    publish(producer, catalogue.ENTERPRISES.publishes, registration(after))
 
     scoring = run_scoring()
     assert scoring.wait_for_grade(after).provisional
@@ -236,13 +243,13 @@ def test_garbage_goes_to_the_dead_letter_topic_and_consumption_goes_on(run_scori
     def dead_lettered() -> list[Any]:
         return [
             r
-            for r in read_topic(broker.bootstrap, topics.dead_letter(topics.ENTERPRISES))
+            for r in read_topic(broker.bootstrap, topics.dead_letter(catalogue.ENTERPRISES.publishes))
             if r.value == garbage
         ]
 
     [record] = wait_until(dead_lettered, timeout=WAIT_SECONDS, interval=0.2)
     headers = dict(record.headers)
-    assert headers["error"] and headers["original_topic"] == topics.ENTERPRISES.encode()
+    assert headers["error"] and headers["original_topic"] == catalogue.ENTERPRISES.publishes.encode()
 
 
 def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -263,7 +270,10 @@ def test_replaying_the_sources_from_the_start_changes_nothing(
     run_scoring, producer, broker, settings
 ) -> None:
     suffix = uuid.uuid4().hex[:8]
-    source_topics = [f"{topic}.replay-{suffix}" for topic in (topics.ENTERPRISES, topics.INSPECTIONS)]
+    source_topics = [
+        f"{topic}.replay-{suffix}"
+        for topic in (catalogue.ENTERPRISES.publishes, catalogue.INSPECTIONS.publishes)
+    ]
     ensure_topics(broker.bootstrap, source_topics)
     enterprises_topic = source_topics[0]
     usccs = [fresh_uscc(region) for region in ("610112", "610302", "610112")]
@@ -301,10 +311,10 @@ def test_risk_list_filters_and_pages_on_the_real_database(database_url: str) -> 
     try:
         for uscc in xian:
             with UnitOfWork(engine) as uow:
-                handler(uow.session, registration(uscc, "610112"), topics.ENTERPRISES)
+                handler(uow, registration(uscc, "610112"), catalogue.ENTERPRISES.publishes)
                 uow.commit()
         with UnitOfWork(engine) as uow:
-            handler(uow.session, registration(baoji, "610302"), topics.ENTERPRISES)
+            handler(uow, registration(baoji, "610302"), catalogue.ENTERPRISES.publishes)
             riskier = Grade(GradeLevel.D, 480, False, (), datetime.now(UTC), 0.5, "policy-v0")
             ScoringRepository(uow.session).save_grade(xian[3], riskier, None, "test", datetime.now(UTC))
             uow.commit()

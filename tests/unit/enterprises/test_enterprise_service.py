@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrity.events.v1 import events_pb2
+from operations import catalogue
 from services.enterprises import service
 from services.enterprises.domain import register, validate_registration
-from shared import topics
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import payload_of, utcnow
@@ -38,7 +38,7 @@ def test_creating_stores_the_enterprise_and_stages_one_registered_event() -> Non
     assert result.created and result.enterprise.status == 1
     assert uow.committed[result.enterprise.uscc] == result.enterprise
     [(topic, event)] = uow.published
-    assert topic == topics.ENTERPRISES
+    assert topic == catalogue.ENTERPRISES.publishes
     assert event.subject == result.enterprise.uscc and event.source == "//integrity/enterprises"
     payload = payload_of(event)
     assert isinstance(payload, events_pb2.EnterpriseRegistered)

@@ -23,7 +23,7 @@ from services.inspections.projection import handle_event
 from services.inspections.tables import INSPECTION_TABLES, EnterpriseCopyRow, InspectionRow
 from services.inspections.unit_of_work import InspectionsUnitOfWork
 from shared.auth import Principal, Role
-from shared.db import create_tables, make_engine
+from shared.db import UnitOfWork, create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import decode, new_event
 from shared.inbox import ProcessedEvent
@@ -53,9 +53,9 @@ def uow(engine: Engine) -> Callable[[], InspectionsUnitOfWork]:
 
 
 def feed(engine: Engine, event: events_pb2.Event, topic: str = "t") -> None:
-    with Session(engine) as session:
-        handle_event(session, event, topic)
-        session.commit()
+    with UnitOfWork(engine) as uow:
+        handle_event(uow, event, topic)
+        uow.commit()
 
 
 def grade(engine: Engine, uscc: str, level: int) -> None:

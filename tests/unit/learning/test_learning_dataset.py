@@ -203,7 +203,7 @@ def test_an_inspection_row_never_sees_its_own_outcome() -> None:
 
 
 def test_histories_from_a_cloudevents_file_group_by_subject(tmp_path) -> None:
-    from operations.history.cloudevents import to_json_line
+    from shared.cloudevents import to_json_line
 
     enterprises = list(generate(5, seed=2))
     lines = [to_json_line(event) for e in enterprises for event in e.events]
@@ -232,7 +232,7 @@ def test_histories_from_the_scoring_database(database_url: str) -> None:
     with UnitOfWork(engine) as uow:
         for e in enterprises:
             for event in e.events:
-                handler(uow.session, event, "integrity.test.v1")
+                handler(uow, event, "integrity.test.v1")
         uow.commit()
     engine.dispose()
     histories = list(histories_from_database(database_url))

@@ -13,7 +13,7 @@ from operations import stack
 from operations.commands import demo as demo_command
 from operations.demo.load import Province, load_province, marker_path, write_province
 from operations.demo.province import EnterpriseHistory
-from operations.history.cloudevents import from_json_line
+from shared.cloudevents import from_json_line
 from shared.settings import Settings
 from tests.history_builder import HistoryBuilder
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from integrity.scoring.v1 import scoring_pb2
+from operations import catalogue
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
@@ -18,7 +19,6 @@ from services.scoring.recompute import recompute_all
 from services.scoring.repository import ScoringRepository
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
-from shared import topics
 from shared.auth import Principal, Role, acting_as
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
@@ -49,7 +49,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     handler = ScoringEventHandler(POLICY)
     for event in events:
         with UnitOfWork(engine) as uow:
-            handler(uow.session, event, topics.INSPECTIONS)
+            handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
     yield engine
     engine.dispose()

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from operations import catalogue
 from operations.cli import main
 from operations.commands.scoring import parse_as_of
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES
-from shared import topics
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
@@ -43,7 +43,7 @@ def test_recompute_lets_a_serious_violation_lapse(database_url: str, capsys) -> 
         inspection(code, T0 + timedelta(days=1), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION),
     ):
         with UnitOfWork(engine) as uow:
-            handler(uow.session, event, topics.INSPECTIONS)
+            handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
 
     assert main(["scoring", "recompute", "--as-of", "2023-01-01", "--no-progress"]) == 0

@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
+from operations import catalogue
 from services.scoring.domain import Grade, GradeLevel
 from services.scoring.features import UNSUBSTANTIATED_CAP, compute_features
 from services.scoring.grading import EVENT_GRAIN, move_with_hysteresis
@@ -24,7 +25,6 @@ from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, GradeHistoryRow
-from shared import topics
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.events import Event, decode, new_event
 from shared.inbox import ProcessedEvent
@@ -59,7 +59,7 @@ def handle_all(engine: Engine, events: list[Event]) -> None:
     handler = ScoringEventHandler(POLICY)
     for event in events:
         with UnitOfWork(engine) as uow:
-            handler(uow.session, event, topics.INSPECTIONS)
+            handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
 
 

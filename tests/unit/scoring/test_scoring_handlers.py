@@ -12,12 +12,12 @@ from sqlmodel import select
 
 from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
+from operations import catalogue
 from services.scoring.grading import EVENT_GRAIN
 from services.scoring.handlers import SOURCE, ScoringEventHandler
 from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
-from shared import topics
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.events import Event, InvalidEvent, decode, new_event
 from shared.inbox import ProcessedEvent
@@ -41,10 +41,10 @@ def handler() -> ScoringEventHandler:
 
 
 def handle(
-    engine: Engine, handler: ScoringEventHandler, event: Event, topic: str = topics.ENTERPRISES
+    engine: Engine, handler: ScoringEventHandler, event: Event, topic: str = catalogue.ENTERPRISES.publishes
 ) -> None:
     with UnitOfWork(engine) as uow:
-        handler(uow.session, event, topic)
+        handler(uow, event, topic)
         uow.commit()
 
 
@@ -76,7 +76,7 @@ def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, han
     ]
 
     [outbox] = rows(engine, OutboxRecord)
-    assert outbox.topic == topics.SCORING and outbox.key == code
+    assert outbox.topic == catalogue.SCORING.publishes and outbox.key == code
     published = decode(outbox.value)
     assert published.source == SOURCE and published.subject == code
     assert published.type == "integrity.events.v1.GradeChanged"
@@ -132,7 +132,7 @@ def test_industry_code_is_stored_in_canonical_form(engine, handler) -> None:
 def test_event_types_it_does_not_grade_yet_are_ignored(engine, handler) -> None:
     code = uscc(8)
     other = new_event(SOURCE, code, events_pb2.GradeChanged(region_code="610112"))
-    handle(engine, handler, other, topics.SCORING)
+    handle(engine, handler, other, catalogue.SCORING.publishes)
     assert rows(engine, GradeRow) == [] and rows(engine, OutboxRecord) == []
 
 

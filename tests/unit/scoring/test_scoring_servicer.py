@@ -44,9 +44,7 @@ def servicer(engine: Engine) -> ScoringServicer:
 
 def register(engine: Engine, code: str, region: str = "610112", industry: str = "F5265") -> None:
     with UnitOfWork(engine) as uow:
-        ScoringEventHandler(load_policy())(
-            uow.session, registration(code, region=region, industry=industry), "t"
-        )
+        ScoringEventHandler(load_policy())(uow, registration(code, region=region, industry=industry), "t")
         uow.commit()
 
 

@@ -25,9 +25,24 @@ from shared.auth import Role, current_principal, issue_token
 from shared.errors import FieldViolation, invalid_argument
 from shared.grpc_server import RunningService, ServiceApp, start
 from shared.logs import JsonFormatter
+from shared.manifest import ServiceManifest
 from shared.settings import Settings
 
 SERVICE = "integrity.complaints.v1.ComplaintService"
+# A manifest of this test's own: the platform serves whatever a service declares.
+MANIFEST = ServiceManifest(
+    name="complaints",
+    default_port=0,
+    api=SERVICE,
+    access={
+        "CreateComplaint": (Role.SYSTEM, Role.PUBLIC),
+        "AcceptComplaint": (Role.REGULATOR,),
+        "ResolveComplaint": (Role.REGULATOR,),
+    },
+    bootstrap="tests.unit.shared.test_grpc_server:make_app",
+    tables="shared.outbox:OutboxRecord",
+    unit_of_work="shared.db:UnitOfWork",
+)
 
 
 class FakeComplaints(pb_grpc.ComplaintServiceServicer):
@@ -62,7 +77,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def make_app(settings: Settings) -> ServiceApp:
     return ServiceApp(
-        name="complaints",
+        manifest=MANIFEST,
         servicers=[(pb_grpc.add_ComplaintServiceServicer_to_server, FakeComplaints())],
         settings=settings,
     )
@@ -253,9 +268,10 @@ RUN_SCRIPT = """
 from integrity.complaints.v1 import complaints_pb2_grpc as pb_grpc
 from shared.grpc_server import ServiceApp, run
 from shared.settings import get_settings
+from tests.unit.shared.test_grpc_server import MANIFEST
 
 servicer = pb_grpc.ComplaintServiceServicer()
-app = ServiceApp("complaints", [(pb_grpc.add_ComplaintServiceServicer_to_server, servicer)])
+app = ServiceApp(MANIFEST, [(pb_grpc.add_ComplaintServiceServicer_to_server, servicer)])
 run(app, get_settings())
 """
 

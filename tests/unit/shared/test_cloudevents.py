@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from integrity.events.v1 import events_pb2
-from operations.history.cloudevents import from_json_line, to_json_line
+from shared.cloudevents import from_json_line, to_json_line
 from shared.events import Event, new_event
 from tests.helpers import enterprise_registered, valid_uscc
 

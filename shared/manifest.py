@@ -1,0 +1,72 @@
+"""What a service declares about itself, in one place (its `manifest.py`), for the layers that collect it.
+
+The platform receives what it needs from the service that runs (its access rules, its name and port);
+the operations layer collects every manifest (`operations.catalogue`) to start the stack, create topics,
+import history and register commands. Nothing outside a service enumerates services by name.
+
+Heavy parts (the bootstrap, tables, the history use case, commands) are named by reference,
+"package.module:attribute", and loaded only by whoever needs them, so reading a manifest imports no
+service code beyond it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.auth import Role
+
+# "package.module:attribute", resolved by `load`.
+Ref = str
+
+
+def load(ref: Ref) -> Any:
+    """The attribute a reference names, importing its module."""
+    module_name, _, attribute = ref.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"{ref!r} is not a reference of the form 'package.module:attribute'")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@dataclass(frozen=True)
+class HistoryRules:
+    """How a legacy history's events reach this service (`integrity import`).
+
+    `owns`: the event payloads (oneof field names of integrity.events.v1.Event) this service produces and
+    accepts from an import. `stage`: the use case that checks a batch of them by the service's own rules
+    and stages them in an open unit of work (`(uow, events, topic) -> list[ImportOutcome]`).
+    `refuses`: payloads that are never imported, with the reason a person reads.
+    """
+
+    owns: frozenset[str] = frozenset()
+    stage: Ref | None = None
+    refuses: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceManifest:
+    """A service's declaration: identity, API and who may call it, topics, storage, history, commands."""
+
+    name: str  # e.g. "enterprises": the process, its settings prefix and its database
+    default_port: int
+    api: str  # the proto service, e.g. "integrity.enterprises.v1.EnterpriseService"
+    # RPC method name -> the roles that may call it. Anything not listed is denied.
+    access: Mapping[str, tuple[Role, ...]]
+    bootstrap: Ref  # build_app(settings) -> shared.grpc_server.ServiceApp
+    tables: Ref  # the SQLModel tables of its database, created at start and before an import
+    unit_of_work: Ref  # the SQL unit of work class: UnitOfWork(engine)
+    publishes: str | None = None  # its topic (key = USCC); the dead-letter topic is derived
+    consumes: tuple[str, ...] = ()
+    history: HistoryRules = HistoryRules()
+    commands: tuple[Ref, ...] = ()  # register(subparsers) functions of its `integrity` subcommands
+
+    @property
+    def package(self) -> str:
+        """The service's Python package (`python -m` runs it), where its bootstrap lives."""
+        return self.bootstrap.partition(":")[0].rpartition(".")[0]
+
+    def method_roles(self) -> dict[str, frozenset[Role]]:
+        """Full method names, e.g. `/integrity.scoring.v1.ScoringService/GetGrade`, -> allowed roles."""
+        return {f"/{self.api}/{method}": frozenset(roles) for method, roles in self.access.items()}
