@@ -5,10 +5,12 @@ batch; run the handler for each other event, record the ids and commit ONE datab
 offsets are committed afterwards, so a crash between the two only causes a redelivery that the inbox turns
 into a no-op. Replaying a topic from the start changes nothing.
 
-Poison records (InvalidEvent from decoding or from the handler) go to `<topic>.dlt` with the error in a
-header, and consumption goes on: the transaction is rolled back and retried without the poison, so it
-never takes the others down with it. Any other failure is treated as transient: rollback, commit what came
-before the failing record, back off, and retry from that record; a record is never skipped.
+Poison goes to `<topic>.dlt` with the error in a header, and consumption goes on: the transaction is
+rolled back and retried without the poison, so it never takes the others down with it. Poison is any error
+that will recur on the same bytes: a record that does not decode or validate, and anything the handler
+raises that is not an error of the database or the broker. Only those (`is_transient`) are retried: rollback,
+commit what came before the failing record, back off, and retry from that record; a record is never
+skipped.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy.exc
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateKeyError
@@ -188,14 +192,15 @@ class EventConsumer:
                 return None
             position, error = failure
             failed = pending[position]
-            if isinstance(error, InvalidEvent) and self._dead_letter(failed.record, str(error)):
-                del pending[position]
-                continue
             if isinstance(error, DuplicateKeyError) and self._processed_elsewhere(failed.event.id):
                 log.info("event %s was processed concurrently by another consumer", failed.event.id)
                 del pending[position]
                 continue
-            if not isinstance(error, InvalidEvent):
+            poison = not is_transient(error)
+            if poison and self._dead_letter(failed.record, describe(error)):
+                del pending[position]
+                continue
+            if not poison:
                 log.error(
                     "consumer %s failed on %s; will retry",
                     self.group_id,
@@ -209,7 +214,8 @@ class EventConsumer:
 
     def _try_transaction(self, pending: list[_Pending]) -> tuple[int, Exception] | None:
         """Runs the handler for every record not yet processed and commits once; on failure rolls back
-        everything and returns (position in `pending` of the record that failed, the error)."""
+        everything and returns (position in `pending` of the record that failed, the error). A failed
+        commit is tied to no record: it comes back as a _CommitFailed at position 0, always retried."""
         with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})
             for position, item in enumerate(pending):
@@ -229,7 +235,7 @@ class EventConsumer:
             try:
                 uow.commit()
             except Exception as exc:
-                return 0, exc  # not tied to one record: retry the whole batch after a pause
+                return 0, _CommitFailed(exc)  # retry the whole batch after a pause
         return None
 
     def _processed_elsewhere(self, event_id: str) -> bool:
@@ -290,6 +296,38 @@ class EventConsumer:
         producer, self._producer = self._producer, None
         if producer is not None:
             _quietly(producer.close, timeout=1)
+
+
+# Errors of the database or the broker (and the network between): the same event may well go through
+# later. Anything else a handler raises would fail again on the same bytes.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.DisconnectionError,
+    KafkaError,
+    OSError,  # ConnectionError, TimeoutError and friends
+)
+_REASON_MAX = 1000
+
+
+class _CommitFailed(Exception):
+    """The batch's commit failed: no one record is to blame, so the batch is retried whole."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"commit failed: {cause}")
+        self.__cause__ = cause
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for failures worth retrying on the same event; False for poison (dead-lettered)."""
+    return isinstance(error, (*_TRANSIENT, _CommitFailed)) and not isinstance(error, InvalidEvent)
+
+
+def describe(error: BaseException) -> str:
+    """The dead-letter reason: what the handler said (InvalidEvent) or the error's type and message."""
+    text = str(error) if isinstance(error, InvalidEvent) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())[:_REASON_MAX]
 
 
 @dataclass(frozen=True)

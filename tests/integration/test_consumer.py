@@ -232,6 +232,33 @@ def test_a_batch_with_a_duplicate_and_invalid_records_applies_the_rest_once(
     assert [dict(r.headers)["original_offset"] for r in letters] == [b"2", b"4"]
 
 
+def test_a_handler_error_that_would_recur_is_poison_not_a_retry(
+    broker: LocalBroker, engine: Engine, topic: str, producer: KafkaProducer
+) -> None:
+    """A ValueError (an enum number this version does not know, a timestamp out of range) fails again on
+    the same bytes: it is dead-lettered once with its reason and the events behind it go through."""
+    poison, after = events(2)
+    handler = RecordingHandler()
+
+    def buggy_handler(uow: UnitOfWork, event: Event, topic_name: str) -> None:
+        handler(uow, event, topic_name)
+        if event.id == poison.id:
+            raise ValueError("enum SubjectType has no name defined for value 99")
+
+    publish(producer, topic, poison, after)
+    consumer = running(engine, broker, topic, buggy_handler)
+    try:
+        wait_until(lambda: processed(engine, after.id), timeout=30)
+    finally:
+        consumer.stop()
+
+    assert handler.calls == [poison.id, after.id]  # tried once, never again
+    assert registrations(engine, poison.id) == 0 and not processed(engine, poison.id)
+    [letter] = read_topic(broker.bootstrap, dead_letter(topic), at_least=1)
+    assert letter.value == poison.SerializeToString()
+    assert dict(letter.headers)["error"] == b"ValueError: enum SubjectType has no name defined for value 99"
+
+
 def test_a_transient_failure_is_retried_and_the_event_processed_exactly_once(
     broker: LocalBroker, engine: Engine, topic: str, producer: KafkaProducer
 ) -> None:
