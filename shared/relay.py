@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from kafka import KafkaProducer
+from kafka import errors as kafka_errors
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from shared.broker_log import BrokerLostItsLog, LogWatch
 from shared.events import Event, InvalidEvent, cloudevents_headers, decode, utcnow
 from shared.outbox import OutboxRecord
 
@@ -40,6 +43,20 @@ class _PassResult:
     failed: bool
 
 
+@dataclass
+class _Sent:
+    """The outcome of sending a pass's rows: acked (with where), parked (with why), or stopped early."""
+
+    acked: list[int] = field(default_factory=list)
+    offsets: list[tuple[str, int, int]] = field(default_factory=list)  # (topic, partition, offset) per ack
+    parked: list[tuple[int, str]] = field(default_factory=list)
+    error: str | None = None
+
+    def failed(self, error: str) -> _Sent:
+        self.error = error
+        return self
+
+
 class OutboxRelay:
     """A daemon thread that drains the outbox table of one service's database to Kafka."""
 
@@ -52,6 +69,7 @@ class OutboxRelay:
         max_backoff_seconds: float = 10.0,
         batch_size: int = 500,
         client_id: str = "integrity-relay",
+        log_check_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.bootstrap_servers = bootstrap_servers
@@ -60,6 +78,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.client_id = client_id
         self._producer: KafkaProducer | None = None
+        self._watch = LogWatch(engine, bootstrap_servers, client_id, every_seconds=log_check_seconds)
         self._pass_lock = threading.Lock()  # one pass at a time: publish_pending() may race the thread
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -125,6 +144,7 @@ class OutboxRelay:
     def _publish_pass(self) -> _PassResult:
         """Never raises: every failure is logged, recorded on the rows where possible, and reported."""
         with self._pass_lock:
+            self._watch_the_log()
             try:
                 rows = self._pending()
             except Exception:
@@ -132,79 +152,122 @@ class OutboxRelay:
                 return _PassResult(0, failed=True)
             if not rows:
                 return _PassResult(0, failed=False)
-            acked, error = self._send(rows)
+            sent = self._send(rows)
             try:
-                self._record(rows, acked, error)
+                self._record(rows, sent)
             except Exception:
                 # The acked rows will be sent again next pass (at least once); consumers dedupe.
                 log.exception("outbox relay could not record the outcome of %d rows", len(rows))
                 return _PassResult(0, failed=True)
-            if acked:
-                log.debug("published %d outbox rows", len(acked))
-            return _PassResult(len(acked), failed=error is not None)
+            if sent.acked:
+                log.debug("published %d outbox rows", len(sent.acked))
+            if sent.error is not None:
+                self._watch.check_soon()  # the broker may be restarting: look before publishing again
+            return _PassResult(len(sent.acked) + len(sent.parked), failed=sent.error is not None)
+
+    def _watch_the_log(self) -> None:
+        """Before a pass, when due: if the broker lost what it acknowledged, publish everything again."""
+        if not self._watch.due():
+            return
+        try:
+            self._watch.check()
+        except BrokerLostItsLog as lost:
+            log.warning("outbox relay: the broker lost its log (%s); publishing every event again", lost)
+            with Session(self.engine) as session:
+                count = mark_all_unpublished(session)
+                self._watch.forget(session)
+                session.commit()
+            log.warning("outbox relay: %d events marked for publishing again", count)
+        except Exception as exc:  # unreachable: the pass itself will fail and back off
+            log.debug("outbox relay could not check the broker's log: %s", exc)
 
     def _pending(self) -> list[OutboxRecord]:
         with Session(self.engine) as session:
             statement = (
                 select(OutboxRecord)
-                .where(col(OutboxRecord.published_at).is_(None))
+                .where(col(OutboxRecord.published_at).is_(None), col(OutboxRecord.parked_at).is_(None))
                 .order_by(col(OutboxRecord.id))
                 .limit(self.batch_size)
             )
             return list(session.exec(statement).all())
 
-    def _send(self, rows: list[OutboxRecord]) -> tuple[list[int], str | None]:
-        """Sends the rows and waits for the acks. Returns the ids acked before the first failure."""
+    def _send(self, rows: list[OutboxRecord]) -> _Sent:
+        """Sends the rows and waits for the acks, in order. A row the broker refuses for good is parked and
+        the rest go on; any other failure stops the pass there (later rows wait for the next)."""
+        sent = _Sent()
         try:
             producer = self._get_producer()
-            futures = [
-                producer.send(
-                    row.topic,
-                    value=row.value,
-                    key=row.key.encode(),
-                    headers=_headers(row.event_id, row.value),
-                )
-                for row in rows
-            ]
-        except Exception as exc:  # no broker, metadata timeout, buffer full...
-            self._close_producer()
-            return [], _describe(exc)
-        acked: list[int] = []
-        for row, future in zip(rows, futures, strict=True):
+        except Exception as exc:  # no broker
+            return sent.failed(_describe(exc))
+        futures: list[tuple[OutboxRecord, Any]] = []
+        for row in rows:
             try:
-                future.get(timeout=_ACK_TIMEOUT_SECONDS)
+                headers = _headers(row.event_id, row.value)
+                future = producer.send(row.topic, value=row.value, key=row.key.encode(), headers=headers)
             except Exception as exc:
+                if _refused_for_good(exc):
+                    futures.append((row, exc))  # e.g. larger than the producer may send
+                    continue
+                self._close_producer()  # metadata timeout, buffer full...: stop here, keep order
+                break
+            futures.append((row, future))
+        for row, future in futures:
+            try:
+                if isinstance(future, Exception):
+                    raise future
+                metadata = future.get(timeout=_ACK_TIMEOUT_SECONDS)
+            except Exception as exc:
+                if _refused_for_good(exc):
+                    sent.parked.append((_id(row), _describe(exc)))
+                    continue
                 # Stop here so order holds: later rows are sent again after this one succeeds.
                 self._close_producer()
-                return acked, _describe(exc)
-            acked.append(_id(row))
-        return acked, None
+                return sent.failed(_describe(exc))
+            sent.acked.append(_id(row))
+            sent.offsets.append((metadata.topic, metadata.partition, metadata.offset))
+        if len(futures) < len(rows):
+            return sent.failed("the producer refused a send; the rest of the pass waits for the next")
+        return sent
 
-    def _record(self, rows: list[OutboxRecord], acked: list[int], error: str | None) -> None:
-        acked_ids = set(acked)
-        unacked = [_id(row) for row in rows if _id(row) not in acked_ids]
+    def _record(self, rows: list[OutboxRecord], sent: _Sent) -> None:
+        done = set(sent.acked) | {row_id for row_id, _ in sent.parked}
+        unacked = [_id(row) for row in rows if _id(row) not in done]
+        now = utcnow()
         with Session(self.engine) as session:
-            if acked:
+            if sent.acked:
                 session.exec(  # type: ignore[call-overload]
                     update(OutboxRecord)
-                    .where(col(OutboxRecord.id).in_(acked))
-                    .values(published_at=utcnow(), attempts=OutboxRecord.attempts + 1, last_error=None)
+                    .where(col(OutboxRecord.id).in_(sent.acked))
+                    .values(published_at=now, attempts=OutboxRecord.attempts + 1, last_error=None)
                 )
-            if error is not None and unacked:
+            for row_id, error in sent.parked:
+                session.exec(  # type: ignore[call-overload]
+                    update(OutboxRecord)
+                    .where(col(OutboxRecord.id) == row_id)
+                    .values(
+                        parked_at=now,
+                        attempts=OutboxRecord.attempts + 1,
+                        last_error=error[:_MAX_ERROR_LENGTH],
+                    )
+                )
+            if sent.error is not None and unacked:
                 session.exec(  # type: ignore[call-overload]
                     update(OutboxRecord)
                     .where(col(OutboxRecord.id).in_(unacked))
-                    .values(attempts=OutboxRecord.attempts + 1, last_error=error[:_MAX_ERROR_LENGTH])
+                    .values(attempts=OutboxRecord.attempts + 1, last_error=sent.error[:_MAX_ERROR_LENGTH])
                 )
+            self._watch.acknowledge(session, sent.offsets)
             session.commit()
-        if error is not None:
+        for row_id, error in sent.parked:
+            log.error("outbox relay parked row %d: the broker refuses it for good (%s)", row_id, error)
+        if sent.error is not None:
             log.warning(
                 "outbox relay: %d of %d rows published, %d waiting; broker %s: %s",
-                len(acked),
+                len(sent.acked),
                 len(rows),
                 len(unacked),
                 self.bootstrap_servers,
-                error,
+                sent.error,
             )
 
     def _get_producer(self) -> KafkaProducer:
@@ -251,6 +314,27 @@ def _id(row: OutboxRecord) -> int:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    """The broker (or the producer, before sending) will never take this record: too large, corrupt."""
+    return isinstance(exc, _REFUSED_FOR_GOOD)
+
+
+_REFUSED_FOR_GOOD = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordError,
+    kafka_errors.InvalidRecordError,
+)
+
+
+def mark_all_unpublished(session: Session) -> int:
+    """Every row but the parked ones goes out again (the broker lost what it had); the row count."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxRecord).where(col(OutboxRecord.parked_at).is_(None)).values(published_at=None)
+    )
+    return int(result.rowcount)
 
 
 def republish_since(engine: Engine, since: datetime) -> int:

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 
 from operations.broker import LocalBroker, ensure_topics
 from shared.db import create_tables, make_engine
+from shared.errors import ErrorKind, IntegrityError
 from shared.events import Event, decode, utcnow
-from shared.outbox import OutboxRecord, add_event
+from shared.outbox import MAX_EVENT_BYTES, OutboxRecord, add_event
 from shared.relay import OutboxRelay, republish_since
 from tests.helpers import enterprise_registered, free_port, quiet_port, valid_uscc, wait_until
 from tests.integration.kafka_reading import read_topic
@@ -168,3 +169,73 @@ def test_republish_since_sends_recent_rows_again(broker: LocalBroker, engine: En
     ids = [decode(r.value).id for r in records]
     assert len(ids) == 8
     assert sorted(ids) == sorted([e.id for e in old] + [e.id for e in recent] * 2)
+
+
+def test_a_row_the_broker_refuses_for_good_is_parked_and_later_rows_flow(
+    broker: LocalBroker, engine: Engine
+) -> None:
+    topic = new_topic(broker.bootstrap)
+    before, after = interleaved_events(enterprises=2, per_enterprise=1)
+    stage(engine, topic, [before])
+    with Session(engine) as session:  # a legacy row, written before sizes were checked at staging
+        huge = enterprise_registered(valid_uscc(1002))
+        huge.enterprise_registered.enterprise.display_name = "x" * 2_000_000
+        session.add(
+            OutboxRecord(
+                event_id=huge.id,
+                topic=topic,
+                key=huge.subject,
+                event_type=huge.type,
+                value=huge.SerializeToString(),
+                occurred_at=utcnow(),
+                recorded_at=utcnow(),
+            )
+        )
+        session.commit()
+    stage(engine, topic, [after])
+    relay = OutboxRelay(engine, broker.bootstrap)
+    try:
+        relay.publish_pending()
+        assert relay.publish_pending() == 0  # nothing left: the refused row does not come back
+    finally:
+        relay.stop()
+
+    rows = {row.event_id: row for row in outbox_rows(engine)}
+    assert rows[huge.id].parked_at is not None and rows[huge.id].published_at is None
+    assert "MessageSizeTooLarge" in (rows[huge.id].last_error or "")
+    assert rows[before.id].published_at and rows[after.id].published_at
+    records = read_topic(broker.bootstrap, topic, at_least=2)
+    assert sorted(decode(r.value).id for r in records) == sorted([before.id, after.id])
+
+
+def test_an_event_too_large_to_publish_is_refused_when_staged(engine: Engine) -> None:
+    event = enterprise_registered(valid_uscc(1003))
+    event.enterprise_registered.enterprise.display_name = "x" * (MAX_EVENT_BYTES + 1)
+    with Session(engine) as session, pytest.raises(IntegrityError) as caught:
+        add_event(session, "t", event)
+    assert caught.value.kind is ErrorKind.INVALID_ARGUMENT
+    assert "shorten its free text" in caught.value.message
+    assert outbox_rows(engine) == []
+
+
+def test_a_broker_that_lost_its_log_gets_every_event_again(engine: Engine) -> None:
+    """The local broker keeps its log in memory: a restart forgets what it acknowledged. The relay notices
+    (a new cluster id) and publishes everything again; consumers skip what they had processed."""
+    port = quiet_port()
+    topic = new_topic()
+    first, second = interleaved_events(enterprises=2, per_enterprise=1)
+    relay = OutboxRelay(engine, f"127.0.0.1:{port}", poll_seconds=0.05, max_backoff_seconds=0.5)
+    try:
+        with LocalBroker(port=port) as lost:
+            ensure_topics(lost.bootstrap, [topic])
+            stage(engine, topic, [first])
+            relay.start()
+            wait_until(lambda: all(row.published_at for row in outbox_rows(engine)), timeout=30)
+        with LocalBroker(port=port) as restarted:  # same address, empty log
+            ensure_topics(restarted.bootstrap, [topic])
+            stage(engine, topic, [second])
+            relay.wake()
+            records = read_topic(restarted.bootstrap, topic, at_least=2)
+    finally:
+        relay.stop()
+    assert sorted(decode(r.value).id for r in records) == sorted([first.id, second.id])
