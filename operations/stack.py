@@ -1,113 +1,57 @@
-"""`integrity stack up`: the local broker and the four services as child processes, supervised.
+"""`integrity stack up`: the local broker and every service as child processes, supervised.
 
-Each service runs as `python -m services.<name>` in its own process group (so Ctrl-C in the terminal
-reaches only this supervisor, which then stops everything in order) and with PR_SET_PDEATHSIG, so a
-service never outlives a supervisor that was killed outright.
+A process that dies is started again with backoff (`operations.supervisor`); the rest go on serving. The
+local broker keeps its log in memory, so a restarted broker is empty: the outbox relays notice (its new
+cluster id) and publish every event again, and the idempotent consumers skip what they had processed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
-import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from operations import catalogue
-from shared.manifest import ServiceManifest
+from operations.supervisor import Backoff, ServiceProcess, StopFlag, stop_all
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from operations.broker import LocalBroker
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 # Enterprises of the demo province loaded on the first start; the environment variable overrides it.
 DEFAULT_DEMO_ENTERPRISES = 2000
 DEMO_ENTERPRISES_ENV = "INTEGRITY_DEMO_ENTERPRISES"
+# The local broker's port; INTEGRITY_LOCAL_BROKER_PORT moves it (tests run stacks side by side).
 LOCAL_BROKER_PORT = 9092
-_PR_SET_PDEATHSIG = 1
+LOCAL_BROKER_PORT_ENV = "INTEGRITY_LOCAL_BROKER_PORT"
 _KILL_MARGIN_SECONDS = 3.0
-
-
-_libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not between fork and exec
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM when the supervisor dies."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class ServiceProcess:
-    """One service process with its log file."""
-
-    def __init__(self, manifest: ServiceManifest, address: str, log_path: Path) -> None:
-        self.manifest = manifest
-        self.name = manifest.name
-        self.address = address
-        self.log_path = log_path
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self, env: dict[str, str]) -> None:
-        with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", self.manifest.package],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                process_group=0,
-                preexec_fn=_die_with_parent,
-            )
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self.popen is None else self.popen.poll()
-
-    def signal(self, signum: int) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # the whole group: anything it spawned too
-                os.killpg(self.popen.pid, signum)
-
-    def serving(self) -> bool:
-        """True once the service answers SERVING on the gRPC health protocol."""
-        with grpc.insecure_channel(self.address) as channel:
-            try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(), timeout=1.0
-                )
-            except grpc.RpcError:
-                return False
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-    def failure(self) -> str:
-        return f"{self.name} exited with code {self.exit_code}; see {self.log_path}{_tail(self.log_path)}"
 
 
 def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     """Starts the broker (unless KAFKA_BOOTSTRAP_SERVERS is set) and the services; runs until stopped.
 
     First loads the demo province into the service databases (see `demo_size`); `demo_enterprises`
-    0 skips it. Returns 0 after SIGINT/SIGTERM, 1 when a service failed to start or died.
+    0 skips it. Returns 0 after SIGINT/SIGTERM, 1 when a service failed to start. Once every service is
+    serving, a process that dies (the broker too) is started again with backoff.
     """
-    from operations.broker import BrokerUnavailable, LocalBroker, ensure_topics
+    from operations.broker import LocalBroker
     from shared.auth import load_private_key  # imported here: the platform modules are only needed to run
 
     var_dir = settings.var_dir.resolve()
     log_dir = var_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    stop_requested = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop_requested.set())
+    stop = StopFlag()
+    stop.install()
 
-    # Creates the signing key pair now, so the four services never race to generate it.
+    # Creates the signing key pair now, so the services never race to generate it.
     try:
         load_private_key(settings)
     except (OSError, RuntimeError, ValueError) as exc:
@@ -127,28 +71,21 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     ]
     try:
         if not bootstrap:
-            if _port_in_use(LOCAL_BROKER_PORT):
+            port = int(os.environ.get(LOCAL_BROKER_PORT_ENV) or LOCAL_BROKER_PORT)
+            if _port_in_use(port):
                 print(
-                    f"integrity stack: port {LOCAL_BROKER_PORT} is taken. Stop whatever uses it, or set "
+                    f"integrity stack: port {port} is taken. Stop whatever uses it, or set "
                     "KAFKA_BOOTSTRAP_SERVERS to use a running broker instead of starting one.",
                     file=sys.stderr,
                 )
                 return 1
-            broker = LocalBroker(port=LOCAL_BROKER_PORT, log_file=log_dir / "broker.log")
-            try:
-                broker.start()
-            except BrokerUnavailable as exc:
-                print(
-                    f"integrity stack: the local broker did not start on {broker.bootstrap} ({exc}); "
-                    f"see {log_dir / 'broker.log'}",
-                    file=sys.stderr,
-                )
+            broker = LocalBroker(port=port, log_file=log_dir / "broker.log")
+            if (problem := _start_broker(broker)) is not None:
+                print(f"integrity stack: {problem}", file=sys.stderr)
                 return 1
             bootstrap = broker.bootstrap
-        try:
-            ensure_topics(bootstrap, catalogue.topics())
-        except KafkaError as exc:
-            print(f"integrity stack: cannot create topics on {bootstrap}: {exc}", file=sys.stderr)
+        elif (problem := _create_topics(bootstrap)) is not None:
+            print(f"integrity stack: {problem}", file=sys.stderr)
             return 1
         env = {
             **os.environ,
@@ -162,30 +99,80 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
             )
             service.start(env)
 
-        problem = _wait_until_serving(services, stop_requested)
+        problem = _wait_until_serving(services, stop)
         if problem is not None:
             print(f"integrity stack: {problem}", file=sys.stderr, flush=True)
             return 1
-        if stop_requested.is_set():
+        if stop.requested:
             return 0
         _print_banner(settings, services, bootstrap, broker is not None, log_dir)
-
-        while not stop_requested.wait(0.2):
-            died = next((s for s in services if s.exit_code is not None), None)
-            if died is not None:
-                print(f"integrity stack: {died.failure()}", file=sys.stderr, flush=True)
-                return 1
-            if broker is not None and not broker.running:
-                print(
-                    f"integrity stack: the local broker exited; see {log_dir / 'broker.log'}", file=sys.stderr
-                )
-                return 1
+        _supervise(services, broker, env, stop)
         print("integrity stack: stopping", flush=True)
         return 0
     finally:
-        _stop_all(services, settings.grace_seconds + _KILL_MARGIN_SECONDS)
+        stop_all(services, settings.grace_seconds + _KILL_MARGIN_SECONDS)
         if broker is not None:
             broker.stop()
+
+
+def _supervise(
+    services: list[ServiceProcess], broker: LocalBroker | None, env: dict[str, str], stop: StopFlag
+) -> None:
+    """Until a stop is requested: whatever died is started again, after its backoff."""
+    broker_backoff = Backoff()
+    while not stop.sleep(0.2):
+        if broker is not None and not broker.running:
+            if broker_backoff.restart_at is None:
+                delay = broker_backoff.died()
+                print(
+                    f"integrity stack: the local broker exited; starting it again in {delay:.0f} s (it keeps "
+                    "nothing: the relays publish every event again)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif broker_backoff.due:
+                problem = _start_broker(broker)
+                if problem is None:
+                    broker_backoff.started()
+                    print(f"integrity stack: the local broker is back on {broker.bootstrap}", flush=True)
+                else:
+                    broker_backoff.died()
+                    print(f"integrity stack: {problem}", file=sys.stderr, flush=True)
+        for service in services:
+            if service.exit_code is None:
+                continue
+            if service.backoff.restart_at is None:
+                delay = service.backoff.died()
+                print(
+                    f"integrity stack: {service.failure()}\nintegrity stack: starting {service.name} again "
+                    f"in {delay:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif service.backoff.due:
+                service.start(env)
+                print(f"integrity stack: {service.name} started again", flush=True)
+
+
+def _start_broker(broker: LocalBroker) -> str | None:
+    """Starts the local broker and creates the topics; what went wrong, or None."""
+    from operations.broker import BrokerUnavailable
+
+    try:
+        broker.start()
+    except BrokerUnavailable as exc:
+        return f"the local broker did not start on {broker.bootstrap} ({exc}); see {broker.log_file}"
+    return _create_topics(broker.bootstrap)
+
+
+def _create_topics(bootstrap: str) -> str | None:
+    from operations.broker import ensure_topics
+
+    try:
+        ensure_topics(bootstrap, catalogue.topics())
+    except KafkaError as exc:
+        return f"cannot create topics on {bootstrap}: {exc}"
+    return None
 
 
 def demo_size(settings: Settings, requested: int | None) -> int:
@@ -236,11 +223,11 @@ def _load_demo(settings: Settings, enterprises: int) -> None:
     print(f"integrity stack: demo province: {summary.describe()}", flush=True)
 
 
-def _wait_until_serving(services: list[ServiceProcess], stop_requested: threading.Event) -> str | None:
+def _wait_until_serving(services: list[ServiceProcess], stop: StopFlag) -> str | None:
     """Waits for every service to report SERVING; returns what went wrong, or None."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     waiting = list(services)
-    while waiting and not stop_requested.is_set():
+    while waiting and not stop.requested:
         for service in list(waiting):
             if service.exit_code is not None:
                 return service.failure()
@@ -250,24 +237,8 @@ def _wait_until_serving(services: list[ServiceProcess], stop_requested: threadin
             names = ", ".join(f"{s.name} (see {s.log_path})" for s in waiting)
             return f"not serving after {STARTUP_TIMEOUT_SECONDS:.0f}s: {names}"
         if waiting:
-            stop_requested.wait(0.2)
+            stop.sleep(0.2)
     return None
-
-
-def _stop_all(services: list[ServiceProcess], timeout: float) -> None:
-    """SIGTERM to all (graceful shutdown in parallel), then SIGKILL whatever is left after `timeout`."""
-    for service in services:
-        service.signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for service in services:
-        if service.popen is None:
-            continue
-        try:
-            service.popen.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"integrity stack: {service.name} did not stop in time; killing it", file=sys.stderr)
-            service.signal(signal.SIGKILL)
-            service.popen.wait()
 
 
 def _print_banner(
@@ -331,12 +302,3 @@ def _masked(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(unparseable database URL)"
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    """The end of a log file, indented, for an error message."""
-    try:
-        text = path.read_text(errors="replace").rstrip().splitlines()[-lines:]
-    except OSError:
-        return ""
-    return "".join(f"\n    | {line}" for line in text)

@@ -72,7 +72,10 @@ class RunningStack:
         return result.stdout.strip()
 
 
-def start_stack(var_dir: Path, bootstrap: str, **extra_env: str) -> RunningStack:
+def start_stack(
+    var_dir: Path, bootstrap: str, *, new_session: bool = False, **extra_env: str
+) -> RunningStack:
+    """`new_session`: the stack leads a process group of its own (as `make run` in a terminal does)."""
     ports = {service: free_port() for service in SERVICES}
     extra_env = {"INTEGRITY_DEMO_ENTERPRISES": "0", **extra_env}  # no demo province unless asked for
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
@@ -91,6 +94,7 @@ def start_stack(var_dir: Path, bootstrap: str, **extra_env: str) -> RunningStack
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=new_session,
     )
     stack = RunningStack(process, env, ports)
     threading.Thread(target=_collect_output, args=(process, stack.output), daemon=True).start()
