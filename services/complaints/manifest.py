@@ -26,9 +26,9 @@ SERVICE = ServiceManifest(
         "ResolveComplaint": (Role.REGULATOR,),
         "CloseComplaint": (Role.REGULATOR,),
     },
-    bootstrap="services.complaints.app:build_app",
-    tables="services.complaints.app:DATABASE_TABLES",
-    unit_of_work="services.complaints.unit_of_work:ComplaintsUnitOfWork",
+    bootstrap="services.complaints.bootstrap:build_app",
+    tables="services.complaints.bootstrap:DATABASE_TABLES",
+    unit_of_work="services.complaints.adapters.unit_of_work:ComplaintsUnitOfWork",
     publishes=TOPIC,
     history=HistoryRules(
         stage="operations.history.legacy:stage_checked",

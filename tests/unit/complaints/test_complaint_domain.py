@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints import domain
-from services.complaints.domain import ComplaintDraft, Contact, Deadlines, Resolution
+from services.complaints.domain import complaint as domain
+from services.complaints.domain.complaint import ComplaintDraft, Contact, Deadlines, Resolution
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from tests.helpers import valid_uscc

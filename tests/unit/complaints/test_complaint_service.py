@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints import listing, service
-from services.complaints.domain import ComplaintDraft, Contact, Deadlines
-from services.complaints.service import Rules
-from services.complaints.tables import ComplainantRow, ComplaintRow
-from services.complaints.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.domain.complaint import ComplaintDraft, Contact, Deadlines
+from services.complaints.use_cases import queries as listing
+from services.complaints.use_cases import workflow as service
+from services.complaints.use_cases.workflow import Rules
 from shared.auth import Principal, Role
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError

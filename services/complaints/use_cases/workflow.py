@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from google.protobuf.message import Message
 
 from integrity.events.v1 import events_pb2
-from services.complaints import domain, listing
-from services.complaints.domain import (
+from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.domain import complaint as domain
+from services.complaints.domain.complaint import (
     ENTERPRISE_VISIBLE_STATES,
     Complaint,
     ComplaintDraft,
@@ -29,9 +30,9 @@ from services.complaints.domain import (
     complaint_name,
     parse_complaint_name,
 )
-from services.complaints.listing import ComplaintQuery
 from services.complaints.manifest import TOPIC
-from services.complaints.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.use_cases import queries as listing
+from services.complaints.use_cases.queries import ComplaintQuery
 from shared.auth import Principal, Role
 from shared.errors import (
     ErrorKind,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.complaints.v1 import complaints_pb2
-from services.complaints.domain import Complaint, ComplaintDraft, Contact, Deadlines, complaint_name
+from services.complaints.domain.complaint import Complaint, ComplaintDraft, Contact, Deadlines, complaint_name
 from shared.errors import FieldViolation, invalid_argument
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.complaints.repository import SqlComplaintRepository
+from services.complaints.adapters.repository import SqlComplaintRepository
 from shared.unit_of_work import OutboxUnitOfWork
 
 

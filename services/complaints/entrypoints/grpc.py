@@ -10,11 +10,16 @@ from collections.abc import Callable
 import grpc
 
 from integrity.complaints.v1 import complaints_pb2, complaints_pb2_grpc
-from services.complaints import service
-from services.complaints.domain import Complaint, Resolution
-from services.complaints.messages import contact_from_proto, contact_to_proto, draft_from_proto, to_proto
-from services.complaints.service import Rules
-from services.complaints.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.adapters.mapping import (
+    contact_from_proto,
+    contact_to_proto,
+    draft_from_proto,
+    to_proto,
+)
+from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.domain.complaint import Complaint, Resolution
+from services.complaints.use_cases import workflow as service
+from services.complaints.use_cases.workflow import Rules
 from shared.auth import Principal, Role, current_principal
 from shared.errors import FieldViolation, invalid_argument
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 from functools import partial
 
 from integrity.complaints.v1 import complaints_pb2_grpc
-from services.complaints.domain import Deadlines
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.domain.complaint import Deadlines
+from services.complaints.entrypoints.grpc import ComplaintServiceServicer
 from services.complaints.manifest import SERVICE
-from services.complaints.service import Rules
-from services.complaints.servicer import ComplaintServiceServicer
 from services.complaints.settings import ComplaintSettings
-from services.complaints.tables import ComplainantRow, ComplaintRow
-from services.complaints.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.use_cases.workflow import Rules
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from integrity.complaints.v1 import complaints_pb2
-from services.complaints.domain import ENTERPRISE_PREFIX, enterprise_problem
+from services.complaints.domain.complaint import ENTERPRISE_PREFIX, enterprise_problem
 from shared import pagination
 from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.regions import region_problem
