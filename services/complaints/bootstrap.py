@@ -6,16 +6,12 @@ from datetime import timedelta
 from functools import partial
 
 from integrity.complaints.v1 import complaints_pb2_grpc
-from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
 from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
-from services.complaints.domain.complaint import Deadlines
+from services.complaints.domain.deadlines import Deadlines, Rules
 from services.complaints.entrypoints.grpc import ComplaintServiceServicer
 from services.complaints.manifest import SERVICE
 from services.complaints.settings import ComplaintSettings
-from services.complaints.use_cases.workflow import Rules
 from shared.grpc_server import ServiceApp
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from shared.wiring import outbox_relay, service_database
 
@@ -25,10 +21,6 @@ def rules_from(settings: ComplaintSettings) -> Rules:
         deadlines=Deadlines(settings.accept_days, settings.resolve_days),
         duplicate_window=timedelta(days=settings.duplicate_window_days),
     )
-
-
-# Every table of the complaints database: created when the service (or a history import) starts.
-DATABASE_TABLES = [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent]
 
 
 def build_app(settings: Settings, *, own: ComplaintSettings | None = None) -> ServiceApp:

@@ -1,4 +1,5 @@
-"""Translation between the wire messages of integrity.complaints.v1 and the domain model."""
+"""Translation between the domain model and protobuf: the API messages of integrity.complaints.v1 and the
+event payloads of integrity.events.v1 that the use cases publish."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.complaints.v1 import complaints_pb2
-from services.complaints.domain.complaint import Complaint, ComplaintDraft, Contact, Deadlines, complaint_name
+from integrity.events.v1 import events_pb2
+from services.complaints.domain.complaint import Complaint, complaint_name
+from services.complaints.domain.deadlines import Deadlines
+from services.complaints.domain.intake import ComplaintDraft, Contact
 from shared.errors import FieldViolation, invalid_argument
+
+# The CloudEvents source of every event the service publishes.
+EVENT_SOURCE = "//integrity/complaints"
 
 
 def _time_of(timestamp: Timestamp, field: str) -> datetime:
@@ -75,7 +82,51 @@ def to_proto(
         message.description = complaint.description
         message.evidence_uris.extend(complaint.evidence_uris)
         message.anonymous = complaint.anonymous
-        message.duplicate_of = complaint_name(complaint.duplicate_of) if complaint.duplicate_of else ""
+        message.duplicate_of = _duplicate_name(complaint)
         message.rejection_reason = complaint.rejection_reason
         message.reward_eligible = complaint.reward_eligible
     return message
+
+
+# --- event payloads (integrity.events.v1) ---------------------------------------------------------
+
+
+def _duplicate_name(complaint: Complaint) -> str:
+    return complaint_name(complaint.duplicate_of) if complaint.duplicate_of else ""
+
+
+def filed_event(complaint: Complaint) -> events_pb2.ComplaintFiled:
+    return events_pb2.ComplaintFiled(
+        complaint=complaint.name,
+        category=complaint.category,  # type: ignore[arg-type]
+        channel=complaint.channel,  # type: ignore[arg-type]
+        anonymous=complaint.anonymous,
+        duplicate_of=_duplicate_name(complaint),
+        region_code=complaint.region_code,
+    )
+
+
+def accepted_event(complaint: Complaint) -> events_pb2.ComplaintAccepted:
+    return events_pb2.ComplaintAccepted(
+        complaint=complaint.name,
+        category=complaint.category,  # type: ignore[arg-type]
+        duplicate_of=_duplicate_name(complaint),
+    )
+
+
+def rejected_event(complaint: Complaint) -> events_pb2.ComplaintRejected:
+    return events_pb2.ComplaintRejected(
+        complaint=complaint.name,
+        category=complaint.category,  # type: ignore[arg-type]
+        duplicate_of=_duplicate_name(complaint),
+    )
+
+
+def resolved_event(complaint: Complaint) -> events_pb2.ComplaintResolved:
+    return events_pb2.ComplaintResolved(
+        complaint=complaint.name,
+        category=complaint.category,  # type: ignore[arg-type]
+        substantiated=complaint.substantiated,
+        severity=complaint.severity,  # type: ignore[arg-type]
+        duplicate_of=_duplicate_name(complaint),
+    )

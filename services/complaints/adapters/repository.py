@@ -9,8 +9,8 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
-from services.complaints.domain.complaint import ACCEPTED, INVESTIGATING, RECEIVED, Complaint, Contact
-from services.complaints.use_cases.queries import ComplaintQuery
+from services.complaints.domain.complaint import ACCEPTED, INVESTIGATING, RECEIVED, Complaint, ComplaintQuery
+from services.complaints.domain.intake import Contact
 from shared.regions import region_prefix
 
 

@@ -10,6 +10,9 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+
 
 class ComplaintRow(SQLModel, table=True):
     __tablename__ = "complaints"
@@ -59,3 +62,7 @@ class ComplainantRow(SQLModel, table=True):
     complaint_id: str = Field(primary_key=True, max_length=24, foreign_key="complaints.id")
     display_name: str = Field(default="", max_length=50)
     phone: str = Field(default="", max_length=20)
+
+
+# Every table of the complaints database: created when the service (or a history import) starts.
+TABLES = [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent]

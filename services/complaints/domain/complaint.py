@@ -1,8 +1,7 @@
-"""Complaints: what a valid complaint is, the workflow's transition table, deadlines and duplicates.
+"""The complaint and its lifecycle: filing, the workflow's transition table, names, receipts and etags.
 
-Pure: no gRPC, no database. Enum values are those of `integrity.complaints.v1` (one source of truth).
-The complainant's contact is a separate value (`Contact`) that a `Complaint` never holds; a complaint
-keeps only `complainant_key`, a one-way digest used to spot repeats.
+Enum values are those of `integrity.complaints.v1` (one source of truth). A complaint never holds the
+complainant's contact (see `intake`).
 """
 
 from __future__ import annotations
@@ -10,26 +9,24 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from integrity.complaints.v1 import complaints_pb2
+from services.complaints.domain.intake import (
+    DESCRIPTION_MAX,
+    Contact,
+    Intake,
+    complainant_key,
+    enum_problem,
+    region_of,
+    text_problem,
+)
 from shared.auth import Principal, Role
-from shared.errors import ErrorKind, FieldViolation, IntegrityError, invalid_argument
-from shared.uscc import uscc_problem
+from shared.errors import FieldViolation, invalid_argument, invalid_transition
 
 RESOURCE_PREFIX = "complaints/"
-ENTERPRISE_PREFIX = "enterprises/"
-DESCRIPTION_MAX = 4000
-LOCATION_MAX = 200
 REASON_MAX = 2000
-EVIDENCE_MAX = 20
-EVIDENCE_URI_MAX = 500
-CONTACT_NAME_MAX = 50
-EARLIEST_OCCURRENCE = datetime(1949, 10, 1, tzinfo=UTC)
-# Clocks of filing systems drift; an occurrence a little in the future is accepted as "now".
-CLOCK_SKEW = timedelta(minutes=10)
 # Receipt codes: 12 characters from 32 unambiguous ones (no 0/O, 1/I) = 60 random bits.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 RECEIPT_LENGTH = 12
@@ -46,9 +43,6 @@ INVESTIGATING, RESOLVED, CLOSED = (
     S.COMPLAINT_STATE_CLOSED,
 )
 UNMATCHED = S.ENTERPRISE_MATCH_STATUS_UNMATCHED
-
-CATEGORIES = frozenset(v for v in S.ComplaintCategory.values() if v != 0)
-CHANNELS = frozenset(v for v in S.ComplaintChannel.values() if v != 0)
 SEVERITIES = frozenset(v for v in S.ComplaintSeverity.values() if v != 0)
 
 # The workflow. Anything not listed is refused and changes nothing.
@@ -64,54 +58,12 @@ OPEN_STATES = frozenset({RECEIVED, ACCEPTED, INVESTIGATING})
 # What an enterprise may see of complaints against it: only decided cases.
 ENTERPRISE_VISIBLE_STATES = frozenset({RESOLVED, CLOSED})
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PHONE = re.compile(r"\+?[0-9][0-9 \-]{3,18}[0-9]")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 _ID = re.compile(r"[0-9a-f]{24}")
-_FORBIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 def state_label(state: int) -> str:
     """RECEIVED, ACCEPTED, ... for messages."""
     return S.ComplaintState.Name(state).removeprefix("COMPLAINT_STATE_")  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Contact:
-    """How to reach the complainant. Never in a `Complaint`, an event or a log line."""
-
-    display_name: str
-    phone: str
-
-
-@dataclass(frozen=True)
-class ComplaintDraft:
-    """A complaint as the caller sent it, unchecked."""
-
-    enterprise: str
-    category: int
-    channel: int
-    description: str
-    occur_time: datetime | None = None
-    location: str = ""
-    evidence_uris: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Intake:
-    """A validated complaint in canonical form."""
-
-    uscc: str
-    category: int
-    channel: int
-    description: str
-    occur_time: datetime | None
-    location: str
-    evidence_uris: tuple[str, ...]
-
-    @property
-    def region_code(self) -> str:
-        return region_of(self.uscc)
 
 
 @dataclass(frozen=True)
@@ -173,142 +125,29 @@ class Complaint:
         )
 
 
+@dataclass(frozen=True)
+class ComplaintQuery:
+    """Which complaints to list; None means any. `region_code` includes the region's children."""
+
+    uscc: str | None = None
+    region_code: str | None = None
+    state: int | None = None
+    category: int | None = None
+    duplicate: bool | None = None
+    # Set by authorization, never by the filter: a system caller sees what it filed, an enterprise
+    # only decided complaints against itself.
+    filer_subject: str | None = None
+    states: frozenset[int] | None = None
+
+    def scoped(self, **changes: object) -> ComplaintQuery:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# --- names, receipts, identifiers ------------------------------------------------------------------
+
+
 def complaint_name(complaint_id: str) -> str:
     return RESOURCE_PREFIX + complaint_id
-
-
-def region_of(uscc: str) -> str:
-    """Characters 3-8 of a USCC: the administrative division where it was registered."""
-    return uscc[2:8]
-
-
-# --- validation -----------------------------------------------------------------------------------
-
-
-def _text_problem(text: str, maximum: int, *, required: bool, allow_newlines: bool) -> str | None:
-    if not text:
-        return "is required" if required else None
-    if len(text) > maximum:
-        return f"must be at most {maximum} characters, got {len(text)}"
-    allowed = {"\n", "\t"} if allow_newlines else set()
-    bad = sorted(
-        {f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in _FORBIDDEN and c not in allowed}
-    )
-    if bad:
-        return f"must not contain control characters, found {', '.join(bad[:5])}"
-    return None
-
-
-def _enum_problem(value: int, known: frozenset[int], enum_name: str) -> str | None:
-    if value == 0:
-        return f"is required, one of the {enum_name} values"
-    if value not in known:
-        return f"{value} is not a known {enum_name} value"
-    return None
-
-
-def _occur_time_problem(moment: datetime | None, now: datetime) -> str | None:
-    if moment is None:
-        return None
-    if moment > now + CLOCK_SKEW:
-        return f"{moment.isoformat()} is in the future"
-    if moment < EARLIEST_OCCURRENCE:
-        return f"must not be before {EARLIEST_OCCURRENCE.date().isoformat()}"
-    return None
-
-
-def _evidence_problems(uris: tuple[str, ...]) -> list[FieldViolation]:
-    if len(uris) > EVIDENCE_MAX:
-        return [
-            FieldViolation("complaint.evidence_uris", f"at most {EVIDENCE_MAX} references, got {len(uris)}")
-        ]
-    problems = []
-    for index, uri in enumerate(uris):
-        if len(uri) > EVIDENCE_URI_MAX or not _URI.fullmatch(uri):
-            problems.append(
-                FieldViolation(
-                    f"complaint.evidence_uris[{index}]",
-                    f"must be a URI with a scheme (e.g. https://..., urn:12315:...), "
-                    f"at most {EVIDENCE_URI_MAX} characters",
-                )
-            )
-    return problems
-
-
-def enterprise_problem(enterprise: str) -> str | None:
-    if not enterprise:
-        return "is required, e.g. enterprises/91610112MA6TXXXX0X"
-    if not enterprise.startswith(ENTERPRISE_PREFIX):
-        return f"must be a resource name like enterprises/91610112MA6TXXXX0X, got {enterprise[:60]!r}"
-    inner = uscc_problem(enterprise[len(ENTERPRISE_PREFIX) :])
-    return f"the USCC after enterprises/ is invalid: {inner}" if inner else None
-
-
-def request_id_problem(request_id: str) -> str | None:
-    if request_id and not _UUID.fullmatch(request_id):
-        return "must be empty or a UUID, e.g. 3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81 (AIP-155)"
-    return None
-
-
-def contact_violations(contact: Contact | None) -> list[FieldViolation]:
-    if contact is None:
-        return []
-    violations = []
-    name_problem = _text_problem(contact.display_name, CONTACT_NAME_MAX, required=False, allow_newlines=False)
-    if name_problem:
-        violations.append(FieldViolation("complainant.display_name", name_problem))
-    if contact.phone and not _PHONE.fullmatch(contact.phone):
-        violations.append(
-            FieldViolation("complainant.phone", 'must be 5-20 digits, spaces or "-", optionally after "+"')
-        )
-    return violations
-
-
-def normalize_contact(contact: Contact | None) -> Contact | None:
-    """The contact stripped; None when nothing was given (an anonymous complaint)."""
-    if contact is None:
-        return None
-    stripped = Contact(contact.display_name.strip(), contact.phone.strip())
-    return stripped if stripped.display_name or stripped.phone else None
-
-
-def validate_intake(
-    draft: ComplaintDraft, contact: Contact | None, request_id: str, now: datetime
-) -> tuple[Intake, Contact | None]:
-    """The complaint and contact in canonical form; INVALID_ARGUMENT listing every violated rule."""
-    violations: list[FieldViolation] = []
-
-    def check(field: str, problem: str | None) -> None:
-        if problem is not None:
-            violations.append(FieldViolation(field, problem))
-
-    description = draft.description.strip()
-    location = draft.location.strip()
-    contact = normalize_contact(contact)
-    check("complaint.enterprise", enterprise_problem(draft.enterprise))
-    check("complaint.category", _enum_problem(draft.category, CATEGORIES, "ComplaintCategory"))
-    check("complaint.channel", _enum_problem(draft.channel, CHANNELS, "ComplaintChannel"))
-    check(
-        "complaint.description",
-        _text_problem(description, DESCRIPTION_MAX, required=True, allow_newlines=True),
-    )
-    check("complaint.occur_time", _occur_time_problem(draft.occur_time, now))
-    check("complaint.location", _text_problem(location, LOCATION_MAX, required=False, allow_newlines=False))
-    violations += _evidence_problems(draft.evidence_uris)
-    violations += contact_violations(contact)
-    check("request_id", request_id_problem(request_id))
-    if violations:
-        raise invalid_argument(violations)
-    intake = Intake(
-        uscc=draft.enterprise[len(ENTERPRISE_PREFIX) :],
-        category=draft.category,
-        channel=draft.channel,
-        description=description,
-        occur_time=draft.occur_time.astimezone(UTC) if draft.occur_time else None,
-        location=location,
-        evidence_uris=tuple(draft.evidence_uris),
-    )
-    return intake, contact
 
 
 def parse_complaint_name(name: str, field: str = "name") -> str:
@@ -322,6 +161,10 @@ def parse_complaint_name(name: str, field: str = "name") -> str:
             )
         ]
     )
+
+
+def is_complaint_id(text: str) -> bool:
+    return bool(_ID.fullmatch(text))
 
 
 def normalize_receipt(code: str) -> str:
@@ -338,25 +181,6 @@ def normalize_receipt(code: str) -> str:
     return canonical
 
 
-# --- intake ---------------------------------------------------------------------------------------
-
-
-def complainant_key(contact: Contact | None, principal: Principal) -> str:
-    """Who filed, as a one-way digest: the contact when given, else the system caller, else "anonymous".
-
-    Anonymous public complaints share one key, so a flood of them against one enterprise and category
-    is linked to the first and counted once.
-    """
-    if contact is not None:
-        phone = re.sub(r"[^0-9]", "", contact.phone)
-        basis = f"contact\x1f{phone}\x1f{contact.display_name.casefold()}"
-    elif principal.role == Role.SYSTEM:
-        basis = f"system\x1f{principal.subject}"
-    else:
-        return "anonymous"
-    return hashlib.sha256(basis.encode()).hexdigest()
-
-
 def new_receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
 
@@ -369,6 +193,9 @@ def new_complaint_id(now: datetime) -> str:
 def compute_etag(complaint_id: str, state: int, update_time: datetime) -> str:
     basis = f"{complaint_id}\x1f{state}\x1f{update_time.isoformat()}"
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
+
+
+# --- the lifecycle ---------------------------------------------------------------------------------
 
 
 def file_complaint(
@@ -407,26 +234,15 @@ def file_complaint(
     )
 
 
-# --- workflow -------------------------------------------------------------------------------------
-
-
 def _move(complaint: Complaint, target: int, now: datetime, **changes: object) -> Complaint:
     """The complaint in state `target`; FAILED_PRECONDITION naming what is allowed when not allowed."""
     allowed = TRANSITIONS[complaint.state]
     if target not in allowed:
-        current = state_label(complaint.state)
-        options = ", ".join(sorted(state_label(s) for s in allowed)) or "nothing (it is final)"
-        raise IntegrityError(
-            f"{complaint.name} is {current}; it cannot become {state_label(target)} "
-            f"(from {current} it can become: {options})",
-            "INVALID_STATE_TRANSITION",
-            ErrorKind.FAILED_PRECONDITION,
-            {
-                "resource": complaint.name,
-                "current_state": current,
-                "requested_state": state_label(target),
-                "allowed_states": ",".join(sorted(state_label(s) for s in allowed)),
-            },
+        raise invalid_transition(
+            complaint.name,
+            state_label(complaint.state),
+            state_label(target),
+            (state_label(s) for s in allowed),
         )
     now = now.astimezone(UTC)
     return replace(
@@ -444,7 +260,7 @@ def accept(complaint: Complaint, now: datetime) -> Complaint:
 
 def check_reason(reason: str) -> None:
     """INVALID_ARGUMENT on `reason` unless it is a usable rejection reason."""
-    problem = _text_problem(reason.strip(), REASON_MAX, required=True, allow_newlines=True)
+    problem = text_problem(reason.strip(), REASON_MAX, required=True, allow_newlines=True)
     if problem:
         raise invalid_argument([FieldViolation("reason", problem)])
 
@@ -468,13 +284,11 @@ class Resolution:
 
 def resolution_violations(resolution: Resolution) -> list[FieldViolation]:
     violations = []
-    problem = _text_problem(
-        resolution.resolution.strip(), DESCRIPTION_MAX, required=True, allow_newlines=True
-    )
+    problem = text_problem(resolution.resolution.strip(), DESCRIPTION_MAX, required=True, allow_newlines=True)
     if problem:
         violations.append(FieldViolation("resolution", problem))
     if resolution.substantiated:
-        if (problem := _enum_problem(resolution.severity, SEVERITIES, "ComplaintSeverity")) is not None:
+        if (problem := enum_problem(resolution.severity, SEVERITIES, "ComplaintSeverity")) is not None:
             violations.append(FieldViolation("severity", f"{problem} (a substantiated complaint needs one)"))
     else:
         if resolution.severity != 0:
@@ -503,33 +317,3 @@ def resolve(complaint: Complaint, resolution: Resolution, now: datetime) -> Comp
 
 def close(complaint: Complaint, now: datetime) -> Complaint:
     return _move(complaint, CLOSED, now)
-
-
-# --- deadlines ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """Per-state deadlines in calendar days (24-hour periods from the event; holidays are not skipped)."""
-
-    accept_days: int = 7
-    resolve_days: int = 60
-
-    def due_time(self, complaint: Complaint) -> datetime | None:
-        if complaint.state == RECEIVED:
-            return complaint.create_time + timedelta(days=self.accept_days)
-        if complaint.state in (ACCEPTED, INVESTIGATING) and complaint.accept_time is not None:
-            return complaint.accept_time + timedelta(days=self.resolve_days)
-        return None
-
-    def is_overdue(self, complaint: Complaint, now: datetime) -> bool:
-        due = self.due_time(complaint)
-        return due is not None and due < now
-
-    def received_before(self, now: datetime) -> datetime:
-        """RECEIVED complaints created before this are overdue for acceptance."""
-        return now - timedelta(days=self.accept_days)
-
-    def accepted_before(self, now: datetime) -> datetime:
-        """ACCEPTED or INVESTIGATING complaints accepted before this are overdue for resolution."""
-        return now - timedelta(days=self.resolve_days)

@@ -1,4 +1,4 @@
-"""gRPC adapter of the complaints service: requests in, use cases, responses out.
+"""The complaints service's gRPC servicer: requests in, use cases, responses out.
 
 Errors are shared.errors.IntegrityError; the platform interceptor turns them into AIP-193 statuses.
 """
@@ -16,10 +16,10 @@ from services.complaints.adapters.mapping import (
     draft_from_proto,
     to_proto,
 )
-from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
 from services.complaints.domain.complaint import Complaint, Resolution
-from services.complaints.use_cases import workflow as service
-from services.complaints.use_cases.workflow import Rules
+from services.complaints.domain.deadlines import Rules
+from services.complaints.use_cases import filing, reading, workflow
+from services.complaints.use_cases.unit_of_work import ComplaintsUoW
 from shared.auth import Principal, Role, current_principal
 from shared.errors import FieldViolation, invalid_argument
 
@@ -29,7 +29,7 @@ P = complaints_pb2
 class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
     def __init__(
         self,
-        uow_factory: Callable[[], ComplaintsUnitOfWork],
+        uow_factory: Callable[[], ComplaintsUoW],
         rules: Rules,
         wake: Callable[[], None] | None = None,
     ) -> None:
@@ -48,7 +48,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
             raise invalid_argument([FieldViolation("complaint", "is required")])
         principal = current_principal()
         uow = self._uow_factory()
-        filed = service.create_complaint(
+        filed = filing.create_complaint(
             uow,
             draft_from_proto(request.complaint),
             contact_from_proto(request),
@@ -68,7 +68,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.GetComplaintRequest, context: grpc.ServicerContext
     ) -> P.GetComplaintResponse:
         principal = current_principal()
-        read = service.get_complaint(self._uow_factory(), request.name, principal)
+        read = reading.get_complaint(self._uow_factory(), request.name, principal)
         return P.GetComplaintResponse(
             complaint=self._view(read.complaint, principal), complainant=contact_to_proto(read.contact)
         )
@@ -76,7 +76,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
     def GetComplaintByReceipt(
         self, request: P.GetComplaintByReceiptRequest, context: grpc.ServicerContext
     ) -> P.GetComplaintByReceiptResponse:
-        complaint = service.get_by_receipt(self._uow_factory(), request.receipt_code)
+        complaint = reading.get_by_receipt(self._uow_factory(), request.receipt_code)
         response = P.GetComplaintByReceiptResponse(state=complaint.state)  # type: ignore[arg-type]
         response.create_time.FromDatetime(complaint.create_time)
         response.update_time.FromDatetime(complaint.update_time)
@@ -86,7 +86,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.ListComplaintsRequest, context: grpc.ServicerContext
     ) -> P.ListComplaintsResponse:
         principal = current_principal()
-        page = service.list_complaints(
+        page = reading.list_complaints(
             self._uow_factory(),
             principal,
             filter_text=request.filter,
@@ -102,7 +102,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.ListOverdueComplaintsRequest, context: grpc.ServicerContext
     ) -> P.ListOverdueComplaintsResponse:
         principal = current_principal()
-        page = service.list_overdue(
+        page = reading.list_overdue(
             self._uow_factory(),
             principal,
             self._rules,
@@ -115,7 +115,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def _acted(self, uow: ComplaintsUnitOfWork, complaint: Complaint) -> P.Complaint:
+    def _acted(self, uow: ComplaintsUoW, complaint: Complaint) -> P.Complaint:
         if uow.committed_events:
             self._wake()
         return self._view(complaint, current_principal())
@@ -124,14 +124,14 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.AcceptComplaintRequest, context: grpc.ServicerContext
     ) -> P.AcceptComplaintResponse:
         uow = self._uow_factory()
-        complaint = service.accept_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.accept_complaint(uow, request.name, request.etag, current_principal())
         return P.AcceptComplaintResponse(complaint=self._acted(uow, complaint))
 
     def RejectComplaint(
         self, request: P.RejectComplaintRequest, context: grpc.ServicerContext
     ) -> P.RejectComplaintResponse:
         uow = self._uow_factory()
-        complaint = service.reject_complaint(
+        complaint = workflow.reject_complaint(
             uow, request.name, request.reason, request.etag, current_principal()
         )
         return P.RejectComplaintResponse(complaint=self._acted(uow, complaint))
@@ -140,7 +140,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.InvestigateComplaintRequest, context: grpc.ServicerContext
     ) -> P.InvestigateComplaintResponse:
         uow = self._uow_factory()
-        complaint = service.investigate_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.investigate_complaint(uow, request.name, request.etag, current_principal())
         return P.InvestigateComplaintResponse(complaint=self._acted(uow, complaint))
 
     def ResolveComplaint(
@@ -150,7 +150,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         resolution = Resolution(
             request.substantiated, request.severity, request.resolution, request.reward_eligible
         )
-        complaint = service.resolve_complaint(
+        complaint = workflow.resolve_complaint(
             uow, request.name, resolution, request.etag, current_principal()
         )
         return P.ResolveComplaintResponse(complaint=self._acted(uow, complaint))
@@ -159,5 +159,5 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.CloseComplaintRequest, context: grpc.ServicerContext
     ) -> P.CloseComplaintResponse:
         uow = self._uow_factory()
-        complaint = service.close_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.close_complaint(uow, request.name, request.etag, current_principal())
         return P.CloseComplaintResponse(complaint=self._acted(uow, complaint))

@@ -1,41 +1,21 @@
-"""ListComplaints request parsing: AIP-160 filter, AIP-158 page size and opaque page tokens. Pure."""
+"""What a ListComplaints request asks for: AIP-160 filter, AIP-158 page size and opaque page tokens. Pure."""
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, replace
 
 from integrity.complaints.v1 import complaints_pb2
-from services.complaints.domain.complaint import ENTERPRISE_PREFIX, enterprise_problem
+from services.complaints.domain.complaint import ComplaintQuery, is_complaint_id
+from services.complaints.domain.intake import ENTERPRISE_PREFIX, enterprise_problem
 from shared import pagination
 from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.regions import region_problem
 
-_ID = re.compile(r"[0-9a-f]{24}")
 
-
-@dataclass(frozen=True)
-class ComplaintQuery:
-    """Which complaints to list; None means any. `region_code` includes the region's children."""
-
-    uscc: str | None = None
-    region_code: str | None = None
-    state: int | None = None
-    category: int | None = None
-    duplicate: bool | None = None
-    # Set by authorization, never by the filter: a system caller sees what it filed, an enterprise
-    # only decided complaints against itself.
-    filer_subject: str | None = None
-    states: frozenset[int] | None = None
-
-    def fingerprint(self) -> str:
-        """A short digest of the filter, so a page token cannot be reused with another filter."""
-        fields = [self.uscc, self.region_code, self.state, self.category, self.duplicate]
-        return pagination.fingerprint(json.dumps(fields))
-
-    def scoped(self, **changes: object) -> ComplaintQuery:
-        return replace(self, **changes)  # type: ignore[arg-type]
+def fingerprint(query: ComplaintQuery) -> str:
+    """A short digest of the filter, so a page token cannot be reused with another filter."""
+    fields = [query.uscc, query.region_code, query.state, query.category, query.duplicate]
+    return pagination.fingerprint(json.dumps(fields))
 
 
 page_size_of = pagination.page_size
@@ -48,7 +28,7 @@ def encode_page_token(last_id: str, fingerprint: str) -> str:
 def decode_page_token(token: str, fingerprint: str) -> str | None:
     """The complaint id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
     after = pagination.decode_page_token(token, fingerprint)
-    if after is not None and (not isinstance(after, str) or not _ID.fullmatch(after)):
+    if after is not None and (not isinstance(after, str) or not is_complaint_id(after)):
         raise pagination.invalid_page_token()
     return after
 
