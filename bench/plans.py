@@ -20,8 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.inspections.domain import DEFAULT_RATIOS
-from services.inspections.draw import (
+from services.inspections.domain.draw import (
     ALL_QUALIFICATIONS,
     LEVELS,
     UNGRADED,
@@ -32,6 +31,7 @@ from services.inspections.draw import (
     inputs_to_json,
     loads_of,
 )
+from services.inspections.domain.inspections import DEFAULT_RATIOS
 
 SUBJECT_TYPES = sorted(v for v in enterprises_pb2.SubjectType.values() if v != 0)
 

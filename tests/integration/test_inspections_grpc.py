@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
-from services.inspections.app import build_app
-from services.inspections.projection import handle_event
+from services.inspections.adapters.tables import INSPECTION_TABLES, InspectionRow
+from services.inspections.bootstrap import build_app
+from services.inspections.entrypoints.consumer import handle_event
 from services.inspections.settings import InspectionSettings
-from services.inspections.tables import INSPECTION_TABLES, InspectionRow
 from shared.auth import Role, issue_token
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.grpc_server import start

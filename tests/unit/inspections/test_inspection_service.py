@@ -17,11 +17,12 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.scoring.v1 import scoring_pb2
 from operations import cli
-from services.inspections import domain, service
-from services.inspections.domain import Findings, InstrumentFinding
-from services.inspections.projection import handle_event
-from services.inspections.tables import INSPECTION_TABLES, EnterpriseCopyRow, InspectionRow
-from services.inspections.unit_of_work import InspectionsUnitOfWork
+from services.inspections.adapters.tables import INSPECTION_TABLES, EnterpriseCopyRow, InspectionRow
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.domain import inspections as domain
+from services.inspections.domain.inspections import Findings, InstrumentFinding
+from services.inspections.entrypoints.consumer import handle_event
+from services.inspections.use_cases import inspections as service
 from shared.auth import Principal, Role
 from shared.db import UnitOfWork, create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.inspections.repository import InspectionsRepository
+from services.inspections.adapters.repository import InspectionsRepository
 from shared.unit_of_work import OutboxUnitOfWork
 
 

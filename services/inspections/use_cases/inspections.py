@@ -14,8 +14,16 @@ from typing import Generic, TypeVar
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.inspections import domain
-from services.inspections.domain import (
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.domain import inspections as domain
+from services.inspections.domain.draw import (
+    DrawInputs,
+    NotEnoughInspectors,
+    draw,
+    inputs_from_json,
+    inputs_to_json,
+)
+from services.inspections.domain.inspections import (
     INSPECTION_PREFIX,
     PLAN_PREFIX,
     PLANNED,
@@ -26,9 +34,7 @@ from services.inspections.domain import (
     Plan,
     PlanRequest,
 )
-from services.inspections.draw import DrawInputs, NotEnoughInspectors, draw, inputs_from_json, inputs_to_json
 from services.inspections.manifest import TOPIC
-from services.inspections.unit_of_work import InspectionsUnitOfWork
 from shared import pagination
 from shared.auth import Principal, Role
 from shared.errors import (

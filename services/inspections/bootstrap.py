@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from integrity.inspections.v1 import inspections_pb2_grpc
+from services.inspections.adapters.tables import INSPECTION_TABLES
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.entrypoints.consumer import CONSUMER_GROUP, handle_event
+from services.inspections.entrypoints.grpc import InspectionServiceServicer
+from services.inspections.entrypoints.overdue import OverdueChecker
 from services.inspections.manifest import SERVICE
-from services.inspections.overdue import OverdueChecker
-from services.inspections.projection import CONSUMER_GROUP, handle_event
-from services.inspections.servicer import InspectionServiceServicer
 from services.inspections.settings import InspectionSettings
-from services.inspections.tables import INSPECTION_TABLES
-from services.inspections.unit_of_work import InspectionsUnitOfWork
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
 from shared.inbox import ProcessedEvent

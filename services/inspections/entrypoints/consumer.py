@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.inspections.domain import TRIGGER_COMPLAINT
-from services.inspections.repository import InspectionsRepository
+from services.inspections.adapters.repository import InspectionsRepository
+from services.inspections.domain.inspections import TRIGGER_COMPLAINT
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent
 from shared.regions import region_problem

@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from services.inspections.service import flag_overdue_rectifications
-from services.inspections.unit_of_work import InspectionsUnitOfWork
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.use_cases.inspections import flag_overdue_rectifications
 
 log = logging.getLogger("integrity.inspections.overdue")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.inspections.v1 import inspections_pb2
-from services.inspections.domain import (
+from services.inspections.domain.inspections import (
     INSPECTOR_PREFIX,
     Findings,
     Inspection,
@@ -16,7 +16,7 @@ from services.inspections.domain import (
     NetContentFinding,
     Plan,
 )
-from services.inspections.service import PublishedResult
+from services.inspections.use_cases.inspections import PublishedResult
 from shared.errors import FieldViolation, invalid_argument
 
 P = inspections_pb2

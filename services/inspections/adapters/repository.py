@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, col, select
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.inspections.domain import (
+from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
+from services.inspections.domain.draw import Candidate, Officer
+from services.inspections.domain.inspections import (
     PLANNED,
     RECTIFYING,
     Findings,
@@ -19,8 +21,6 @@ from services.inspections.domain import (
     NetContentFinding,
     Plan,
 )
-from services.inspections.draw import Candidate, Officer
-from services.inspections.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
 from shared.regions import region_prefix
 
 ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE

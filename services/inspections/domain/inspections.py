@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2
-from services.inspections.draw import LEVELS, UNGRADED
+from services.inspections.domain.draw import LEVELS, UNGRADED
 from shared.errors import ErrorKind, FieldViolation, IntegrityError, invalid_argument
 from shared.regions import region_problem
 

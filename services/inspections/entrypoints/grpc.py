@@ -10,8 +10,7 @@ from collections.abc import Callable
 import grpc
 
 from integrity.inspections.v1 import inspections_pb2, inspections_pb2_grpc
-from services.inspections import domain, service
-from services.inspections.messages import (
+from services.inspections.adapters.mapping import (
     findings_from_proto,
     inspection_to_proto,
     inspector_to_proto,
@@ -19,7 +18,9 @@ from services.inspections.messages import (
     published_to_proto,
     time_of,
 )
-from services.inspections.unit_of_work import InspectionsUnitOfWork
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.domain import inspections as domain
+from services.inspections.use_cases import inspections as service
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
 

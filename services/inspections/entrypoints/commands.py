@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def verify_command(args: argparse.Namespace) -> int:
     # Imported here so `integrity --help` stays fast and does not load the services.
-    from services.inspections.service import verify_plan
-    from services.inspections.tables import INSPECTION_TABLES
-    from services.inspections.unit_of_work import InspectionsUnitOfWork
+    from services.inspections.adapters.tables import INSPECTION_TABLES
+    from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+    from services.inspections.use_cases.inspections import verify_plan
     from shared.db import create_tables, make_engine
     from shared.errors import IntegrityError
     from shared.settings import get_settings
