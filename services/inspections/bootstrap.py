@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from integrity.inspections.v1 import inspections_pb2_grpc
-from services.inspections.adapters.tables import INSPECTION_TABLES
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.entrypoints.consumer import CONSUMER_GROUP, handle_event
 from services.inspections.entrypoints.grpc import InspectionServiceServicer
@@ -14,28 +13,24 @@ from services.inspections.manifest import SERVICE
 from services.inspections.settings import InspectionSettings
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from shared.wiring import outbox_relay, service_database
-
-# Every table of the inspections database: created when the service (or a history import) starts.
-DATABASE_TABLES = [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent]
 
 
 def build_app(settings: Settings, *, own: InspectionSettings | None = None) -> ServiceApp:
     """`own`: the service's own settings (from the environment unless given)."""
     engine = service_database(settings, SERVICE)
     relay = outbox_relay(engine, settings, SERVICE)
+    uow_factory = partial(InspectionsUnitOfWork, engine)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,
         CONSUMER_GROUP,
         list(SERVICE.consumes),
         handle_event,
+        unit_of_work=uow_factory,
         client_id="integrity-inspections-consumer",
     )
-    uow_factory = partial(InspectionsUnitOfWork, engine)
     own = own or InspectionSettings()
     overdue = OverdueChecker(uow_factory, own.overdue_check_seconds, wake=relay.wake)
     servicer = InspectionServiceServicer(uow_factory, own.publication_working_days, wake=relay.wake)

@@ -25,7 +25,7 @@ SERVICE = ServiceManifest(
         "ListPublishedResults": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
     },
     bootstrap="services.inspections.bootstrap:build_app",
-    tables="services.inspections.bootstrap:DATABASE_TABLES",
+    tables="services.inspections.adapters.tables:TABLES",
     unit_of_work="services.inspections.adapters.unit_of_work:InspectionsUnitOfWork",
     publishes=TOPIC,
     # The local copy: grades, the enterprise population, substantiated complaints.

@@ -1,4 +1,5 @@
-"""Translation between the wire messages of integrity.inspections.v1 and the domain model."""
+"""Translation between the domain model and protobuf: the API messages of integrity.inspections.v1 and the
+event payloads of integrity.events.v1 that the use cases publish."""
 
 from __future__ import annotations
 
@@ -6,19 +7,23 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.inspections.domain.inspections import (
-    INSPECTOR_PREFIX,
     Findings,
+    FindingSummary,
     Inspection,
-    Inspector,
     InstrumentFinding,
     NetContentFinding,
-    Plan,
+    PublishedResult,
 )
-from services.inspections.use_cases.inspections import PublishedResult
+from services.inspections.domain.inspectors import Inspector
+from services.inspections.domain.names import INSPECTOR_PREFIX, PLAN_PREFIX
+from services.inspections.domain.plans import Plan
 from shared.errors import FieldViolation, invalid_argument
 
+# The CloudEvents source of every event the service publishes.
+EVENT_SOURCE = "//integrity/inspections"
 P = inspections_pb2
 
 
@@ -103,7 +108,7 @@ def inspection_to_proto(inspection: Inspection) -> P.Inspection:
         enterprise=f"enterprises/{inspection.uscc}",
         inspectors=[INSPECTOR_PREFIX + i for i in inspection.inspectors],
         outcome=inspection.outcome,  # type: ignore[arg-type]
-        plan=f"inspectionPlans/{inspection.plan_id}",
+        plan=PLAN_PREFIX + inspection.plan_id,
         state=inspection.state,  # type: ignore[arg-type]
         findings=findings_to_proto(inspection.findings),
         penalty_reference=inspection.penalty_reference,
@@ -130,3 +135,64 @@ def published_to_proto(result: PublishedResult) -> P.PublishedResult:
         items_checked=inspection.findings.items_checked(),
         outcome=inspection.outcome,  # type: ignore[arg-type]
     )
+
+
+# --- event payloads (integrity.events.v1) ---------------------------------------------------------
+
+
+def planned_event(inspection: Inspection, plan: Plan) -> events_pb2.InspectionPlanned:
+    return events_pb2.InspectionPlanned(
+        inspection=inspection.name, plan=plan.name, trigger=inspection.trigger
+    )
+
+
+def summary_to_proto(summary: FindingSummary) -> events_pb2.InspectionFindingSummary:
+    return events_pb2.InspectionFindingSummary(
+        instruments_checked=summary.instruments_checked,
+        instruments_overdue=summary.instruments_overdue,
+        instruments_failed=summary.instruments_failed,
+        tampering_found=summary.tampering_found,
+        net_content_samples=summary.net_content_samples,
+        net_content_short=summary.net_content_short,
+        largest_shortfall_percent=summary.largest_shortfall_percent,
+        # DeclarationCheck and CapabilityDeclarationCheck share their numbers.
+        capability_declaration=summary.capability_declaration,  # type: ignore[arg-type]
+        inspection_refused=summary.inspection_refused,
+    )
+
+
+def summary_from_proto(message: events_pb2.InspectionFindingSummary) -> FindingSummary:
+    return FindingSummary(
+        instruments_checked=message.instruments_checked,
+        instruments_overdue=message.instruments_overdue,
+        instruments_failed=message.instruments_failed,
+        tampering_found=message.tampering_found,
+        net_content_samples=message.net_content_samples,
+        net_content_short=message.net_content_short,
+        largest_shortfall_percent=message.largest_shortfall_percent,
+        capability_declaration=message.capability_declaration,
+        inspection_refused=message.inspection_refused,
+    )
+
+
+def completed_event(inspection: Inspection) -> events_pb2.InspectionCompleted:
+    event = events_pb2.InspectionCompleted(
+        inspection=inspection.name,
+        outcome=inspection.outcome,  # type: ignore[arg-type]
+        summary=summary_to_proto(inspection.findings.summary()),
+        penalty_reference=inspection.penalty_reference,
+    )
+    if inspection.rectification_deadline is not None:
+        event.rectification_deadline.FromDatetime(inspection.rectification_deadline)
+    return event
+
+
+def rectified_event(inspection: Inspection) -> events_pb2.RectificationCompleted:
+    return events_pb2.RectificationCompleted(inspection=inspection.name)
+
+
+def overdue_event(inspection: Inspection) -> events_pb2.RectificationOverdue:
+    assert inspection.rectification_deadline is not None
+    payload = events_pb2.RectificationOverdue(inspection=inspection.name)
+    payload.deadline.FromDatetime(inspection.rectification_deadline)
+    return payload

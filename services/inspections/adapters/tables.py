@@ -7,6 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, Text
 from sqlmodel import Field, SQLModel
 
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+
 
 class InspectorRow(SQLModel, table=True):
     __tablename__ = "inspectors"
@@ -45,7 +48,7 @@ class PlanRow(SQLModel, table=True):
     # JSON {level: ratio}.
     ratios: str = Field(sa_column=Column(Text, nullable=False))
     seed: int
-    # JSON of the draw inputs (services.inspections.draw.inputs_to_json).
+    # JSON of the draw inputs (services.inspections.domain.draw.inputs_to_json).
     snapshot: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str = Field(sa_column=Column(Text, nullable=False))
     request_id: str | None = Field(default=None, max_length=36, unique=True, nullable=True)
@@ -80,4 +83,5 @@ class InspectionRow(SQLModel, table=True):
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-INSPECTION_TABLES = [InspectorRow, EnterpriseCopyRow, PlanRow, InspectionRow]
+# Every table of the inspections database: created when the service (or a history import) starts.
+TABLES = [InspectorRow, EnterpriseCopyRow, PlanRow, InspectionRow, OutboxRecord, ProcessedEvent]

@@ -1,43 +1,24 @@
-"""Inspections: inspectors, plan requests, results and their lifecycle, publication dates. Pure.
+"""Inspections, their results and their lifecycle.
 
-Enum values are those of `integrity.inspections.v1` (one source of truth). No gRPC, no database.
+An inspection is drawn PLANNED; its result (outcome, findings, penalty, rectification deadline) completes
+it, and a violation leaves it RECTIFYING until rectified or overdue. The rules a result must follow are
+`result_violations`, the one function behind CompleteInspection and the import of InspectionCompleted.
+Enum values are those of `integrity.inspections.v1` (one source of truth).
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from integrity.scoring.v1 import scoring_pb2
-from services.inspections.domain.draw import LEVELS, UNGRADED
-from shared.errors import ErrorKind, FieldViolation, IntegrityError, invalid_argument
-from shared.regions import region_problem
+from services.inspections.domain.names import INSPECTION_PREFIX
+from services.inspections.domain.publication import add_working_days
+from shared.errors import FieldViolation, invalid_argument, invalid_transition
 
 Q = inspections_pb2
-INSPECTOR_PREFIX = "inspectors/"
-PLAN_PREFIX = "inspectionPlans/"
-INSPECTION_PREFIX = "inspections/"
-DISPLAY_NAME_MAX = 50
 PENALTY_REFERENCE_MAX = 100
-_INSPECTOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_ID = re.compile(r"[0-9a-f]{24}")
-
-QUALIFICATIONS = frozenset(v for v in Q.Qualification.values() if v != 0)
-SUBJECT_TYPES = frozenset(v for v in enterprises_pb2.SubjectType.values() if v != 0)
-
-# Default sampling ratios per grade (a regulator overrides them per plan). A is inspected only when
-# triggered; an enterprise with no grade yet is sampled like B.
-DEFAULT_RATIOS: dict[int, float] = {
-    UNGRADED: 0.10,
-    scoring_pb2.GRADE_LEVEL_A: 0.0,
-    scoring_pb2.GRADE_LEVEL_B: 0.10,
-    scoring_pb2.GRADE_LEVEL_C: 0.30,
-    scoring_pb2.GRADE_LEVEL_D: 1.0,
-}
 
 COMPLIANT = Q.INSPECTION_OUTCOME_COMPLIANT
 MINOR, MAJOR, SERIOUS = (
@@ -64,170 +45,18 @@ TRANSITIONS: dict[int, frozenset[int]] = {
 }
 DONE_STATES = frozenset({COMPLETED, RECTIFYING, OVERDUE, RECTIFIED})
 
-TRIGGER_COMPLAINT = "COMPLAINT"
-TRIGGER_OVERDUE = "RECTIFICATION_OVERDUE"
-
 
 def state_label(state: int) -> str:
     return Q.InspectionState.Name(state).removeprefix("INSPECTION_STATE_")  # type: ignore[arg-type]
 
 
-def new_id(now: datetime) -> str:
-    """24 hex digits: milliseconds since the epoch, then randomness, so ids sort by creation time."""
-    return f"{int(now.timestamp() * 1000):012x}{secrets.token_hex(6)}"
+def is_serious(tampering_found: bool, capability_declaration: int, inspection_refused: bool) -> bool:
+    """Serious violations in metrology: cheating, a false declaration, refusing inspection.
+    (DeclarationCheck and the events' CapabilityDeclarationCheck share their numbers.)"""
+    return tampering_found or capability_declaration == Q.DECLARATION_CHECK_FALSE or inspection_refused
 
 
-# --- inspectors ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inspector:
-    id: str
-    display_name: str
-    region_code: str
-    qualifications: frozenset[int]
-    available: bool
-    create_time: datetime
-
-    @property
-    def name(self) -> str:
-        return INSPECTOR_PREFIX + self.id
-
-
-def validate_inspector(
-    inspector_id: str, display_name: str, region_code: str, qualifications: list[int], now: datetime
-) -> Inspector:
-    violations: list[FieldViolation] = []
-    if inspector_id and not _INSPECTOR_ID.fullmatch(inspector_id):
-        violations.append(
-            FieldViolation("inspector_id", "must be 1-40 letters, digits, '-' or '_', starting with one")
-        )
-    display_name = display_name.strip()
-    if not display_name or len(display_name) > DISPLAY_NAME_MAX:
-        violations.append(
-            FieldViolation("inspector.display_name", f"is required, at most {DISPLAY_NAME_MAX} characters")
-        )
-    if (problem := region_problem(region_code)) is not None:
-        violations.append(FieldViolation("inspector.region_code", problem))
-    if not qualifications:
-        violations.append(
-            FieldViolation("inspector.qualifications", "at least one qualification is required")
-        )
-    for index, qualification in enumerate(qualifications):
-        if qualification not in QUALIFICATIONS:
-            violations.append(
-                FieldViolation(
-                    f"inspector.qualifications[{index}]", f"{qualification} is not a Qualification"
-                )
-            )
-    if violations:
-        raise invalid_argument(violations)
-    return Inspector(
-        id=inspector_id or f"i{new_id(now)}",
-        display_name=display_name,
-        region_code=region_code,
-        qualifications=frozenset(qualifications),
-        available=True,
-        create_time=now,
-    )
-
-
-UPDATABLE_INSPECTOR_FIELDS = ("available", "qualifications", "display_name")
-
-
-def update_inspector(
-    inspector: Inspector, paths: list[str], *, available: bool, qualifications: list[int], display_name: str
-) -> Inspector:
-    """The inspector with the masked fields changed; INVALID_ARGUMENT on a bad mask or value."""
-    unknown = [p for p in paths if p not in UPDATABLE_INSPECTOR_FIELDS]
-    if not paths or unknown:
-        raise invalid_argument(
-            [
-                FieldViolation(
-                    "update_mask",
-                    f"must name some of {', '.join(UPDATABLE_INSPECTOR_FIELDS)}"
-                    + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
-                )
-            ]
-        )
-    changed = validate_inspector(
-        "",
-        display_name if "display_name" in paths else inspector.display_name,
-        inspector.region_code,
-        qualifications if "qualifications" in paths else sorted(inspector.qualifications),
-        inspector.create_time,
-    )
-    return replace(
-        inspector,
-        display_name=changed.display_name,
-        qualifications=changed.qualifications,
-        available=available if "available" in paths else inspector.available,
-    )
-
-
-def inspector_id_of(subject: str) -> str | None:
-    """The id in a token subject `inspectors/{id}`; None when the subject is not an inspector name."""
-    if subject.startswith(INSPECTOR_PREFIX) and _INSPECTOR_ID.fullmatch(subject[len(INSPECTOR_PREFIX) :]):
-        return subject[len(INSPECTOR_PREFIX) :]
-    return None
-
-
-# --- plans -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlanRequest:
-    region_code: str
-    subject_type: int
-    ratios: dict[int, float]
-    seed: int
-
-
-def validate_plan_request(
-    region_code: str, subject_type: int, overrides: list[tuple[int, float]], seed: int
-) -> PlanRequest:
-    violations: list[FieldViolation] = []
-    if (problem := region_problem(region_code)) is not None:
-        violations.append(FieldViolation("inspection_plan.region_code", problem))
-    if subject_type != 0 and subject_type not in SUBJECT_TYPES:
-        violations.append(
-            FieldViolation("inspection_plan.subject_type", f"{subject_type} is not a SubjectType")
-        )
-    ratios = dict(DEFAULT_RATIOS)
-    seen: set[int] = set()
-    for index, (level, ratio) in enumerate(overrides):
-        field = f"inspection_plan.sampling_ratios[{index}]"
-        if level not in (UNGRADED, *LEVELS):
-            violations.append(FieldViolation(f"{field}.level", f"{level} is not a GradeLevel"))
-        elif level in seen:
-            violations.append(FieldViolation(f"{field}.level", "appears more than once"))
-        if not 0.0 <= ratio <= 1.0:
-            violations.append(FieldViolation(f"{field}.ratio", f"must be between 0 and 1, got {ratio}"))
-        seen.add(level)
-        ratios[level] = ratio
-    if violations:
-        raise invalid_argument(violations)
-    return PlanRequest(region_code, subject_type, ratios, seed or secrets.randbits(62) + 1)
-
-
-@dataclass(frozen=True)
-class Plan:
-    id: str
-    region_code: str
-    subject_type: int
-    ratios: dict[int, float]
-    seed: int
-    snapshot: str  # JSON of the draw inputs
-    created_by: str
-    request_id: str | None
-    create_time: datetime
-
-    @property
-    def name(self) -> str:
-        return PLAN_PREFIX + self.id
-
-
-# --- inspections and their results -----------------------------------------------------------------
+# --- findings --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -246,6 +75,31 @@ class NetContentFinding:
 
 
 @dataclass(frozen=True)
+class FindingSummary:
+    """The findings as events carry them (InspectionFindingSummary): counts, no item details."""
+
+    instruments_checked: int = 0
+    instruments_overdue: int = 0
+    instruments_failed: int = 0
+    tampering_found: bool = False
+    net_content_samples: int = 0
+    net_content_short: int = 0
+    largest_shortfall_percent: float = 0.0
+    capability_declaration: int = 0
+    inspection_refused: bool = False
+
+    @property
+    def serious(self) -> bool:
+        return is_serious(self.tampering_found, self.capability_declaration, self.inspection_refused)
+
+    @property
+    def violation_found(self) -> bool:
+        return self.serious or bool(
+            self.instruments_overdue or self.instruments_failed or self.net_content_short
+        )
+
+
+@dataclass(frozen=True)
 class Findings:
     instruments: tuple[InstrumentFinding, ...] = ()
     net_content: tuple[NetContentFinding, ...] = ()
@@ -254,15 +108,15 @@ class Findings:
 
     @property
     def serious(self) -> bool:
-        """Serious violations in metrology: cheating, a false declaration, refusing inspection."""
-        return (
-            any(i.tampering_found for i in self.instruments)
-            or self.capability_declaration == Q.DECLARATION_CHECK_FALSE
-            or self.inspection_refused
+        return is_serious(
+            any(i.tampering_found for i in self.instruments),
+            self.capability_declaration,
+            self.inspection_refused,
         )
 
     @property
     def any_violation(self) -> bool:
+        # Any status but VALID counts (an unknown one too), so a malformed finding is never COMPLIANT.
         return (
             self.serious
             or any(i.verification_status != Q.VERIFICATION_STATUS_VALID for i in self.instruments)
@@ -279,41 +133,28 @@ class Findings:
             items.append("capability_declaration")
         return items
 
-
-@dataclass(frozen=True)
-class Inspection:
-    id: str
-    plan_id: str
-    uscc: str
-    region_code: str
-    inspectors: tuple[str, ...]  # inspector ids; the first leads
-    trigger: str
-    state: int
-    create_time: datetime
-    outcome: int = 0
-    findings: Findings = Findings()
-    penalty_reference: str = ""
-    rectification_deadline: datetime | None = None
-    complete_time: datetime | None = None
-    publish_date: date | None = None
-    completed_by: str = ""
-
-    @property
-    def name(self) -> str:
-        return INSPECTION_PREFIX + self.id
-
-    @property
-    def lead(self) -> str:
-        return self.inspectors[0]
+    def summary(self) -> FindingSummary:
+        return FindingSummary(
+            instruments_checked=len(self.instruments),
+            instruments_overdue=sum(
+                1 for i in self.instruments if i.verification_status == Q.VERIFICATION_STATUS_OVERDUE
+            ),
+            instruments_failed=sum(
+                1 for i in self.instruments if i.verification_status == Q.VERIFICATION_STATUS_FAILED
+            ),
+            tampering_found=any(i.tampering_found for i in self.instruments),
+            net_content_samples=sum(n.batches_sampled for n in self.net_content),
+            net_content_short=sum(n.batches_short for n in self.net_content),
+            largest_shortfall_percent=max(
+                (n.largest_shortfall_percent for n in self.net_content), default=0.0
+            ),
+            capability_declaration=self.capability_declaration,
+            inspection_refused=self.inspection_refused,
+        )
 
 
-def parse_name(name: str, prefix: str, field: str = "name") -> str:
-    if name.startswith(prefix) and _ID.fullmatch(name[len(prefix) :]):
-        return name[len(prefix) :]
-    raise invalid_argument([FieldViolation(field, f"must be {prefix}{{id}}, got {name[:60]!r}")])
-
-
-def _findings_violations(findings: Findings) -> list[FieldViolation]:
+def findings_violations(findings: Findings) -> list[FieldViolation]:
+    """What is wrong with the findings an inspector records, item by item."""
     violations = []
     for index, item in enumerate(findings.instruments):
         if item.verification_status not in (
@@ -348,6 +189,135 @@ def _findings_violations(findings: Findings) -> list[FieldViolation]:
     return violations
 
 
+def summary_violations(summary: FindingSummary) -> list[FieldViolation]:
+    """What is wrong with the counts of a summary (an imported InspectionCompleted)."""
+    violations = []
+    for field in ("instruments_checked", "instruments_overdue", "instruments_failed", "net_content_samples"):
+        if getattr(summary, field) < 0:
+            violations.append(FieldViolation(f"summary.{field}", "must not be negative"))
+    if summary.instruments_overdue + summary.instruments_failed > summary.instruments_checked:
+        violations.append(
+            FieldViolation(
+                "summary.instruments_checked", "must be at least instruments_overdue + instruments_failed"
+            )
+        )
+    if not 0 <= summary.net_content_short <= max(summary.net_content_samples, 0):
+        violations.append(
+            FieldViolation("summary.net_content_short", "must be between 0 and net_content_samples")
+        )
+    if not 0.0 <= summary.largest_shortfall_percent <= 100.0:
+        violations.append(FieldViolation("summary.largest_shortfall_percent", "must be between 0 and 100"))
+    elif summary.net_content_short == 0 and summary.largest_shortfall_percent > 0:
+        violations.append(
+            FieldViolation("summary.largest_shortfall_percent", "must be 0 when no batch was short")
+        )
+    if summary.capability_declaration not in events_pb2.CapabilityDeclarationCheck.values():
+        violations.append(
+            FieldViolation("summary.capability_declaration", "is not a CapabilityDeclarationCheck")
+        )
+    return violations
+
+
+# --- the result ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultClaim:
+    """What a result says, whether an inspector records it or a legacy history reports it."""
+
+    outcome: int
+    serious: bool  # the findings show a serious violation
+    violation_found: bool  # the findings show any violation
+    penalty_reference: str
+    rectification_deadline: datetime | None
+
+
+def result_violations(
+    result: ResultClaim, completed_at: datetime, *, imported: bool = False
+) -> list[FieldViolation]:
+    """The rules of a result, in the words of CompleteInspection: the outcome must match the findings, a
+    COMPLIANT outcome has no penalty and no rectification deadline, and a deadline comes after completion.
+
+    CompleteInspection completes now and requires a deadline when a violation was found; an imported
+    result (`imported`) was completed at `completed_at` and may lack the deadline.
+    """
+    violations = []
+    outcome = result.outcome
+    if outcome not in OUTCOMES:
+        violations.append(
+            FieldViolation("outcome", "is required: COMPLIANT, MINOR, MAJOR or SERIOUS_VIOLATION")
+        )
+    elif result.serious and outcome != SERIOUS:
+        violations.append(
+            FieldViolation(
+                "outcome",
+                "must be SERIOUS_VIOLATION: tampering, a false declaration or a refusal is serious",
+            )
+        )
+    elif result.violation_found and outcome == COMPLIANT:
+        violations.append(FieldViolation("outcome", "cannot be COMPLIANT when the findings show a violation"))
+    if len(result.penalty_reference) > PENALTY_REFERENCE_MAX:
+        violations.append(
+            FieldViolation("penalty_reference", f"must be at most {PENALTY_REFERENCE_MAX} characters")
+        )
+    deadline = result.rectification_deadline
+    if outcome == COMPLIANT:
+        if deadline is not None:
+            violations.append(
+                FieldViolation("rectification_deadline", "must be unset for a COMPLIANT outcome")
+            )
+        if result.penalty_reference.strip():
+            violations.append(FieldViolation("penalty_reference", "must be empty for a COMPLIANT outcome"))
+    elif outcome in OUTCOMES:
+        if deadline is None:
+            if not imported:
+                violations.append(
+                    FieldViolation("rectification_deadline", "is required when a violation was found")
+                )
+        elif deadline <= completed_at:
+            too_early = "must be after the inspection (time)" if imported else "must be in the future"
+            violations.append(FieldViolation("rectification_deadline", too_early))
+    return violations
+
+
+# --- the inspection and its lifecycle ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inspection:
+    id: str
+    plan_id: str
+    uscc: str
+    region_code: str
+    inspectors: tuple[str, ...]  # inspector ids; the first leads
+    trigger: str
+    state: int
+    create_time: datetime
+    outcome: int = 0
+    findings: Findings = Findings()
+    penalty_reference: str = ""
+    rectification_deadline: datetime | None = None
+    complete_time: datetime | None = None
+    publish_date: date | None = None
+    completed_by: str = ""
+
+    @property
+    def name(self) -> str:
+        return INSPECTION_PREFIX + self.id
+
+    @property
+    def lead(self) -> str:
+        return self.inspectors[0]
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """A result as the public sees it (一公开), with the enterprise's name from the local copy."""
+
+    inspection: Inspection
+    enterprise_name: str
+
+
 def complete(
     inspection: Inspection,
     *,
@@ -360,40 +330,11 @@ def complete(
     publication_working_days: int,
 ) -> Inspection:
     """The inspection with its result; INVALID_ARGUMENT when the result does not hold together."""
-    violations = _findings_violations(findings)
     penalty_reference = penalty_reference.strip()
-    if outcome not in OUTCOMES:
-        violations.append(
-            FieldViolation("outcome", "is required: COMPLIANT, MINOR, MAJOR or SERIOUS_VIOLATION")
-        )
-    elif findings.serious and outcome != SERIOUS:
-        violations.append(
-            FieldViolation(
-                "outcome",
-                "must be SERIOUS_VIOLATION: tampering, a false declaration or a refusal is serious",
-            )
-        )
-    elif findings.any_violation and outcome == COMPLIANT:
-        violations.append(FieldViolation("outcome", "cannot be COMPLIANT when the findings show a violation"))
-    if len(penalty_reference) > PENALTY_REFERENCE_MAX:
-        violations.append(
-            FieldViolation("penalty_reference", f"must be at most {PENALTY_REFERENCE_MAX} characters")
-        )
-    if outcome == COMPLIANT:
-        if rectification_deadline is not None:
-            violations.append(
-                FieldViolation("rectification_deadline", "must be unset for a COMPLIANT outcome")
-            )
-        if penalty_reference:
-            violations.append(FieldViolation("penalty_reference", "must be empty for a COMPLIANT outcome"))
-    elif outcome in OUTCOMES:
-        if rectification_deadline is None:
-            violations.append(
-                FieldViolation("rectification_deadline", "is required when a violation was found")
-            )
-        elif rectification_deadline <= now:
-            violations.append(FieldViolation("rectification_deadline", "must be in the future"))
-    if violations:
+    claim = ResultClaim(
+        outcome, findings.serious, findings.any_violation, penalty_reference, rectification_deadline
+    )
+    if violations := findings_violations(findings) + result_violations(claim, now):
         raise invalid_argument(violations)
     target = RECTIFYING if rectification_deadline is not None else COMPLETED
     _check_transition(inspection, target)
@@ -422,34 +363,10 @@ def mark_overdue(inspection: Inspection) -> Inspection:
 
 def _check_transition(inspection: Inspection, target: int) -> None:
     allowed = TRANSITIONS[inspection.state]
-    if target in allowed:
-        return
-    current = state_label(inspection.state)
-    options = ", ".join(sorted(state_label(s) for s in allowed)) or "nothing (it is final)"
-    raise IntegrityError(
-        f"{inspection.name} is {current}; it cannot become {state_label(target)} "
-        f"(from {current} it can become: {options})",
-        "INVALID_STATE_TRANSITION",
-        ErrorKind.FAILED_PRECONDITION,
-        {"resource": inspection.name, "current_state": current, "requested_state": state_label(target)},
-    )
-
-
-def add_working_days(start: date, days: int) -> date:
-    """`days` working days (Monday to Friday) after `start`; public holidays are not known here."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def request_id_problem(request_id: str) -> str | None:
-    if request_id and not _UUID.fullmatch(request_id):
-        return "must be empty or a UUID, e.g. 3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81 (AIP-155)"
-    return None
+    if target not in allowed:
+        raise invalid_transition(
+            inspection.name,
+            state_label(inspection.state),
+            state_label(target),
+            (state_label(s) for s in allowed),
+        )

@@ -24,17 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    # Imported here so `integrity --help` stays fast and does not load the services.
-    from services.inspections.adapters.tables import INSPECTION_TABLES
+    # Imported here so `integrity --help` stays fast: registering the command loads no service code.
+    from services.inspections.adapters.tables import TABLES
     from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
-    from services.inspections.use_cases.inspections import verify_plan
+    from services.inspections.use_cases.plans import verify_plan
     from shared.db import create_tables, make_engine
     from shared.errors import IntegrityError
     from shared.settings import get_settings
 
     engine = make_engine(args.database_url or get_settings().database_url("inspections"))
     try:
-        create_tables(engine, INSPECTION_TABLES)
+        create_tables(engine, TABLES)
         result = verify_plan(InspectionsUnitOfWork(engine), args.name)
     except IntegrityError as exc:
         print(f"integrity plan verify: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""gRPC adapter of the inspections service: requests in, use cases, responses out.
+"""The inspections service's gRPC servicer: requests in, use cases, responses out.
 
 Errors are shared.errors.IntegrityError; the platform interceptor turns them into AIP-193 statuses.
 """
@@ -18,9 +18,9 @@ from services.inspections.adapters.mapping import (
     published_to_proto,
     time_of,
 )
-from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
-from services.inspections.domain import inspections as domain
-from services.inspections.use_cases import inspections as service
+from services.inspections.domain.plans import validate_plan_request
+from services.inspections.use_cases import inspections, inspectors, plans
+from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
 
@@ -30,7 +30,7 @@ P = inspections_pb2
 class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
     def __init__(
         self,
-        uow_factory: Callable[[], InspectionsUnitOfWork],
+        uow_factory: Callable[[], InspectionsUoW],
         publication_working_days: int = 7,
         wake: Callable[[], None] | None = None,
     ) -> None:
@@ -45,7 +45,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         if not request.HasField("inspector"):
             raise invalid_argument([FieldViolation("inspector", "is required")])
         given = request.inspector
-        inspector = service.create_inspector(
+        inspector = inspectors.create_inspector(
             self._uow_factory(),
             request.inspector_id,
             given.display_name,
@@ -59,7 +59,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         self, request: P.UpdateInspectorRequest, context: grpc.ServicerContext
     ) -> P.UpdateInspectorResponse:
         given = request.inspector
-        inspector = service.update_inspector(
+        inspector = inspectors.update_inspector(
             self._uow_factory(),
             given.name,
             list(request.update_mask.paths),
@@ -73,7 +73,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
     def ListInspectors(
         self, request: P.ListInspectorsRequest, context: grpc.ServicerContext
     ) -> P.ListInspectorsResponse:
-        page = service.list_inspectors(
+        page = inspectors.list_inspectors(
             self._uow_factory(),
             current_principal(),
             request.region_code,
@@ -90,16 +90,14 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         if not request.HasField("inspection_plan"):
             raise invalid_argument([FieldViolation("inspection_plan", "is required")])
         given = request.inspection_plan
-        plan_request = domain.validate_plan_request(
+        plan_request = validate_plan_request(
             given.region_code,
             given.subject_type,
             [(r.level, r.ratio) for r in given.sampling_ratios],
             given.seed,
         )
-        if (problem := domain.request_id_problem(request.request_id)) is not None:
-            raise invalid_argument([FieldViolation("request_id", problem)])
         uow = self._uow_factory()
-        view = service.create_plan(uow, plan_request, request.request_id, current_principal())
+        view = plans.create_plan(uow, plan_request, request.request_id, current_principal())
         if uow.committed_events:
             self._wake()
         return P.CreateInspectionPlanResponse(inspection_plan=plan_to_proto(view.plan, view.inspections))
@@ -107,7 +105,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
     def GetInspectionPlan(
         self, request: P.GetInspectionPlanRequest, context: grpc.ServicerContext
     ) -> P.GetInspectionPlanResponse:
-        view = service.get_plan(self._uow_factory(), request.name, current_principal())
+        view = plans.get_plan(self._uow_factory(), request.name, current_principal())
         return P.GetInspectionPlanResponse(
             inspection_plan=plan_to_proto(view.plan, view.inspections),
             inspections=[inspection_to_proto(i) for i in view.inspections],
@@ -122,7 +120,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             else None
         )
         uow = self._uow_factory()
-        inspection = service.complete_inspection(
+        inspection = inspections.complete_inspection(
             uow,
             request.name,
             outcome=request.outcome,
@@ -140,7 +138,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         self, request: P.CompleteRectificationRequest, context: grpc.ServicerContext
     ) -> P.CompleteRectificationResponse:
         uow = self._uow_factory()
-        inspection = service.complete_rectification(uow, request.name, current_principal())
+        inspection = inspections.complete_rectification(uow, request.name, current_principal())
         if uow.committed_events:
             self._wake()
         return P.CompleteRectificationResponse(inspection=inspection_to_proto(inspection))
@@ -148,7 +146,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
     def ListPublishedResults(
         self, request: P.ListPublishedResultsRequest, context: grpc.ServicerContext
     ) -> P.ListPublishedResultsResponse:
-        page = service.list_published(
+        page = inspections.list_published(
             self._uow_factory(), request.region_code, request.page_size, request.page_token
         )
         return P.ListPublishedResultsResponse(

@@ -1,4 +1,4 @@
-"""A periodic check that flags rectifications past their deadline (each once: the state changes)."""
+"""A periodic worker that flags rectifications past their deadline (each once: the state changes)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.use_cases.inspections import flag_overdue_rectifications
+from services.inspections.use_cases.unit_of_work import InspectionsUoW
 
 log = logging.getLogger("integrity.inspections.overdue")
 
@@ -17,7 +17,7 @@ class OverdueChecker:
 
     def __init__(
         self,
-        uow_factory: Callable[[], InspectionsUnitOfWork],
+        uow_factory: Callable[[], InspectionsUoW],
         interval_seconds: float,
         wake: Callable[[], None] | None = None,
     ) -> None:

@@ -24,7 +24,7 @@ from services.inspections.domain.draw import (
     loads_of,
     qualified_for,
 )
-from services.inspections.domain.inspections import DEFAULT_RATIOS
+from services.inspections.domain.plans import DEFAULT_RATIOS
 
 E = enterprises_pb2
 Q = inspections_pb2
