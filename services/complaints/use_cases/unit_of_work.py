@@ -3,13 +3,12 @@ test fake (`tests/unit/complaints/fakes.py`) both provide it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Protocol
 
 from services.complaints.domain.complaint import Complaint, ComplaintQuery
 from services.complaints.domain.intake import Contact
-from shared.events import Event
+from shared.ports import UnitOfWorkPort
 
 
 class ComplaintRepository(Protocol):
@@ -51,23 +50,5 @@ class ComplaintRepository(Protocol):
         ...
 
 
-class ComplaintsUoW(Protocol):
+class ComplaintsUoW(UnitOfWorkPort, Protocol):
     complaints: ComplaintRepository
-    # Events committed over this object's life, so the caller knows to wake the outbox relay.
-    committed_events: int
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def add_event(self, topic: str, event: Event) -> None: ...
-
-    def add_events(self, topic: str, events: Sequence[Event]) -> None: ...
-
-    def present_event_ids(self, event_ids: Collection[str]) -> set[str]: ...
-
-    def commit(self) -> None:
-        """Commits; raises StorageConflict when a unique constraint refuses the write."""
-        ...
-
-    def rollback(self) -> None: ...

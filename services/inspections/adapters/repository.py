@@ -35,6 +35,11 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class _SqlRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
 def _in_region(column: Any, region_code: str) -> ColumnElement[bool]:
     """The rows of `region_code` and the regions inside it ("" = everywhere)."""
     # Division codes are digits only, so the prefix needs no LIKE escaping.
@@ -59,10 +64,7 @@ def _inspector(row: InspectorRow) -> Inspector:
     )
 
 
-class SqlInspectorRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SqlInspectorRepository(_SqlRepository):
     def add(self, inspector: Inspector) -> None:
         self.session.add(
             InspectorRow(
@@ -120,10 +122,7 @@ def _plan(row: PlanRow) -> Plan:
     )
 
 
-class SqlPlanRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SqlPlanRepository(_SqlRepository):
     def add(self, plan: Plan) -> None:
         self.session.add(
             PlanRow(
@@ -187,10 +186,7 @@ def _inspection(row: InspectionRow) -> Inspection:
     )
 
 
-class SqlInspectionRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SqlInspectionRepository(_SqlRepository):
     def add(self, inspection: Inspection, position: int) -> None:
         """`position`: its place in the plan's draw, so `plan verify` compares in order."""
         self.session.add(
@@ -296,10 +292,7 @@ def _copy(row: EnterpriseCopyRow) -> EnterpriseCopy:
     )
 
 
-class SqlEnterpriseCopyRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SqlEnterpriseCopyRepository(_SqlRepository):
     def get(self, uscc: str) -> EnterpriseCopy:
         """The copy of `uscc`; a blank one (region from the USCC) when first heard of."""
         row = self.session.get(EnterpriseCopyRow, uscc)

@@ -3,15 +3,15 @@ fake (`tests/unit/inspections/fakes.py`) both provide it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Protocol, Self
+from typing import Protocol
 
 from services.inspections.domain.inspections import Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.local_copy import EnterpriseCopy
 from services.inspections.domain.plans import Plan
-from shared.events import Event
+from shared.ports import UnitOfWorkPort
 
 
 class InspectorRepository(Protocol):
@@ -86,26 +86,9 @@ class EnterpriseCopyRepository(Protocol):
     def clear_triggers(self, usccs: Iterable[str]) -> None: ...
 
 
-class InspectionsUoW(Protocol):
+class InspectionsUoW(UnitOfWorkPort, Protocol):
     inspectors: InspectorRepository
     plans: PlanRepository
     inspections: InspectionRepository
+    # The local copy of other services' facts about enterprises.
     enterprises: EnterpriseCopyRepository
-    # Events committed over this object's life, so the caller knows to wake the outbox relay.
-    committed_events: int
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def add_event(self, topic: str, event: Event) -> None: ...
-
-    def add_events(self, topic: str, events: Sequence[Event]) -> None: ...
-
-    def present_event_ids(self, event_ids: Collection[str]) -> set[str]: ...
-
-    def commit(self) -> None:
-        """Commits; raises StorageConflict when a unique constraint refuses the write."""
-        ...
-
-    def rollback(self) -> None: ...
