@@ -3,6 +3,7 @@ event payloads of integrity.events.v1 that the use cases publish."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -147,32 +148,12 @@ def planned_event(inspection: Inspection, plan: Plan) -> events_pb2.InspectionPl
 
 
 def summary_to_proto(summary: FindingSummary) -> events_pb2.InspectionFindingSummary:
-    return events_pb2.InspectionFindingSummary(
-        instruments_checked=summary.instruments_checked,
-        instruments_overdue=summary.instruments_overdue,
-        instruments_failed=summary.instruments_failed,
-        tampering_found=summary.tampering_found,
-        net_content_samples=summary.net_content_samples,
-        net_content_short=summary.net_content_short,
-        largest_shortfall_percent=summary.largest_shortfall_percent,
-        # DeclarationCheck and CapabilityDeclarationCheck share their numbers.
-        capability_declaration=summary.capability_declaration,  # type: ignore[arg-type]
-        inspection_refused=summary.inspection_refused,
-    )
+    # Field for field, by name (DeclarationCheck and CapabilityDeclarationCheck share their numbers).
+    return events_pb2.InspectionFindingSummary(**asdict(summary))
 
 
 def summary_from_proto(message: events_pb2.InspectionFindingSummary) -> FindingSummary:
-    return FindingSummary(
-        instruments_checked=message.instruments_checked,
-        instruments_overdue=message.instruments_overdue,
-        instruments_failed=message.instruments_failed,
-        tampering_found=message.tampering_found,
-        net_content_samples=message.net_content_samples,
-        net_content_short=message.net_content_short,
-        largest_shortfall_percent=message.largest_shortfall_percent,
-        capability_declaration=message.capability_declaration,
-        inspection_refused=message.inspection_refused,
-    )
+    return FindingSummary(**{field.name: getattr(message, field.name) for field in fields(FindingSummary)})
 
 
 def completed_event(inspection: Inspection) -> events_pb2.InspectionCompleted:

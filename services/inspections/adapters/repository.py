@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -280,16 +280,12 @@ class SqlInspectionRepository(_SqlRepository):
 # --- the local copy of enterprises -------------------------------------------------------------------
 
 
+# The copy's fields and the row's columns have the same names.
+_COPY_FIELDS = tuple(field.name for field in fields(EnterpriseCopy))
+
+
 def _copy(row: EnterpriseCopyRow) -> EnterpriseCopy:
-    return EnterpriseCopy(
-        uscc=row.uscc,
-        region_code=row.region_code,
-        display_name=row.display_name,
-        subject_type=row.subject_type,
-        status=row.status,
-        grade_level=row.grade_level,
-        trigger=row.trigger,
-    )
+    return EnterpriseCopy(**{name: getattr(row, name) for name in _COPY_FIELDS})
 
 
 class SqlEnterpriseCopyRepository(_SqlRepository):
@@ -300,12 +296,8 @@ class SqlEnterpriseCopyRepository(_SqlRepository):
 
     def save(self, copy: EnterpriseCopy) -> None:
         row = self.session.get(EnterpriseCopyRow, copy.uscc) or EnterpriseCopyRow(uscc=copy.uscc)
-        row.region_code = copy.region_code
-        row.display_name = copy.display_name
-        row.subject_type = copy.subject_type
-        row.status = copy.status
-        row.grade_level = copy.grade_level
-        row.trigger = copy.trigger
+        for name in _COPY_FIELDS:
+            setattr(row, name, getattr(copy, name))
         self.session.add(row)
 
     def active_in(self, region_code: str, subject_type: int) -> list[EnterpriseCopy]:
