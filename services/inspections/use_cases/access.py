@@ -1,18 +1,14 @@
-"""Who may act where beyond the method access rules, and the audit trail of what they did."""
+"""Who may act where beyond the method access rules: regulators within their region, the system anywhere."""
 
 from __future__ import annotations
-
-import logging
 
 from shared.auth import Principal, Role
 from shared.errors import permission_denied
 from shared.regions import region_contains
 
-audit_log = logging.getLogger("integrity.audit")
-
 
 def require_region(principal: Principal, region_code: str) -> None:
-    """Regulators act within their region; the system anywhere."""
+    """PERMISSION_DENIED (OUTSIDE_REGION) unless the caller may act in `region_code`."""
     if principal.role == Role.SYSTEM:
         return
     if (
@@ -24,17 +20,4 @@ def require_region(principal: Principal, region_code: str) -> None:
     raise permission_denied(
         f"{principal.role} {principal.subject!r} of region {principal.region} may not act in {region_code}",
         "OUTSIDE_REGION",
-    )
-
-
-def audit(action: str, resource: str, principal: Principal, **extra: object) -> None:
-    audit_log.info(
-        f"inspections {action}",
-        extra={
-            "action": action,
-            "resource": resource,
-            "subject": principal.subject,
-            "role": str(principal.role),
-            **extra,
-        },
     )

@@ -16,7 +16,7 @@ from services.inspections.domain.inspectors import inspector_id_of
 from services.inspections.domain.local_copy import TRIGGER_OVERDUE
 from services.inspections.domain.names import INSPECTION_PREFIX, parse_name
 from services.inspections.manifest import TOPIC
-from services.inspections.use_cases.access import audit
+from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.queries import Page, decode_page_token, page_of, page_size_of
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import Principal, Role

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from services.inspections.domain import inspectors as domain
 from services.inspections.domain.inspectors import Inspector, inspector_id_of
-from services.inspections.use_cases.access import audit, require_region
+from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.queries import Page, decode_page_token, page_of, page_size_of
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import Principal, Role, listing_region

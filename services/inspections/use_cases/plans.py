@@ -12,7 +12,8 @@ from services.inspections.domain.inspections import Inspection
 from services.inspections.domain.names import PLAN_PREFIX, parse_name
 from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, new_plan, planned_inspections
 from services.inspections.manifest import TOPIC
-from services.inspections.use_cases.access import audit, require_region
+from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError, StorageConflict, failed_precondition, not_found
