@@ -26,7 +26,7 @@ from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
-from services.complaints.app import build_app
+from services.complaints.bootstrap import build_app
 from shared.db import make_engine
 from shared.grpc_server import start
 from shared.outbox import OutboxRecord

@@ -1,8 +1,8 @@
 """Plan draw: time to draw a 双随机 plan over 100,000 enterprises and 500 inspectors.
 
-Times the pure draw function (services.inspections.draw.draw: per-grade sampling, triggered enterprises,
-teams of two from qualified inspectors, least-loaded first, never the previous lead) against a bare
-`random.sample` of the same number of enterprises from the same population, measured in the same run.
+Times the pure draw function (services.inspections.domain.draw.draw: per-grade sampling, triggered
+enterprises, teams of two from qualified inspectors, least-loaded first, never the previous lead) against a
+bare `random.sample` of the same number of enterprises from the same population, measured in the same run.
 
     .venv/bin/python bench/plans.py [--enterprises 100000] [--inspectors 500] [--repeat 5]
 """
@@ -20,8 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.inspections.domain import DEFAULT_RATIOS
-from services.inspections.draw import (
+from services.inspections.domain.draw import (
     ALL_QUALIFICATIONS,
     LEVELS,
     UNGRADED,
@@ -32,6 +31,7 @@ from services.inspections.draw import (
     inputs_to_json,
     loads_of,
 )
+from services.inspections.domain.plans import DEFAULT_RATIOS
 
 SUBJECT_TYPES = sorted(v for v in enterprises_pb2.SubjectType.values() if v != 0)
 

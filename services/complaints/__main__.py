@@ -1,6 +1,6 @@
 """`python -m services.complaints`: serves ComplaintService until SIGTERM/SIGINT."""
 
-from services.complaints.app import build_app
+from services.complaints.bootstrap import build_app
 from shared.grpc_server import run
 from shared.settings import get_settings
 

@@ -26,12 +26,12 @@ SERVICE = ServiceManifest(
         "ResolveComplaint": (Role.REGULATOR,),
         "CloseComplaint": (Role.REGULATOR,),
     },
-    bootstrap="services.complaints.app:build_app",
-    tables="services.complaints.app:DATABASE_TABLES",
-    unit_of_work="services.complaints.unit_of_work:ComplaintsUnitOfWork",
+    bootstrap="services.complaints.bootstrap:build_app",
+    tables="services.complaints.adapters.tables:TABLES",
+    unit_of_work="services.complaints.adapters.unit_of_work:ComplaintsUnitOfWork",
     publishes=TOPIC,
     history=HistoryRules(
-        stage="operations.history.legacy:stage_checked",
+        stage="services.complaints.use_cases.history:stage_imported",
         owns=frozenset({"complaint_filed", "complaint_accepted", "complaint_rejected", "complaint_resolved"}),
     ),
 )

@@ -1,6 +1,6 @@
 """`python -m services.inspections`: serves InspectionService until SIGTERM/SIGINT."""
 
-from services.inspections.app import build_app
+from services.inspections.bootstrap import build_app
 from shared.grpc_server import run
 from shared.settings import get_settings
 

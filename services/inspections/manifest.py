@@ -24,17 +24,17 @@ SERVICE = ServiceManifest(
         # 一公开: anyone, with or without a token; never personal data.
         "ListPublishedResults": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
     },
-    bootstrap="services.inspections.app:build_app",
-    tables="services.inspections.app:DATABASE_TABLES",
-    unit_of_work="services.inspections.unit_of_work:InspectionsUnitOfWork",
+    bootstrap="services.inspections.bootstrap:build_app",
+    tables="services.inspections.adapters.tables:TABLES",
+    unit_of_work="services.inspections.adapters.unit_of_work:InspectionsUnitOfWork",
     publishes=TOPIC,
     # The local copy: grades, the enterprise population, substantiated complaints.
     consumes=("integrity.scoring.v1", "integrity.enterprises.v1", "integrity.complaints.v1"),
     history=HistoryRules(
-        stage="operations.history.legacy:stage_checked",
+        stage="services.inspections.use_cases.history:stage_imported",
         owns=frozenset(
             {"inspection_completed", "rectification_completed", "rectification_overdue", "inspection_planned"}
         ),
     ),
-    commands=("operations.commands.plan:register",),
+    commands=("services.inspections.entrypoints.commands:register",),
 )

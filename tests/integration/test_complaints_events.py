@@ -12,7 +12,7 @@ from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker
-from services.complaints.app import build_app
+from services.complaints.bootstrap import build_app
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.events import decode, payload_of

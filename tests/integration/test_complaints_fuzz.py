@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
-from services.complaints.app import build_app
+from services.complaints.bootstrap import build_app
 from shared.grpc_server import start
 from shared.settings import Settings
 from tests.helpers import valid_uscc

@@ -21,8 +21,8 @@ from sqlmodel import Session, func, select
 
 from integrity.complaints.v1 import complaints_pb2 as P
 from integrity.complaints.v1 import complaints_pb2_grpc
-from services.complaints.app import build_app
-from services.complaints.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.bootstrap import build_app
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.logs import JsonFormatter

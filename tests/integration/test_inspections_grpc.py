@@ -13,14 +13,14 @@ from sqlmodel import Session, select
 
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
-from services.inspections.app import build_app
-from services.inspections.projection import handle_event
+from services.inspections.adapters.tables import TABLES, InspectionRow
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.bootstrap import build_app
+from services.inspections.entrypoints.consumer import handle_event
 from services.inspections.settings import InspectionSettings
-from services.inspections.tables import INSPECTION_TABLES, InspectionRow
 from shared.auth import Role, issue_token
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.grpc_server import start
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from tests.helpers import enterprise_registered, free_port, valid_uscc
@@ -46,9 +46,9 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",  # no broker: the outbox keeps the events
     )
     engine = make_engine(url)
-    create_tables(engine, [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     uscc = valid_uscc(77)
-    with UnitOfWork(engine) as uow:
+    with InspectionsUnitOfWork(engine) as uow:
         handle_event(uow, enterprise_registered(uscc), "integrity.enterprises.v1")
         uow.commit()
 

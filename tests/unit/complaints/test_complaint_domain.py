@@ -10,15 +10,37 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints import domain
-from services.complaints.domain import ComplaintDraft, Contact, Deadlines, Resolution
+from services.complaints.domain.complaint import (
+    TRANSITIONS,
+    Complaint,
+    Resolution,
+    accept,
+    close,
+    file_complaint,
+    investigate,
+    new_receipt_code,
+    normalize_receipt,
+    parse_complaint_name,
+    reject,
+    resolution_violations,
+    resolve,
+    state_label,
+)
+from services.complaints.domain.deadlines import Deadlines
+from services.complaints.domain.intake import (
+    CATEGORIES,
+    ComplaintDraft,
+    Contact,
+    complainant_key,
+    validate_intake,
+)
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from tests.helpers import valid_uscc
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 PUBLIC = Principal.public()
-STATES = sorted(domain.TRANSITIONS)
+STATES = sorted(TRANSITIONS)
 
 
 def draft(**changes: object) -> ComplaintDraft:
@@ -31,23 +53,23 @@ def draft(**changes: object) -> ComplaintDraft:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def received() -> domain.Complaint:
-    intake, contact = domain.validate_intake(draft(), None, "", NOW)
-    return domain.file_complaint(
+def received() -> Complaint:
+    intake, contact = validate_intake(draft(), None, "", NOW)
+    return file_complaint(
         intake, contact=contact, principal=PUBLIC, now=NOW, request_id=None, duplicate_of=None
     )
 
 
-def in_state(state: int) -> domain.Complaint:
+def in_state(state: int) -> Complaint:
     return replace(received(), state=state, accept_time=NOW)
 
 
 MOVES = {
-    P.COMPLAINT_STATE_ACCEPTED: domain.accept,
-    P.COMPLAINT_STATE_REJECTED: lambda c, now: domain.reject(c, "不属于计量问题", now),
-    P.COMPLAINT_STATE_INVESTIGATING: domain.investigate,
-    P.COMPLAINT_STATE_RESOLVED: lambda c, now: domain.resolve(c, Resolution(False, 0, "未查实"), now),
-    P.COMPLAINT_STATE_CLOSED: domain.close,
+    P.COMPLAINT_STATE_ACCEPTED: accept,
+    P.COMPLAINT_STATE_REJECTED: lambda c, now: reject(c, "不属于计量问题", now),
+    P.COMPLAINT_STATE_INVESTIGATING: investigate,
+    P.COMPLAINT_STATE_RESOLVED: lambda c, now: resolve(c, Resolution(False, 0, "未查实"), now),
+    P.COMPLAINT_STATE_CLOSED: close,
 }
 
 
@@ -56,20 +78,20 @@ MOVES = {
 def test_every_move_follows_the_transition_table(source: int, target: int) -> None:
     complaint = in_state(source)
     later = NOW + timedelta(hours=1)
-    if target in domain.TRANSITIONS[source]:
+    if target in TRANSITIONS[source]:
         moved = MOVES[target](complaint, later)
         assert (moved.state, moved.update_time) == (target, later) and moved.etag != complaint.etag
         return
     with pytest.raises(IntegrityError) as caught:
         MOVES[target](complaint, later)
     assert caught.value.kind == ErrorKind.FAILED_PRECONDITION
-    assert caught.value.metadata["current_state"] == domain.state_label(source)
-    assert domain.state_label(source) in caught.value.message
+    assert caught.value.metadata["current_state"] == state_label(source)
+    assert state_label(source) in caught.value.message
 
 
 def test_resolving_a_received_complaint_says_what_is_allowed() -> None:
     with pytest.raises(IntegrityError) as caught:
-        domain.resolve(received(), Resolution(True, P.COMPLAINT_SEVERITY_MAJOR, "查实"), NOW)
+        resolve(received(), Resolution(True, P.COMPLAINT_SEVERITY_MAJOR, "查实"), NOW)
     assert "RECEIVED" in caught.value.message and "ACCEPTED, REJECTED" in caught.value.message
 
 
@@ -83,7 +105,7 @@ def test_resolving_a_received_complaint_says_what_is_allowed() -> None:
     ],
 )
 def test_resolution_rules(resolution: Resolution, fields: set[str]) -> None:
-    assert {v.field for v in domain.resolution_violations(resolution)} == fields
+    assert {v.field for v in resolution_violations(resolution)} == fields
 
 
 def test_deadlines_are_calendar_days_per_state() -> None:
@@ -92,31 +114,31 @@ def test_deadlines_are_calendar_days_per_state() -> None:
     assert deadlines.due_time(complaint) == NOW + timedelta(days=7)
     assert not deadlines.is_overdue(complaint, NOW + timedelta(days=7))
     assert deadlines.is_overdue(complaint, NOW + timedelta(days=7, seconds=1))
-    accepted = domain.accept(complaint, NOW + timedelta(days=2))
+    accepted = accept(complaint, NOW + timedelta(days=2))
     assert deadlines.due_time(accepted) == NOW + timedelta(days=62)
-    resolved = domain.resolve(accepted, Resolution(False, 0, "未查实"), NOW + timedelta(days=3))
+    resolved = resolve(accepted, Resolution(False, 0, "未查实"), NOW + timedelta(days=3))
     assert deadlines.due_time(resolved) is None
 
 
 def test_the_complainant_key_hides_the_contact_and_groups_repeats() -> None:
     contact = Contact("张三", "139-0000-1234")
-    key = domain.complainant_key(contact, PUBLIC)
+    key = complainant_key(contact, PUBLIC)
     assert "1234" not in key and "张三" not in key
-    assert domain.complainant_key(Contact("张三", "13900001234"), PUBLIC) == key
-    assert domain.complainant_key(None, PUBLIC) == "anonymous"
+    assert complainant_key(Contact("张三", "13900001234"), PUBLIC) == key
+    assert complainant_key(None, PUBLIC) == "anonymous"
     platform = Principal("12315", Role.SYSTEM)
-    assert domain.complainant_key(None, platform) != domain.complainant_key(None, Principal("x", Role.SYSTEM))
+    assert complainant_key(None, platform) != complainant_key(None, Principal("x", Role.SYSTEM))
 
 
 def test_receipt_codes_are_random_and_normalized() -> None:
-    codes = {domain.new_receipt_code() for _ in range(1000)}
+    codes = {new_receipt_code() for _ in range(1000)}
     assert len(codes) == 1000
     code = next(iter(codes))
-    assert domain.normalize_receipt(f" {code[:4].lower()}-{code[4:]}") == code
+    assert normalize_receipt(f" {code[:4].lower()}-{code[4:]}") == code
 
 
 def test_valid_intake_is_canonical() -> None:
-    intake, contact = domain.validate_intake(draft(), Contact("  ", ""), "", NOW)
+    intake, contact = validate_intake(draft(), Contact("  ", ""), "", NOW)
     assert intake.description == "净含量不足" and contact is None and intake.region_code == "610112"
 
 
@@ -156,20 +178,20 @@ def test_any_intake_is_valid_or_names_the_bad_fields(
         enterprise, category, channel, description, occur_time, location, tuple(evidence)
     )
     try:
-        intake, _ = domain.validate_intake(candidate, Contact(name, phone), request_id, NOW)
+        intake, _ = validate_intake(candidate, Contact(name, phone), request_id, NOW)
     except IntegrityError as err:
         assert err.kind == ErrorKind.INVALID_ARGUMENT and err.field_violations
         assert all(
             v.field.startswith(("complaint.", "complainant.", "request_id")) for v in err.field_violations
         )
         return
-    assert intake.category in domain.CATEGORIES and intake.description.strip() == intake.description
+    assert intake.category in CATEGORIES and intake.description.strip() == intake.description
 
 
 @settings(max_examples=200, deadline=None)
 @given(name=text, receipt=text)
 def test_names_and_receipts_are_parsed_or_invalid_argument(name: str, receipt: str) -> None:
-    for parse, value in ((domain.parse_complaint_name, name), (domain.normalize_receipt, receipt)):
+    for parse, value in ((parse_complaint_name, name), (normalize_receipt, receipt)):
         try:
             parse(value)
         except IntegrityError as err:

@@ -13,11 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints import listing, service
-from services.complaints.domain import ComplaintDraft, Contact, Deadlines
-from services.complaints.service import Rules
-from services.complaints.tables import ComplainantRow, ComplaintRow
-from services.complaints.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
+from services.complaints.domain.deadlines import Deadlines, Rules
+from services.complaints.domain.intake import ComplaintDraft, Contact
+from services.complaints.use_cases import queries as listing
+from services.complaints.use_cases.filing import create_complaint
+from services.complaints.use_cases.reading import list_complaints, list_overdue
+from services.complaints.use_cases.workflow import accept_complaint, reject_complaint
 from shared.auth import Principal, Role
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
@@ -44,29 +47,27 @@ def draft(category: int = P.COMPLAINT_CATEGORY_SHORT_WEIGHT_OR_MEASURE, uscc: st
 
 
 def file(new_uow, at: datetime, contact: Contact | None = None, principal: Principal = PUBLIC, **kw):  # type: ignore[no-untyped-def]
-    return service.create_complaint(
-        new_uow(), kw.get("draft", draft()), contact, "", principal, RULES, now=at
-    )
+    return create_complaint(new_uow(), kw.get("draft", draft()), contact, "", principal, RULES, now=at)
 
 
 def test_overdue_lists_open_complaints_past_their_state_deadline(new_uow) -> None:  # type: ignore[no-untyped-def]
     late_to_accept = file(new_uow, NOW - timedelta(days=8)).complaint
     on_time = file(new_uow, NOW - timedelta(days=6), Contact("", "13900000001")).complaint
     late_to_resolve = file(new_uow, NOW - timedelta(days=80), Contact("", "13900000002")).complaint
-    service.accept_complaint(new_uow(), late_to_resolve.name, "", REGULATOR, now=NOW - timedelta(days=61))
+    accept_complaint(new_uow(), late_to_resolve.name, "", REGULATOR, now=NOW - timedelta(days=61))
     accepted_recently = file(new_uow, NOW - timedelta(days=80), Contact("", "13900000003")).complaint
-    service.accept_complaint(new_uow(), accepted_recently.name, "", REGULATOR, now=NOW - timedelta(days=59))
+    accept_complaint(new_uow(), accepted_recently.name, "", REGULATOR, now=NOW - timedelta(days=59))
     rejected = file(new_uow, NOW - timedelta(days=30), Contact("", "13900000004")).complaint
-    service.reject_complaint(new_uow(), rejected.name, "超出管辖", "", REGULATOR, now=NOW - timedelta(days=1))
+    reject_complaint(new_uow(), rejected.name, "超出管辖", "", REGULATOR, now=NOW - timedelta(days=1))
 
-    page = service.list_overdue(new_uow(), REGULATOR, RULES, now=NOW, page_size=1)
+    page = list_overdue(new_uow(), REGULATOR, RULES, now=NOW, page_size=1)
     names = [c.name for c in page.complaints]
-    page = service.list_overdue(new_uow(), REGULATOR, RULES, now=NOW, page_token=page.next_page_token)
+    page = list_overdue(new_uow(), REGULATOR, RULES, now=NOW, page_token=page.next_page_token)
     names += [c.name for c in page.complaints]
     assert sorted(names) == sorted([late_to_accept.name, late_to_resolve.name]) and not page.next_page_token
     assert on_time.name not in names
     elsewhere = Principal("baoji", Role.REGULATOR, region="610300")
-    assert service.list_overdue(new_uow(), elsewhere, RULES, now=NOW).complaints == []
+    assert list_overdue(new_uow(), elsewhere, RULES, now=NOW).complaints == []
 
 
 def test_repeats_within_the_window_link_to_the_original(new_uow) -> None:  # type: ignore[no-untyped-def]
@@ -88,11 +89,11 @@ def test_a_system_caller_lists_only_what_it_filed(new_uow) -> None:  # type: ign
     mine = file(new_uow, NOW, principal=platform).complaint
     file(new_uow, NOW)
     file(new_uow, NOW, principal=Principal("hotline", Role.SYSTEM))
-    assert [c.name for c in service.list_complaints(new_uow(), platform).complaints] == [mine.name]
-    assert len(service.list_complaints(new_uow(), REGULATOR).complaints) == 3
+    assert [c.name for c in list_complaints(new_uow(), platform).complaints] == [mine.name]
+    assert len(list_complaints(new_uow(), REGULATOR).complaints) == 3
     long_named = Principal("system:" + "x" * 1000, Role.SYSTEM)
     theirs = file(new_uow, NOW, principal=long_named).complaint
-    assert [c.name for c in service.list_complaints(new_uow(), long_named).complaints] == [theirs.name]
+    assert [c.name for c in list_complaints(new_uow(), long_named).complaints] == [theirs.name]
 
 
 def test_other_roles_may_not_file(new_uow) -> None:  # type: ignore[no-untyped-def]
@@ -134,12 +135,8 @@ def test_a_repeated_request_is_filed_once(
 ) -> None:  # type: ignore[no-untyped-def]
     principal = Principal("12315", Role.SYSTEM) if system else PUBLIC
     request_id = str(uuid.uuid4())
-    first = service.create_complaint(
-        new_uow(), draft(category), contact, request_id, principal, RULES, now=NOW
-    )
-    again = service.create_complaint(
-        new_uow(), draft(category), contact, request_id, principal, RULES, now=NOW
-    )
+    first = create_complaint(new_uow(), draft(category), contact, request_id, principal, RULES, now=NOW)
+    again = create_complaint(new_uow(), draft(category), contact, request_id, principal, RULES, now=NOW)
     assert first.created and not again.created
     assert (again.complaint.id, again.complaint.receipt_code) == (
         first.complaint.id,

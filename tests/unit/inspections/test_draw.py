@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.inspections.domain import DEFAULT_RATIOS
-from services.inspections.draw import (
+from services.inspections.domain.draw import (
     ALL_QUALIFICATIONS,
     LEVELS,
     UNGRADED,
@@ -25,6 +24,7 @@ from services.inspections.draw import (
     loads_of,
     qualified_for,
 )
+from services.inspections.domain.plans import DEFAULT_RATIOS
 
 E = enterprises_pb2
 Q = inspections_pb2

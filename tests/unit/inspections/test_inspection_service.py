@@ -17,22 +17,38 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.scoring.v1 import scoring_pb2
 from operations import cli
-from services.inspections import domain, service
-from services.inspections.domain import Findings, InstrumentFinding
-from services.inspections.projection import handle_event
-from services.inspections.tables import INSPECTION_TABLES, EnterpriseCopyRow, InspectionRow
-from services.inspections.unit_of_work import InspectionsUnitOfWork
+from services.inspections.adapters.tables import TABLES, EnterpriseCopyRow, InspectionRow
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.domain.inspections import (
+    PLANNED,
+    RECTIFIED,
+    RECTIFYING,
+    Findings,
+    Inspection,
+    InstrumentFinding,
+)
+from services.inspections.domain.inspectors import QUALIFICATIONS
+from services.inspections.domain.plans import PlanRequest, validate_plan_request
+from services.inspections.domain.publication import add_working_days
+from services.inspections.entrypoints.consumer import handle_event
+from services.inspections.use_cases.inspections import (
+    complete_inspection,
+    complete_rectification,
+    flag_overdue_rectifications,
+    list_published,
+)
+from services.inspections.use_cases.inspectors import create_inspector, list_inspectors, update_inspector
+from services.inspections.use_cases.plans import create_plan, verify_plan
 from shared.auth import Principal, Role
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import decode, new_event
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
 from tests.helpers import enterprise_registered, valid_uscc
 
 REGULATOR = Principal("regulator@610100", Role.REGULATOR, region="610100")
 SYSTEM = Principal("registry", Role.SYSTEM)
-ALL = sorted(domain.QUALIFICATIONS)
+ALL = sorted(QUALIFICATIONS)
 
 
 @pytest.fixture
@@ -43,7 +59,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str) -> Engine:
     engine = make_engine(db_url)
-    create_tables(engine, [*INSPECTION_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     return engine
 
 
@@ -53,7 +69,7 @@ def uow(engine: Engine) -> Callable[[], InspectionsUnitOfWork]:
 
 
 def feed(engine: Engine, event: events_pb2.Event, topic: str = "t") -> None:
-    with UnitOfWork(engine) as uow:
+    with InspectionsUnitOfWork(engine) as uow:
         handle_event(uow, event, topic)
         uow.commit()
 
@@ -71,12 +87,12 @@ def populate(
         feed(engine, enterprise_registered(uscc))
         grade(engine, uscc, scoring_pb2.GRADE_LEVEL_D)
     for i in range(inspectors):
-        service.create_inspector(uow(), f"XA{i:03d}", f"Officer {i}", "610100", ALL, REGULATOR)
+        create_inspector(uow(), f"XA{i:03d}", f"Officer {i}", "610100", ALL, REGULATOR)
     return usccs
 
 
-def plan_request(seed: int = 11) -> domain.PlanRequest:
-    return domain.validate_plan_request("610100", 0, [], seed)
+def plan_request(seed: int = 11) -> PlanRequest:
+    return validate_plan_request("610100", 0, [], seed)
 
 
 def inspector(inspector_id: str) -> Principal:
@@ -90,35 +106,35 @@ def outbox(engine: Engine) -> list[events_pb2.Event]:
 
 def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], InspectionsUnitOfWork]) -> None:
     for i in range(5):
-        service.create_inspector(uow(), f"XA{i}", f"Officer {i}", "610112", ALL, REGULATOR)
+        create_inspector(uow(), f"XA{i}", f"Officer {i}", "610112", ALL, REGULATOR)
     with pytest.raises(IntegrityError) as caught:
-        service.create_inspector(uow(), "XA0", "Again", "610112", ALL, REGULATOR)
+        create_inspector(uow(), "XA0", "Again", "610112", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS
     with pytest.raises(IntegrityError) as caught:
-        service.create_inspector(uow(), "BJ1", "Elsewhere", "110100", ALL, REGULATOR)
+        create_inspector(uow(), "BJ1", "Elsewhere", "110100", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.PERMISSION_DENIED
     with pytest.raises(IntegrityError) as caught:
-        service.create_inspector(uow(), "", "", "6101", [], REGULATOR)
+        create_inspector(uow(), "", "", "6101", [], REGULATOR)
     assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
-    first = service.list_inspectors(uow(), REGULATOR, "", 3, "")
-    second = service.list_inspectors(uow(), REGULATOR, "", 3, first.next_page_token)
+    first = list_inspectors(uow(), REGULATOR, "", 3, "")
+    second = list_inspectors(uow(), REGULATOR, "", 3, first.next_page_token)
     assert [i.id for i in first.items + second.items] == [f"XA{i}" for i in range(5)]
     assert second.next_page_token == ""
     with pytest.raises(IntegrityError):
-        service.list_inspectors(uow(), REGULATOR, "110100", 3, "")
+        list_inspectors(uow(), REGULATOR, "110100", 3, "")
 
 
 def test_a_plan_draws_every_d_enterprise_with_two_inspectors_and_verifies(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork], db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     usccs = populate(engine, uow, enterprises=6, inspectors=4)
-    view = service.create_plan(uow(), plan_request(), str(uuid.uuid4()), REGULATOR)
+    view = create_plan(uow(), plan_request(), str(uuid.uuid4()), REGULATOR)
     assert sorted(i.uscc for i in view.inspections) == sorted(usccs)
     assert all(len(i.inspectors) == 2 for i in view.inspections)
     assert view.plan.seed == 11
     planned = [e for e in outbox(engine) if e.WhichOneof("payload") == "inspection_planned"]
     assert len(planned) == 6
-    assert service.verify_plan(uow(), view.plan.name).matches
+    assert verify_plan(uow(), view.plan.name).matches
     assert cli.main(["plan", "verify", view.plan.name, "--database-url", db_url]) == 0
 
     # Tamper: swap the team of one inspection.
@@ -130,7 +146,7 @@ def test_a_plan_draws_every_d_enterprise_with_two_inspectors_and_verifies(
             .values(inspectors=",".join(reversed(target.inspectors)))
         )
         session.commit()
-    result = service.verify_plan(uow(), view.plan.name)
+    result = verify_plan(uow(), view.plan.name)
     assert not result.matches and target.uscc in result.differences[0]
     capsys.readouterr()
     assert cli.main(["plan", "verify", view.plan.name, "--database-url", db_url]) == 1
@@ -142,8 +158,8 @@ def test_the_same_request_id_returns_the_same_plan(
 ) -> None:
     populate(engine, uow, enterprises=3, inspectors=2)
     request_id = str(uuid.uuid4())
-    first = service.create_plan(uow(), plan_request(), request_id, REGULATOR)
-    again = service.create_plan(uow(), plan_request(), request_id, REGULATOR)
+    first = create_plan(uow(), plan_request(), request_id, REGULATOR)
+    again = create_plan(uow(), plan_request(), request_id, REGULATOR)
     assert again.plan.id == first.plan.id and [i.id for i in again.inspections] == [
         i.id for i in first.inspections
     ]
@@ -153,8 +169,8 @@ def test_the_next_plan_changes_the_lead_of_every_enterprise(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
 ) -> None:
     populate(engine, uow, enterprises=5, inspectors=2)
-    first = {i.uscc: i.lead for i in service.create_plan(uow(), plan_request(1), "", REGULATOR).inspections}
-    second = {i.uscc: i.lead for i in service.create_plan(uow(), plan_request(2), "", REGULATOR).inspections}
+    first = {i.uscc: i.lead for i in create_plan(uow(), plan_request(1), "", REGULATOR).inspections}
+    second = {i.uscc: i.lead for i in create_plan(uow(), plan_request(2), "", REGULATOR).inspections}
     assert all(first[uscc] != second[uscc] for uscc in first)
 
 
@@ -163,7 +179,7 @@ def test_not_enough_inspectors_is_a_clear_failed_precondition(
 ) -> None:
     populate(engine, uow, enterprises=2, inspectors=1)
     with pytest.raises(IntegrityError) as caught:
-        service.create_plan(uow(), plan_request(), "", REGULATOR)
+        create_plan(uow(), plan_request(), "", REGULATOR)
     assert caught.value.kind == ErrorKind.FAILED_PRECONDITION
     assert "needs 2 inspectors" in caught.value.message
 
@@ -176,14 +192,14 @@ def test_a_substantiated_complaint_triggers_a_grade_a_enterprise_once(
         grade(engine, uscc, scoring_pb2.GRADE_LEVEL_A)
     resolved = events_pb2.ComplaintResolved(complaint="complaints/x", substantiated=True, severity=2)  # type: ignore[arg-type]
     feed(engine, new_event("//integrity/complaints", usccs[1], resolved))
-    first = service.create_plan(uow(), plan_request(), "", REGULATOR)
+    first = create_plan(uow(), plan_request(), "", REGULATOR)
     assert [(i.uscc, i.trigger) for i in first.inspections] == [(usccs[1], "COMPLAINT")]
-    assert service.create_plan(uow(), plan_request(), "", REGULATOR).inspections == []
+    assert create_plan(uow(), plan_request(), "", REGULATOR).inspections == []
 
 
 def complete(
     uow: Callable[[], InspectionsUnitOfWork], name: str, who: Principal, **kwargs: object
-) -> domain.Inspection:
+) -> Inspection:
     arguments: dict[str, object] = {
         "outcome": P.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
         "findings": Findings(instruments=(InstrumentFinding("SN1", P.VERIFICATION_STATUS_VALID, True),)),
@@ -193,14 +209,14 @@ def complete(
         "publication_working_days": 0,
     }
     arguments.update(kwargs)
-    return service.complete_inspection(uow(), name, **arguments)  # type: ignore[arg-type]
+    return complete_inspection(uow(), name, **arguments)  # type: ignore[arg-type]
 
 
 def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
 ) -> None:
     populate(engine, uow, enterprises=1, inspectors=3)
-    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    inspection = create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
     outsider = next(f"XA{i:03d}" for i in range(3) if f"XA{i:03d}" not in inspection.inspectors)
     before = len(outbox(engine))
     for who in (inspector(outsider), REGULATOR):
@@ -209,7 +225,7 @@ def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract
         assert caught.value.kind == ErrorKind.PERMISSION_DENIED
     assert len(outbox(engine)) == before
     with uow() as unit:
-        assert unit.repository.get_inspection(inspection.id).state == domain.PLANNED  # type: ignore[union-attr]
+        assert unit.inspections.get(inspection.id).state == PLANNED  # type: ignore[union-attr]
 
     with pytest.raises(IntegrityError) as caught:  # tampering is serious, not minor
         complete(
@@ -217,7 +233,7 @@ def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract
         )
     assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
     done = complete(uow, inspection.name, inspector(inspection.inspectors[1]))
-    assert done.state == domain.RECTIFYING
+    assert done.state == RECTIFYING
     event = outbox(engine)[-1]
     assert event.WhichOneof("payload") == "inspection_completed" and event.subject == inspection.uscc
     completed = event.inspection_completed
@@ -228,8 +244,8 @@ def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract
         complete(uow, inspection.name, inspector(inspection.lead))
     assert caught.value.kind == ErrorKind.FAILED_PRECONDITION
 
-    rectified = service.complete_rectification(uow(), inspection.name, inspector(inspection.lead))
-    assert rectified.state == domain.RECTIFIED
+    rectified = complete_rectification(uow(), inspection.name, inspector(inspection.lead))
+    assert rectified.state == RECTIFIED
     assert outbox(engine)[-1].WhichOneof("payload") == "rectification_completed"
 
 
@@ -237,15 +253,15 @@ def test_an_overdue_rectification_is_flagged_once_and_triggers_the_next_plan(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
 ) -> None:
     usccs = populate(engine, uow, enterprises=1, inspectors=2)
-    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    inspection = create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
     complete(uow, inspection.name, inspector(inspection.lead))
     later = datetime.now(UTC) + timedelta(days=31)
-    assert service.flag_overdue_rectifications(uow(), later) == 1
-    assert service.flag_overdue_rectifications(uow(), later) == 0
+    assert flag_overdue_rectifications(uow(), later) == 1
+    assert flag_overdue_rectifications(uow(), later) == 0
     overdue = [e for e in outbox(engine) if e.WhichOneof("payload") == "rectification_overdue"]
     assert len(overdue) == 1 and overdue[0].rectification_overdue.inspection == inspection.name
     grade(engine, usccs[0], scoring_pb2.GRADE_LEVEL_A)
-    again = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections
+    again = create_plan(uow(), plan_request(), "", REGULATOR).inspections
     assert [(i.uscc, i.trigger) for i in again] == [(usccs[0], "RECTIFICATION_OVERDUE")]
 
 
@@ -253,21 +269,21 @@ def test_results_are_published_after_the_working_days_without_personal_data(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
 ) -> None:
     populate(engine, uow, enterprises=1, inspectors=2)
-    inspection = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
-    assert service.list_published(uow(), "", 10, "").items == []
+    inspection = create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
+    assert list_published(uow(), "", 10, "").items == []
     done = complete(uow, inspection.name, inspector(inspection.lead), publication_working_days=5)
     assert done.publish_date is not None and done.publish_date.weekday() < 5
-    assert service.list_published(uow(), "", 10, "", today=done.publish_date - timedelta(days=1)).items == []
-    page = service.list_published(uow(), "610100", 10, "", today=done.publish_date)
+    assert list_published(uow(), "", 10, "", today=done.publish_date - timedelta(days=1)).items == []
+    page = list_published(uow(), "610100", 10, "", today=done.publish_date)
     assert [r.inspection.uscc for r in page.items] == [inspection.uscc]
     assert page.items[0].enterprise_name == "西安市某某加油站有限公司"
 
 
 def test_working_days_skip_weekends() -> None:
     friday = date(2026, 11, 27)
-    assert domain.add_working_days(friday, 1) == date(2026, 11, 30)
-    assert domain.add_working_days(friday, 5) == date(2026, 12, 4)
-    assert domain.add_working_days(friday, 0) == friday
+    assert add_working_days(friday, 1) == date(2026, 11, 30)
+    assert add_working_days(friday, 5) == date(2026, 12, 4)
+    assert add_working_days(friday, 0) == friday
 
 
 def test_the_local_copy_ignores_unsubstantiated_and_duplicate_complaints(engine: Engine) -> None:
@@ -289,10 +305,10 @@ def test_a_request_id_reused_for_another_plan_is_refused(
 ) -> None:
     populate(engine, uow, enterprises=2, inspectors=2)
     request_id = str(uuid.uuid4())
-    service.create_plan(uow(), plan_request(), request_id, REGULATOR)
-    other = domain.validate_plan_request("610100", 0, [(scoring_pb2.GRADE_LEVEL_D, 0.5)], 11)
+    create_plan(uow(), plan_request(), request_id, REGULATOR)
+    other = validate_plan_request("610100", 0, [(scoring_pb2.GRADE_LEVEL_D, 0.5)], 11)
     with pytest.raises(IntegrityError) as caught:
-        service.create_plan(uow(), other, request_id, REGULATOR)
+        create_plan(uow(), other, request_id, REGULATOR)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS and caught.value.reason == "REQUEST_ID_REUSED"
 
 
@@ -300,7 +316,7 @@ def test_unavailable_inspectors_are_not_drawn(
     engine: Engine, uow: Callable[[], InspectionsUnitOfWork]
 ) -> None:
     populate(engine, uow, enterprises=4, inspectors=3)
-    changed = service.update_inspector(
+    changed = update_inspector(
         uow(),
         "inspectors/XA001",
         ["available"],
@@ -310,10 +326,10 @@ def test_unavailable_inspectors_are_not_drawn(
         principal=REGULATOR,
     )
     assert not changed.available and changed.qualifications == frozenset(ALL)
-    drawn = service.create_plan(uow(), plan_request(), "", REGULATOR).inspections
+    drawn = create_plan(uow(), plan_request(), "", REGULATOR).inspections
     assert len(drawn) == 4 and all("XA001" not in i.inspectors for i in drawn)
     with pytest.raises(IntegrityError) as caught:
-        service.update_inspector(
+        update_inspector(
             uow(),
             "inspectors/XA002",
             ["region_code"],

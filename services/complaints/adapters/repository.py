@@ -1,0 +1,177 @@
+"""Where complaints are kept: a repository over the complaint and contact tables, returning domain objects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.domain.complaint import ACCEPTED, INVESTIGATING, RECEIVED, Complaint, ComplaintQuery
+from services.complaints.domain.intake import Contact
+from shared.regions import region_prefix
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back without their zone; everything is stored in UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_PLAIN = (
+    "id",
+    "uscc",
+    "category",
+    "channel",
+    "description",
+    "location",
+    "anonymous",
+    "complainant_key",
+    "filer_subject",
+    "filer_role",
+    "receipt_code",
+    "request_id",
+    "duplicate_of",
+    "match_status",
+    "state",
+    "etag",
+    "rejection_reason",
+    "substantiated",
+    "severity",
+    "resolution",
+    "reward_eligible",
+)
+_TIMES = ("occur_time", "create_time", "update_time", "accept_time", "resolve_time")
+
+
+def _columns(complaint: Complaint) -> dict[str, object]:
+    values: dict[str, object] = {name: getattr(complaint, name) for name in _PLAIN}
+    values.update({name: _utc(getattr(complaint, name)) for name in _TIMES})
+    values["region_code"] = complaint.region_code
+    values["evidence_uris"] = json.dumps(list(complaint.evidence_uris), ensure_ascii=False)
+    return values
+
+
+def from_row(row: ComplaintRow) -> Complaint:
+    values: dict[str, object] = {name: getattr(row, name) for name in _PLAIN}
+    values.update({name: _utc(getattr(row, name)) for name in _TIMES})
+    values["evidence_uris"] = tuple(json.loads(row.evidence_uris))
+    return Complaint(**values)  # type: ignore[arg-type]
+
+
+class SqlComplaintRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, complaint: Complaint, contact: Contact | None) -> None:
+        self.session.add(ComplaintRow(**_columns(complaint)))
+        if contact is not None:
+            # Flushed in order: the contact row references the complaint row.
+            self.session.flush()
+            self.session.add(
+                ComplainantRow(
+                    complaint_id=complaint.id, display_name=contact.display_name, phone=contact.phone
+                )
+            )
+
+    def save(self, complaint: Complaint, expected_etag: str) -> bool:
+        """Writes a changed complaint if it still has `expected_etag`; False when someone changed it first."""
+        values = _columns(complaint)
+        values.pop("id")
+        result = self.session.execute(
+            update(ComplaintRow)
+            .where(col(ComplaintRow.id) == complaint.id, col(ComplaintRow.etag) == expected_etag)
+            .values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def get(self, complaint_id: str) -> Complaint | None:
+        row = self.session.get(ComplaintRow, complaint_id)
+        return from_row(row) if row is not None else None
+
+    def get_by_request_id(self, request_id: str) -> Complaint | None:
+        row = self.session.exec(select(ComplaintRow).where(ComplaintRow.request_id == request_id)).first()
+        return from_row(row) if row is not None else None
+
+    def get_by_receipt(self, receipt_code: str) -> Complaint | None:
+        row = self.session.exec(select(ComplaintRow).where(ComplaintRow.receipt_code == receipt_code)).first()
+        return from_row(row) if row is not None else None
+
+    def contact_of(self, complaint_id: str) -> Contact | None:
+        row = self.session.get(ComplainantRow, complaint_id)
+        return Contact(row.display_name, row.phone) if row is not None else None
+
+    def find_original(
+        self, complainant_key: str, uscc: str, category: int, since: datetime
+    ) -> Complaint | None:
+        """The earliest non-duplicate by the same complainant, enterprise and category since `since`."""
+        row = self.session.exec(
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.complainant_key == complainant_key,
+                ComplaintRow.uscc == uscc,
+                ComplaintRow.category == category,
+                col(ComplaintRow.duplicate_of).is_(None),
+                col(ComplaintRow.create_time) >= since,
+            )
+            .order_by(col(ComplaintRow.create_time), col(ComplaintRow.id))
+            .limit(1)
+        ).first()
+        return from_row(row) if row is not None else None
+
+    def list(self, query: ComplaintQuery, after_id: str | None, limit: int) -> list[Complaint]:
+        """Up to `limit` matches, newest first, those older than `after_id` (keyset pagination)."""
+        statement = select(ComplaintRow)
+        if query.uscc is not None:
+            statement = statement.where(ComplaintRow.uscc == query.uscc)
+        if query.region_code is not None:
+            # Division codes are digits only, so the prefix needs no LIKE escaping.
+            statement = statement.where(
+                col(ComplaintRow.region_code).startswith(region_prefix(query.region_code))
+            )
+        if query.state is not None:
+            statement = statement.where(ComplaintRow.state == query.state)
+        if query.states is not None:
+            statement = statement.where(col(ComplaintRow.state).in_(sorted(query.states)))
+        if query.category is not None:
+            statement = statement.where(ComplaintRow.category == query.category)
+        if query.duplicate is not None:
+            duplicate_of = col(ComplaintRow.duplicate_of)
+            statement = statement.where(
+                duplicate_of.is_not(None) if query.duplicate else duplicate_of.is_(None)
+            )
+        if query.filer_subject is not None:
+            statement = statement.where(
+                ComplaintRow.filer_subject == query.filer_subject, ComplaintRow.filer_role == "system"
+            )
+        if after_id is not None:
+            statement = statement.where(col(ComplaintRow.id) < after_id)
+        statement = statement.order_by(col(ComplaintRow.id).desc()).limit(limit)
+        return [from_row(row) for row in self.session.exec(statement)]
+
+    def list_overdue(
+        self,
+        region_code: str,
+        received_before: datetime,
+        accepted_before: datetime,
+        after_id: str | None,
+        limit: int,
+    ) -> list[Complaint]:
+        """Open complaints in `region_code` past their deadline, oldest first, those after `after_id`."""
+        statement = select(ComplaintRow).where(
+            col(ComplaintRow.region_code).startswith(region_prefix(region_code)),
+            or_(
+                and_(col(ComplaintRow.state) == RECEIVED, col(ComplaintRow.create_time) < received_before),
+                and_(
+                    col(ComplaintRow.state).in_([ACCEPTED, INVESTIGATING]),
+                    col(ComplaintRow.accept_time) < accepted_before,
+                ),
+            ),
+        )
+        if after_id is not None:
+            statement = statement.where(col(ComplaintRow.id) > after_id)
+        statement = statement.order_by(col(ComplaintRow.id)).limit(limit)
+        return [from_row(row) for row in self.session.exec(statement)]

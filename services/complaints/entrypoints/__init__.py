@@ -1,0 +1,1 @@
+"""Where calls come into the complaints service: the gRPC servicer."""

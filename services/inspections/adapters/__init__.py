@@ -1,0 +1,2 @@
+"""The inspections service's outside world: SQL tables and repositories, the SQL unit of work, proto
+mapping."""

@@ -1,0 +1,317 @@
+"""Where inspectors, plans, inspections and the local copy of enterprises are kept: one SQL repository per
+aggregate, each returning domain objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, fields
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
+from services.inspections.domain.inspections import (
+    PLANNED,
+    RECTIFYING,
+    Findings,
+    Inspection,
+    InstrumentFinding,
+    NetContentFinding,
+    PublishedResult,
+)
+from services.inspections.domain.inspectors import Inspector
+from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
+from services.inspections.domain.plans import Plan
+from shared.regions import region_prefix
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back without their zone; everything is stored in UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class _SqlRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+def _in_region(column: Any, region_code: str) -> ColumnElement[bool]:
+    """The rows of `region_code` and the regions inside it ("" = everywhere)."""
+    # Division codes are digits only, so the prefix needs no LIKE escaping.
+    return col(column).startswith(region_prefix(region_code))
+
+
+# --- inspectors ------------------------------------------------------------------------------------
+
+
+def _qualifications(inspector: Inspector) -> str:
+    return ",".join(str(q) for q in sorted(inspector.qualifications))
+
+
+def _inspector(row: InspectorRow) -> Inspector:
+    return Inspector(
+        id=row.id,
+        display_name=row.display_name,
+        region_code=row.region_code,
+        qualifications=frozenset(int(q) for q in row.qualifications.split(",") if q),
+        available=row.available,
+        create_time=_utc(row.create_time),  # type: ignore[arg-type]
+    )
+
+
+class SqlInspectorRepository(_SqlRepository):
+    def add(self, inspector: Inspector) -> None:
+        self.session.add(
+            InspectorRow(
+                id=inspector.id,
+                display_name=inspector.display_name,
+                region_code=inspector.region_code,
+                qualifications=_qualifications(inspector),
+                available=inspector.available,
+                create_time=inspector.create_time,
+            )
+        )
+
+    def save(self, inspector: Inspector) -> None:
+        row = self.session.get(InspectorRow, inspector.id)
+        assert row is not None
+        row.display_name = inspector.display_name
+        row.qualifications = _qualifications(inspector)
+        row.available = inspector.available
+        self.session.add(row)
+
+    def get(self, inspector_id: str) -> Inspector | None:
+        row = self.session.get(InspectorRow, inspector_id)
+        return _inspector(row) if row is not None else None
+
+    def list(self, region_code: str, after_id: str | None, limit: int) -> list[Inspector]:
+        """Up to `limit` inspectors of the region (every region for ""), by id, those after `after_id`."""
+        statement = select(InspectorRow).where(_in_region(InspectorRow.region_code, region_code))
+        if after_id is not None:
+            statement = statement.where(col(InspectorRow.id) > after_id)
+        rows = self.session.exec(statement.order_by(col(InspectorRow.id)).limit(limit))
+        return [_inspector(row) for row in rows]
+
+    def available_in(self, region_code: str) -> list[Inspector]:
+        """The region's inspectors that may be drawn."""
+        statement = select(InspectorRow).where(
+            _in_region(InspectorRow.region_code, region_code), col(InspectorRow.available).is_(True)
+        )
+        return [_inspector(row) for row in self.session.exec(statement)]
+
+
+# --- plans -----------------------------------------------------------------------------------------
+
+
+def _plan(row: PlanRow) -> Plan:
+    return Plan(
+        id=row.id,
+        region_code=row.region_code,
+        subject_type=row.subject_type,
+        ratios={int(k): float(v) for k, v in json.loads(row.ratios).items()},
+        seed=row.seed,
+        snapshot=row.snapshot,
+        created_by=row.created_by,
+        request_id=row.request_id,
+        create_time=_utc(row.create_time),  # type: ignore[arg-type]
+    )
+
+
+class SqlPlanRepository(_SqlRepository):
+    def add(self, plan: Plan) -> None:
+        self.session.add(
+            PlanRow(
+                id=plan.id,
+                region_code=plan.region_code,
+                subject_type=plan.subject_type,
+                ratios=json.dumps({str(k): v for k, v in sorted(plan.ratios.items())}),
+                seed=plan.seed,
+                snapshot=plan.snapshot,
+                created_by=plan.created_by,
+                request_id=plan.request_id,
+                create_time=plan.create_time,
+            )
+        )
+
+    def get(self, plan_id: str) -> Plan | None:
+        row = self.session.get(PlanRow, plan_id)
+        return _plan(row) if row is not None else None
+
+    def get_by_request_id(self, request_id: str) -> Plan | None:
+        row = self.session.exec(select(PlanRow).where(PlanRow.request_id == request_id)).first()
+        return _plan(row) if row is not None else None
+
+
+# --- inspections -----------------------------------------------------------------------------------
+
+
+def findings_to_json(findings: Findings) -> str:
+    return json.dumps(asdict(findings), sort_keys=True)
+
+
+def findings_from_json(text: str) -> Findings:
+    data = json.loads(text or "{}")
+    if not data:
+        return Findings()
+    return Findings(
+        instruments=tuple(InstrumentFinding(**item) for item in data["instruments"]),
+        net_content=tuple(NetContentFinding(**item) for item in data["net_content"]),
+        capability_declaration=data["capability_declaration"],
+        inspection_refused=data["inspection_refused"],
+    )
+
+
+def _inspection(row: InspectionRow) -> Inspection:
+    return Inspection(
+        id=row.id,
+        plan_id=row.plan_id,
+        uscc=row.uscc,
+        region_code=row.region_code,
+        inspectors=tuple(row.inspectors.split(",")),
+        trigger=row.trigger,
+        state=row.state,
+        create_time=_utc(row.create_time),  # type: ignore[arg-type]
+        outcome=row.outcome,
+        findings=findings_from_json(row.findings),
+        penalty_reference=row.penalty_reference,
+        rectification_deadline=_utc(row.rectification_deadline),
+        complete_time=_utc(row.complete_time),
+        publish_date=row.publish_date,
+        completed_by=row.completed_by,
+    )
+
+
+class SqlInspectionRepository(_SqlRepository):
+    def add(self, inspection: Inspection, position: int) -> None:
+        """`position`: its place in the plan's draw, so `plan verify` compares in order."""
+        self.session.add(
+            InspectionRow(
+                id=inspection.id,
+                plan_id=inspection.plan_id,
+                uscc=inspection.uscc,
+                region_code=inspection.region_code,
+                inspectors=",".join(inspection.inspectors),
+                position=position,
+                trigger=inspection.trigger,
+                state=inspection.state,
+                create_time=inspection.create_time,
+            )
+        )
+
+    def get(self, inspection_id: str) -> Inspection | None:
+        row = self.session.get(InspectionRow, inspection_id)
+        return _inspection(row) if row is not None else None
+
+    def save(self, inspection: Inspection) -> None:
+        row = self.session.get(InspectionRow, inspection.id)
+        assert row is not None
+        row.state = inspection.state
+        row.outcome = inspection.outcome
+        row.findings = findings_to_json(inspection.findings)
+        row.penalty_reference = inspection.penalty_reference
+        row.rectification_deadline = inspection.rectification_deadline
+        row.complete_time = inspection.complete_time
+        row.publish_date = inspection.publish_date
+        row.completed_by = inspection.completed_by
+        self.session.add(row)
+
+    def of_plan(self, plan_id: str) -> list[Inspection]:
+        """The plan's inspections in the draw's order."""
+        rows = self.session.exec(
+            select(InspectionRow)
+            .where(InspectionRow.plan_id == plan_id)
+            .order_by(col(InspectionRow.position))
+        )
+        return [_inspection(row) for row in rows]
+
+    def planned_loads(self) -> dict[str, int]:
+        """Inspector id -> how many PLANNED inspections it is assigned to (every region)."""
+        loads: dict[str, int] = {}
+        for inspectors in self.session.exec(
+            select(InspectionRow.inspectors).where(InspectionRow.state == PLANNED)
+        ):
+            for officer_id in inspectors.split(","):
+                loads[officer_id] = loads.get(officer_id, 0) + 1
+        return loads
+
+    def previous_leads(self, region_code: str) -> dict[str, str]:
+        """USCC -> the inspector who led its latest inspection, for the region's enterprises."""
+        leads: dict[str, str] = {}
+        statement = (
+            select(InspectionRow.uscc, InspectionRow.inspectors)
+            .where(_in_region(InspectionRow.region_code, region_code))
+            .order_by(col(InspectionRow.create_time), col(InspectionRow.id))
+        )
+        for uscc, inspectors in self.session.exec(statement):
+            leads[uscc] = inspectors.split(",", 1)[0]
+        return leads
+
+    def rectifications_due_before(self, now: datetime, limit: int) -> list[Inspection]:
+        rows = self.session.exec(
+            select(InspectionRow)
+            .where(InspectionRow.state == RECTIFYING, col(InspectionRow.rectification_deadline) < now)
+            .order_by(col(InspectionRow.id))
+            .limit(limit)
+        )
+        return [_inspection(row) for row in rows]
+
+    def published(
+        self, region_code: str | None, today: date, after_id: str | None, limit: int
+    ) -> list[PublishedResult]:
+        """Completed results whose publication date has come, newest id first, with the enterprise name."""
+        statement = (
+            select(InspectionRow, EnterpriseCopyRow.display_name)
+            .join(EnterpriseCopyRow, col(EnterpriseCopyRow.uscc) == col(InspectionRow.uscc), isouter=True)
+            .where(col(InspectionRow.publish_date).is_not(None), col(InspectionRow.publish_date) <= today)
+        )
+        if region_code:
+            statement = statement.where(_in_region(InspectionRow.region_code, region_code))
+        if after_id is not None:
+            statement = statement.where(col(InspectionRow.id) < after_id)
+        statement = statement.order_by(col(InspectionRow.id).desc()).limit(limit)
+        return [PublishedResult(_inspection(row), name or "") for row, name in self.session.exec(statement)]
+
+
+# --- the local copy of enterprises -------------------------------------------------------------------
+
+
+# The copy's fields and the row's columns have the same names.
+_COPY_FIELDS = tuple(field.name for field in fields(EnterpriseCopy))
+
+
+def _copy(row: EnterpriseCopyRow) -> EnterpriseCopy:
+    return EnterpriseCopy(**{name: getattr(row, name) for name in _COPY_FIELDS})
+
+
+class SqlEnterpriseCopyRepository(_SqlRepository):
+    def get(self, uscc: str) -> EnterpriseCopy:
+        """The copy of `uscc`; a blank one (region from the USCC) when first heard of."""
+        row = self.session.get(EnterpriseCopyRow, uscc)
+        return _copy(row) if row is not None else EnterpriseCopy.first_heard_of(uscc)
+
+    def save(self, copy: EnterpriseCopy) -> None:
+        row = self.session.get(EnterpriseCopyRow, copy.uscc) or EnterpriseCopyRow(uscc=copy.uscc)
+        for name in _COPY_FIELDS:
+            setattr(row, name, getattr(copy, name))
+        self.session.add(row)
+
+    def active_in(self, region_code: str, subject_type: int) -> list[EnterpriseCopy]:
+        """The region's active enterprises (of `subject_type` unless 0): a plan's population."""
+        statement = select(EnterpriseCopyRow).where(
+            _in_region(EnterpriseCopyRow.region_code, region_code), EnterpriseCopyRow.status == ACTIVE
+        )
+        if subject_type:
+            statement = statement.where(EnterpriseCopyRow.subject_type == subject_type)
+        return [_copy(row) for row in self.session.exec(statement)]
+
+    def clear_triggers(self, usccs: Iterable[str]) -> None:
+        for uscc in usccs:
+            row = self.session.get(EnterpriseCopyRow, uscc)
+            if row is not None and row.trigger:
+                row.trigger = ""
+                self.session.add(row)

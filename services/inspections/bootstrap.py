@@ -1,0 +1,43 @@
+"""Wiring of the inspections service: database, local copy consumer, outbox relay, overdue check, servicer."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from integrity.inspections.v1 import inspections_pb2_grpc
+from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+from services.inspections.entrypoints.consumer import CONSUMER_GROUP, handle_event
+from services.inspections.entrypoints.grpc import InspectionServiceServicer
+from services.inspections.entrypoints.overdue import OverdueChecker
+from services.inspections.manifest import SERVICE
+from services.inspections.settings import InspectionSettings
+from shared.consumer import EventConsumer
+from shared.grpc_server import ServiceApp
+from shared.settings import Settings
+from shared.wiring import outbox_relay, service_database
+
+
+def build_app(settings: Settings, *, own: InspectionSettings | None = None) -> ServiceApp:
+    """`own`: the service's own settings (from the environment unless given)."""
+    engine = service_database(settings, SERVICE)
+    relay = outbox_relay(engine, settings, SERVICE)
+    uow_factory = partial(InspectionsUnitOfWork, engine)
+    consumer = EventConsumer(
+        engine,
+        settings.kafka_bootstrap_servers,
+        CONSUMER_GROUP,
+        list(SERVICE.consumes),
+        handle_event,
+        unit_of_work=uow_factory,
+        client_id="integrity-inspections-consumer",
+    )
+    own = own or InspectionSettings()
+    overdue = OverdueChecker(uow_factory, own.overdue_check_seconds, wake=relay.wake)
+    servicer = InspectionServiceServicer(uow_factory, own.publication_working_days, wake=relay.wake)
+    return ServiceApp(
+        manifest=SERVICE,
+        servicers=[(inspections_pb2_grpc.add_InspectionServiceServicer_to_server, servicer)],
+        workers=[relay, consumer, overdue],
+        on_stop=[engine.dispose],
+        settings=settings,
+    )

@@ -1,0 +1,115 @@
+"""Inspection plans: drawing one (双随机) with its PLANNED inspections, reading it, and verifying that a
+stored plan is what its seed and input snapshot draw."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from services.inspections.adapters import mapping
+from services.inspections.domain.draw import NotEnoughInspectors, draw, inputs_from_json
+from services.inspections.domain.inspections import Inspection
+from services.inspections.domain.names import PLAN_PREFIX, parse_name
+from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, new_plan, planned_inspections
+from services.inspections.manifest import TOPIC
+from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.audit import audit
+from services.inspections.use_cases.unit_of_work import InspectionsUoW
+from shared.auth import Principal, Role
+from shared.errors import ErrorKind, IntegrityError, StorageConflict, failed_precondition, not_found
+from shared.events import new_event, utcnow
+from shared.idempotency import repeat_of, request_key
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: Plan
+    inspections: list[Inspection]
+
+
+def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, principal: Principal) -> PlanView:
+    """Draws and stores a plan with its inspections, or returns the plan of a repeated request_id."""
+    key = request_key(request_id)
+    require_region(principal, request.region_code)
+    now = utcnow()
+    with uow:
+        if key and (
+            original := repeat_of(uow.plans.get_by_request_id(key), lambda p: p.answers(request), key, "plan")
+        ):
+            return PlanView(original, uow.inspections.of_plan(original.id))
+        inputs = draw_inputs(
+            request,
+            population=uow.enterprises.active_in(request.region_code, request.subject_type),
+            previous_leads=uow.inspections.previous_leads(request.region_code),
+            roster=uow.inspectors.available_in(request.region_code),
+            loads=uow.inspections.planned_loads(),
+        )
+        try:
+            drawn = draw(inputs)
+        except NotEnoughInspectors as exc:
+            raise failed_precondition(str(exc), "NOT_ENOUGH_INSPECTORS") from None
+        plan = new_plan(request, inputs, principal.subject, key, now)
+        uow.plans.add(plan)
+        inspections = planned_inspections(plan, drawn, now)
+        for position, inspection in enumerate(inspections):
+            uow.inspections.add(inspection, position)
+            payload = mapping.planned_event(inspection, plan)
+            uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, inspection.uscc, payload, occurred_at=now))
+        uow.enterprises.clear_triggers([i.uscc for i in inspections if i.trigger])
+        try:
+            uow.commit()
+        except StorageConflict:
+            raise IntegrityError(
+                "a concurrent request with the same request_id stored its plan first; repeat the request",
+                "CONCURRENT_WRITE",
+                ErrorKind.ABORTED,
+            ) from None
+    audit("CreateInspectionPlan", plan.name, principal, seed=plan.seed, inspections=len(inspections))
+    return PlanView(plan, inspections)
+
+
+def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
+    plan_id = parse_name(name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None:
+            raise not_found(name)
+        if principal.role == Role.REGULATOR:
+            require_region(principal, plan.region_code)
+        return PlanView(plan, uow.inspections.of_plan(plan_id))
+
+
+@dataclass(frozen=True)
+class Verification:
+    matches: bool
+    differences: list[str]
+
+
+def verify_plan(uow: InspectionsUoW, name: str) -> Verification:
+    """Recomputes the plan's draw from its stored snapshot and compares it with its stored inspections."""
+    plan_id = parse_name(name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None:
+            raise not_found(name)
+        stored = uow.inspections.of_plan(plan_id)
+    differences: list[str] = []
+    try:
+        inputs = inputs_from_json(json.loads(plan.snapshot))
+    except ValueError as exc:
+        return Verification(False, [f"the snapshot cannot be read: {exc}"])
+    if inputs.seed != plan.seed:
+        differences.append(f"the snapshot's seed {inputs.seed} is not the plan's seed {plan.seed}")
+    try:
+        expected = [(d.uscc, d.inspectors) for d in draw(inputs)]
+    except NotEnoughInspectors as exc:
+        return Verification(False, [f"the snapshot cannot be drawn: {exc}"])
+    actual = [(i.uscc, i.inspectors) for i in stored]
+    if len(expected) != len(actual):
+        differences.append(f"the draw has {len(expected)} inspections, the plan stores {len(actual)}")
+    for (e_uscc, e_team), (a_uscc, a_team) in zip(expected, actual, strict=False):
+        if (e_uscc, e_team) != (a_uscc, a_team):
+            differences.append(
+                f"expected {e_uscc} by {','.join(e_team)}, stored {a_uscc} by {','.join(a_team)}"
+            )
+    return Verification(not differences, differences)
