@@ -43,6 +43,14 @@ class IntegrityError(Exception):
         return self.message
 
 
+class StorageConflict(Exception):
+    """A unique constraint or an etag check refused the write: another transaction got there first.
+
+    Raised by a unit of work's commit (`shared.unit_of_work`); here so that use cases can catch it
+    without importing the SQL layer.
+    """
+
+
 def invalid_argument(violations: list[FieldViolation], message: str | None = None) -> IntegrityError:
     summary = message or "; ".join(f"{v.field}: {v.description}" for v in violations)
     return IntegrityError(

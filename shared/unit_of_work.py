@@ -9,12 +9,11 @@ import sqlalchemy
 import sqlalchemy.exc
 
 from shared.db import UnitOfWork
+from shared.errors import StorageConflict
 from shared.events import Event
 from shared.outbox import add_event, add_events, present_event_ids
 
-
-class StorageConflict(Exception):
-    """A unique constraint or an etag check refused the write: another transaction got there first."""
+__all__ = ["OutboxUnitOfWork", "StorageConflict"]
 
 
 class OutboxUnitOfWork(UnitOfWork):
