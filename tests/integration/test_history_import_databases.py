@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from operations.demo.province import generate_province
 from operations.history.importer import import_lines
-from services.enterprises.tables import EnterpriseRow
+from services.enterprises.adapters.tables import EnterpriseRow
 from shared.cloudevents import to_json_line
 from shared.db import make_engine
 from shared.outbox import OutboxRecord

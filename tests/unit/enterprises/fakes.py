@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Self
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.enterprises.declarations import CapabilityDeclaration, Commitment
-from services.enterprises.domain import Enterprise, EnterpriseDraft
-from services.enterprises.instruments import Instrument, Verification
-from services.enterprises.listing import EnterpriseQuery
+from services.enterprises.domain.declarations import CapabilityDeclaration, Commitment
+from services.enterprises.domain.enterprise import Enterprise, EnterpriseDraft, EnterpriseQuery
+from services.enterprises.domain.instruments import Instrument, Verification
 from shared.events import Event
 from shared.unit_of_work import StorageConflict
 from shared.uscc import with_check_character

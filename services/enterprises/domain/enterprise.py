@@ -7,15 +7,18 @@ Every rule is checked and all violations are reported together, with the request
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from integrity.enterprises.v1 import enterprises_pb2
+from shared import pagination
 from shared.errors import FieldViolation, IntegrityError, invalid_argument
+from shared.idempotency import request_id_problem
 from shared.industries import industry_problem, normalize_industry
-from shared.regions import region_problem
+from shared.regions import region_contains, region_problem
 from shared.uscc import uscc_problem
 
 RESOURCE_PREFIX = "enterprises/"
@@ -30,7 +33,6 @@ STATUSES = frozenset(v for v in enterprises_pb2.EnterpriseStatus.values() if v !
 ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Control characters, surrogates and line/paragraph separators have no place in a registered name.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
@@ -140,17 +142,6 @@ def _enum_problem(value: int, known: frozenset[int], enum_name: str, required: b
     if value not in known:
         return f"{value} is not a known {enum_name} value"
     return None
-
-
-def request_id_problem(request_id: str) -> str | None:
-    if request_id and not _UUID.fullmatch(request_id):
-        return "must be empty or a UUID, e.g. 3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81 (AIP-155)"
-    return None
-
-
-def normalize_request_id(request_id: str) -> str | None:
-    """The stored form of a valid request id: lower case, or None when absent."""
-    return request_id.lower() if request_id else None
 
 
 def validate_registration(
@@ -320,3 +311,28 @@ def apply_change(
         etag=compute_etag(registration, status, now),
     )
     return updated, changed
+
+
+# --- listing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnterpriseQuery:
+    """Which enterprises to list; None means any. `region_code` includes the region's children."""
+
+    region_code: str | None = None
+    industry_code: str | None = None
+    subject_type: int | None = None
+    status: int | None = None
+    # Set by authorization for an enterprise caller, never by the filter.
+    uscc: str | None = None
+
+    def fingerprint(self) -> str:
+        """A short digest of the filter, so a page token cannot be reused with another filter."""
+        return pagination.fingerprint(json.dumps(asdict(self), sort_keys=True, separators=(",", ":")))
+
+    def within(self, region_code: str) -> EnterpriseQuery:
+        return replace(self, region_code=region_code)
+
+    def matches_region(self, region_code: str) -> bool:
+        return self.region_code is None or region_contains(self.region_code, region_code)

@@ -7,31 +7,37 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from integrity.events.v1 import events_pb2
-from services.enterprises import listing
-from services.enterprises.domain import (
+from services.enterprises.adapters.mapping import to_proto
+from services.enterprises.domain.enterprise import (
     ABORTED_ETAG,
     Enterprise,
     EnterpriseChange,
     EnterpriseDraft,
+    EnterpriseQuery,
     Registration,
     apply_change,
     china_today,
     enterprise_name,
-    normalize_request_id,
     parse_enterprise_name,
     register,
     resolve_mask,
     validate_registration,
 )
-from services.enterprises.listing import EnterpriseQuery
 from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.use_cases import queries
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import REGIONAL_ROLES, Principal, Role, require_enterprise_read
-from shared.errors import ErrorKind, IntegrityError, already_exists, not_found, permission_denied
+from shared.errors import (
+    ErrorKind,
+    IntegrityError,
+    StorageConflict,
+    already_exists,
+    not_found,
+    permission_denied,
+)
 from shared.events import new_event, utcnow
+from shared.idempotency import normalize_request_id
 from shared.regions import region_contains
-from shared.unit_of_work import StorageConflict
 
 EVENT_SOURCE = "//integrity/enterprises"
 audit_log = logging.getLogger("integrity.audit")
@@ -163,15 +169,15 @@ def list_enterprises(
     page_size: int = 0,
     page_token: str = "",
 ) -> Page:
-    size = listing.page_size_of(page_size)
-    query = listing.parse_filter(filter_text)
-    after = listing.decode_page_token(page_token, query)
+    size = queries.page_size_of(page_size)
+    query = queries.parse_filter(filter_text)
+    after = queries.decode_page_token(page_token, query)
     scoped = scope_query(query, principal)
     with uow:
         found = uow.enterprises.list(scoped, after, size + 1)
     page = found[:size]
     more = len(found) > size
-    return Page(page, listing.encode_page_token(page[-1].uscc, query) if more else "")
+    return Page(page, queries.encode_page_token(page[-1].uscc, query) if more else "")
 
 
 # --- updating ---------------------------------------------------------------------------------------

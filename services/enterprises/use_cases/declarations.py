@@ -11,22 +11,33 @@ from google.protobuf.message import Message
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from services.enterprises import declarations
-from services.enterprises.declarations import (
+from services.enterprises.adapters.mapping import capability_to_proto, commitment_to_proto
+from services.enterprises.domain import declarations
+from services.enterprises.domain.declarations import (
     CapabilityDeclaration,
     CapabilityDraft,
     Commitment,
     CommitmentDraft,
 )
-from services.enterprises.domain import Enterprise, china_today, enterprise_name, parse_enterprise_name
-from services.enterprises.idempotency import repeat_of, request_key
+from services.enterprises.domain.enterprise import (
+    Enterprise,
+    china_today,
+    enterprise_name,
+    parse_enterprise_name,
+)
 from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import capability_to_proto, commitment_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role
-from shared.errors import ErrorKind, IntegrityError, failed_precondition, not_found, permission_denied
+from shared.errors import (
+    ErrorKind,
+    IntegrityError,
+    StorageConflict,
+    failed_precondition,
+    not_found,
+    permission_denied,
+)
 from shared.events import new_event, utcnow
-from shared.unit_of_work import StorageConflict
+from shared.idempotency import repeat_of, request_key
 
 EVENT_SOURCE = "//integrity/enterprises"
 audit_log = logging.getLogger("integrity.audit")

@@ -1,41 +1,23 @@
-"""Where enterprises are kept: a repository over the registry table, returning domain objects."""
+"""Where the registry is kept: SQL repositories over its tables, domain objects in and out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services.enterprises.declarations import CapabilityDeclaration, Commitment
-from services.enterprises.domain import Enterprise
-from services.enterprises.instruments import Instrument, Verification
-from services.enterprises.listing import EnterpriseQuery
-from services.enterprises.tables import (
+from services.enterprises.adapters.tables import (
     CapabilityDeclarationRow,
     CommitmentRow,
     EnterpriseRow,
     InstrumentRow,
     VerificationRow,
 )
+from services.enterprises.domain.declarations import CapabilityDeclaration, Commitment
+from services.enterprises.domain.enterprise import Enterprise, EnterpriseQuery
+from services.enterprises.domain.instruments import Instrument, Verification
 from shared.regions import region_prefix
-
-
-class EnterpriseRepository(Protocol):
-    def add(self, enterprise: Enterprise) -> None: ...
-
-    def get(self, uscc: str) -> Enterprise | None: ...
-
-    def get_by_request_id(self, request_id: str) -> Enterprise | None: ...
-
-    def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
-        """Stores `enterprise` if the stored one still has `expected_etag`; False if it changed since."""
-        ...
-
-    def list(self, query: EnterpriseQuery, after_uscc: str | None, limit: int) -> list[Enterprise]:
-        """Up to `limit` matches in USCC order, those after `after_uscc` (keyset pagination)."""
-        ...
 
 
 def _utc(moment: datetime) -> datetime:
@@ -127,28 +109,6 @@ class SqlEnterpriseRepository:
 # --- instruments ------------------------------------------------------------------------------------
 
 
-class InstrumentRepository(Protocol):
-    def add(self, instrument: Instrument) -> None: ...
-
-    def get(self, uscc: str, instrument_id: str) -> Instrument | None: ...
-
-    def find_serial(self, uscc: str, instrument_type: int, serial_number: str) -> Instrument | None: ...
-
-    def get_by_request_id(self, request_id: str) -> Instrument | None: ...
-
-    def list(self, uscc: str, after_id: str | None, limit: int) -> list[Instrument]:
-        """Up to `limit` of the enterprise's instruments in id order, those after `after_id`."""
-        ...
-
-    def verifications(self, instrument_ids: list[str]) -> dict[str, list[Verification]]:
-        """Each instrument's verifications in the order recorded."""
-        ...
-
-    def add_verification(
-        self, instrument_id: str, verification: Verification, recorded_at: datetime
-    ) -> None: ...
-
-
 def _instrument(row: InstrumentRow) -> Instrument:
     return Instrument(
         row.instrument_id,
@@ -215,22 +175,6 @@ class SqlInstrumentRepository:
 
 
 # --- self-declarations ------------------------------------------------------------------------------
-
-
-class DeclarationRepository(Protocol):
-    def add_commitment(self, commitment: Commitment) -> None: ...
-
-    def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
-
-    def save_commitment(self, commitment: Commitment) -> None: ...
-
-    def add_capability(self, declaration: CapabilityDeclaration) -> None: ...
-
-    def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None: ...
-
-    def commitment_by_request_id(self, request_id: str) -> Commitment | None: ...
-
-    def capability_by_request_id(self, request_id: str) -> CapabilityDeclaration | None: ...
 
 
 def _commitment(row: CommitmentRow) -> Commitment:

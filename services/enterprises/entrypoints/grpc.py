@@ -11,11 +11,7 @@ from datetime import date
 import grpc
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from services.enterprises import declaration_service, instrument_service, service
-from services.enterprises.declarations import Commitment
-from services.enterprises.domain import china_today
-from services.enterprises.instrument_service import VerificationEntry
-from services.enterprises.messages import (
+from services.enterprises.adapters.mapping import (
     capability_draft_from_proto,
     capability_to_proto,
     change_from_proto,
@@ -28,7 +24,11 @@ from services.enterprises.messages import (
     to_proto,
     verification_draft_from_proto,
 )
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.domain.declarations import Commitment
+from services.enterprises.domain.enterprise import china_today
+from services.enterprises.use_cases import declarations, enterprises, instruments
+from services.enterprises.use_cases.instruments import VerificationEntry
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
 
@@ -56,7 +56,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         if not request.HasField("enterprise"):
             raise invalid_argument([FieldViolation("enterprise", "is required")])
         uow = self._uow_factory()
-        result = service.create_enterprise(
+        result = enterprises.create_enterprise(
             uow,
             draft_from_proto(request.enterprise),
             request.request_id,
@@ -69,13 +69,13 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
     def GetEnterprise(
         self, request: enterprises_pb2.GetEnterpriseRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.GetEnterpriseResponse:
-        enterprise = service.get_enterprise(self._uow_factory(), request.name, current_principal())
+        enterprise = enterprises.get_enterprise(self._uow_factory(), request.name, current_principal())
         return enterprises_pb2.GetEnterpriseResponse(enterprise=to_proto(enterprise))
 
     def ListEnterprises(
         self, request: enterprises_pb2.ListEnterprisesRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.ListEnterprisesResponse:
-        page = service.list_enterprises(
+        page = enterprises.list_enterprises(
             self._uow_factory(),
             current_principal(),
             filter_text=request.filter,
@@ -92,7 +92,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         if not request.HasField("enterprise"):
             raise invalid_argument([FieldViolation("enterprise", "is required")])
         uow = self._uow_factory()
-        result = service.update_enterprise(
+        result = enterprises.update_enterprise(
             uow, change_from_proto(request), current_principal(), today=self._today()
         )
         self._wake_if_written(uow)
@@ -102,7 +102,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         self, request: enterprises_pb2.CreateInstrumentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.CreateInstrumentResponse:
         uow = self._uow_factory()
-        created = instrument_service.create_instrument(
+        created = instruments.create_instrument(
             uow,
             request.parent,
             instrument_draft_from_proto(request.instrument),
@@ -116,7 +116,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
     def ListInstruments(
         self, request: enterprises_pb2.ListInstrumentsRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.ListInstrumentsResponse:
-        page = instrument_service.list_instruments(
+        page = instruments.list_instruments(
             self._uow_factory(),
             request.parent,
             current_principal(),
@@ -131,9 +131,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
 
     def _record(self, entries: list[VerificationEntry]) -> list[enterprises_pb2.Instrument]:
         uow = self._uow_factory()
-        views = instrument_service.record_verifications(
-            uow, entries, current_principal(), today=self._today()
-        )
+        views = instruments.record_verifications(uow, entries, current_principal(), today=self._today())
         self._wake_if_written(uow)
         return [instrument_to_proto(v) for v in views]
 
@@ -162,7 +160,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         self, request: enterprises_pb2.CreateCommitmentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.CreateCommitmentResponse:
         uow = self._uow_factory()
-        commitment, state = declaration_service.create_commitment(
+        commitment, state = declarations.create_commitment(
             uow,
             request.parent,
             commitment_draft_from_proto(request.commitment),
@@ -177,7 +175,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         self, request: enterprises_pb2.WithdrawCommitmentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.WithdrawCommitmentResponse:
         uow = self._uow_factory()
-        commitment, state = declaration_service.withdraw_commitment(
+        commitment, state = declarations.withdraw_commitment(
             uow, request.name, current_principal(), today=self._today()
         )
         self._wake_if_written(uow)
@@ -187,7 +185,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         self, request: enterprises_pb2.DeclareCapabilityRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.DeclareCapabilityResponse:
         uow = self._uow_factory()
-        declaration = declaration_service.declare_capability(
+        declaration = declarations.declare_capability(
             uow,
             request.parent,
             capability_draft_from_proto(request.declaration),
@@ -200,9 +198,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
     def LookupPublicCode(
         self, request: enterprises_pb2.LookupPublicCodeRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.LookupPublicCodeResponse:
-        found = declaration_service.lookup_public_code(
-            self._uow_factory(), request.public_code, today=self._today()
-        )
+        found = declarations.lookup_public_code(self._uow_factory(), request.public_code, today=self._today())
         response = enterprises_pb2.LookupPublicCodeResponse(
             enterprise=public_enterprise_to_proto(found.enterprise)
         )

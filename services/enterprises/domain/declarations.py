@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
-from services.enterprises.domain import RESOURCE_PREFIX, parse_enterprise_name
+from services.enterprises.domain.enterprise import RESOURCE_PREFIX, parse_enterprise_name
 from shared.errors import FieldViolation, invalid_argument
 
 FREE_TEXT_MAX = 2000

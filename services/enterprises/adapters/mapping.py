@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.enterprises.catalogue import kind_of
-from services.enterprises.declarations import (
+from services.enterprises.domain.catalogue import kind_of
+from services.enterprises.domain.declarations import (
     CapabilityDeclaration,
     CapabilityDraft,
     Commitment,
     CommitmentDraft,
 )
-from services.enterprises.domain import Enterprise, EnterpriseChange, EnterpriseDraft
-from services.enterprises.instruments import InstrumentDraft, InstrumentView, Verification, VerificationDraft
+from services.enterprises.domain.enterprise import Enterprise, EnterpriseChange, EnterpriseDraft
+from services.enterprises.domain.instruments import (
+    InstrumentDraft,
+    InstrumentView,
+    Verification,
+    VerificationDraft,
+)
 
 
 def draft_from_proto(message: enterprises_pb2.Enterprise) -> EnterpriseDraft:

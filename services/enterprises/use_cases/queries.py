@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
-
 from integrity.enterprises.v1 import enterprises_pb2
+from services.enterprises.domain.enterprise import EnterpriseQuery
 from shared import pagination
 from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
-from shared.regions import region_contains, region_problem
+from shared.regions import region_problem
 from shared.uscc import uscc_problem
-
-
-@dataclass(frozen=True)
-class EnterpriseQuery:
-    """Which enterprises to list; None means any. `region_code` includes the region's children."""
-
-    region_code: str | None = None
-    industry_code: str | None = None
-    subject_type: int | None = None
-    status: int | None = None
-    # Set by authorization for an enterprise caller, never by the filter.
-    uscc: str | None = None
-
-    def fingerprint(self) -> str:
-        """A short digest of the filter, so a page token cannot be reused with another filter."""
-        return pagination.fingerprint(json.dumps(asdict(self), sort_keys=True, separators=(",", ":")))
-
-    def within(self, region_code: str) -> EnterpriseQuery:
-        return replace(self, region_code=region_code)
-
-    def matches_region(self, region_code: str) -> bool:
-        return self.region_code is None or region_contains(self.region_code, region_code)
-
 
 # --- page size and token --------------------------------------------------------------------------
 

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
-from services.enterprises.catalogue import kind_of
-from services.enterprises.domain import EARLIEST_REGISTRATION, RESOURCE_PREFIX, parse_enterprise_name
+from services.enterprises.domain.catalogue import kind_of
+from services.enterprises.domain.enterprise import (
+    EARLIEST_REGISTRATION,
+    RESOURCE_PREFIX,
+    parse_enterprise_name,
+)
 from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 

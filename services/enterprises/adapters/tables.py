@@ -7,6 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
+
 
 class EnterpriseRow(SQLModel, table=True):
     # Not plain "enterprises": every service's tables share one SQLModel MetaData in a process.
@@ -86,3 +89,15 @@ class CapabilityDeclarationRow(SQLModel, table=True):
     public_code: str = Field(max_length=16, unique=True)
     declare_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     request_id: str | None = Field(default=None, max_length=36, unique=True, nullable=True)
+
+
+# Every table of the registry's database: created when the service (or a history import) starts.
+TABLES: list[type[SQLModel]] = [
+    EnterpriseRow,
+    InstrumentRow,
+    VerificationRow,
+    CommitmentRow,
+    CapabilityDeclarationRow,
+    OutboxRecord,
+    ProcessedEvent,
+]

@@ -11,23 +11,23 @@ from typing import TypeVar
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from services.enterprises import instruments
-from services.enterprises.domain import (
+from services.enterprises.adapters.mapping import instrument_to_proto, verification_to_proto
+from services.enterprises.domain import instruments
+from services.enterprises.domain.enterprise import (
     CHINA_STANDARD_TIME,
     china_today,
     enterprise_name,
     parse_enterprise_name,
 )
-from services.enterprises.idempotency import repeat_of, request_key
-from services.enterprises.instruments import InstrumentDraft, InstrumentView, VerificationDraft
-from services.enterprises.listing import page_size_of
+from services.enterprises.domain.instruments import InstrumentDraft, InstrumentView, VerificationDraft
 from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import instrument_to_proto, verification_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.use_cases.queries import page_size_of
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
     FieldViolation,
     IntegrityError,
+    StorageConflict,
     already_exists,
     failed_precondition,
     invalid_argument,
@@ -35,7 +35,7 @@ from shared.errors import (
     permission_denied,
 )
 from shared.events import new_event, utcnow
-from shared.unit_of_work import StorageConflict
+from shared.idempotency import repeat_of, request_key
 
 T = TypeVar("T")
 EVENT_SOURCE = "//integrity/enterprises"
