@@ -8,7 +8,7 @@ from functools import partial
 
 from integrity.enterprises.v1 import enterprises_pb2_grpc
 from services.enterprises.adapters.unit_of_work import EnterprisesUnitOfWork
-from services.enterprises.domain.enterprise import china_today
+from services.enterprises.domain.values import china_today
 from services.enterprises.entrypoints.grpc import EnterpriseServiceServicer
 from services.enterprises.manifest import SERVICE
 from shared.grpc_server import ServiceApp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -20,43 +21,22 @@ from services.enterprises.domain.instruments import Instrument, Verification
 from shared.regions import region_prefix
 
 
+def _in_utc(values: dict[str, Any], *times: str) -> dict[str, Any]:
+    """`values` with the named timestamps in UTC: everything is stored in UTC, and SQLite hands timestamps
+    back without their zone."""
+    return {**values, **{t: _utc(values[t]) for t in times if values[t] is not None}}
+
+
 def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; everything is stored in UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def to_row(enterprise: Enterprise) -> EnterpriseRow:
-    return EnterpriseRow(
-        uscc=enterprise.uscc,
-        display_name=enterprise.display_name,
-        region_code=enterprise.region_code,
-        industry_code=enterprise.industry_code,
-        subject_type=enterprise.subject_type,
-        size_class=enterprise.size_class,
-        registered_date=enterprise.registered_date,
-        status=enterprise.status,
-        create_time=_utc(enterprise.create_time),
-        update_time=_utc(enterprise.update_time),
-        etag=enterprise.etag,
-        request_id=enterprise.request_id,
-    )
+    return EnterpriseRow(**_in_utc(vars(enterprise), "create_time", "update_time"))
 
 
 def from_row(row: EnterpriseRow) -> Enterprise:
-    return Enterprise(
-        uscc=row.uscc,
-        display_name=row.display_name,
-        region_code=row.region_code,
-        industry_code=row.industry_code,
-        subject_type=row.subject_type,
-        size_class=row.size_class,
-        registered_date=row.registered_date,
-        status=row.status,
-        create_time=_utc(row.create_time),
-        update_time=_utc(row.update_time),
-        etag=row.etag,
-        request_id=row.request_id,
-    )
+    return Enterprise(**_in_utc(row.model_dump(), "create_time", "update_time"))
 
 
 class SqlEnterpriseRepository:
@@ -110,16 +90,7 @@ class SqlEnterpriseRepository:
 
 
 def _instrument(row: InstrumentRow) -> Instrument:
-    return Instrument(
-        row.instrument_id,
-        row.uscc,
-        row.type,
-        row.serial_number,
-        row.location,
-        row.usage,
-        _utc(row.create_time),
-        row.request_id,
-    )
+    return Instrument(**_in_utc(row.model_dump(), "create_time"))
 
 
 class SqlInstrumentRepository:
@@ -178,18 +149,8 @@ class SqlInstrumentRepository:
 
 
 def _commitment(row: CommitmentRow) -> Commitment:
-    return Commitment(
-        commitment_id=row.commitment_id,
-        uscc=row.uscc,
-        items=tuple(int(i) for i in row.items.split(",") if i),
-        free_text=row.free_text,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        public_code=row.public_code,
-        create_time=_utc(row.create_time),
-        withdraw_time=_utc(row.withdraw_time) if row.withdraw_time is not None else None,
-        request_id=row.request_id,
-    )
+    items = tuple(int(i) for i in row.items.split(",") if i)
+    return Commitment(**{**_in_utc(row.model_dump(), "create_time", "withdraw_time"), "items": items})
 
 
 def _commitment_row(commitment: Commitment) -> CommitmentRow:
@@ -197,7 +158,7 @@ def _commitment_row(commitment: Commitment) -> CommitmentRow:
 
 
 def _capability(row: CapabilityDeclarationRow) -> CapabilityDeclaration:
-    return CapabilityDeclaration(**{**row.model_dump(), "declare_time": _utc(row.declare_time)})
+    return CapabilityDeclaration(**_in_utc(row.model_dump(), "declare_time"))
 
 
 class SqlDeclarationRepository:

@@ -7,16 +7,15 @@ Pure: no gRPC, SQL or Kafka (the enums are those of `integrity.enterprises.v1`, 
 # lines when the integrator deletes those files.
 from services.enterprises.domain.enterprise import (
     ACTIVE,
-    CHINA_STANDARD_TIME,
     RESOURCE_PREFIX,
     STATUSES,
     Enterprise,
-    china_today,
     compute_etag,
     enterprise_name,
     register,
     validate_registration,
 )
+from services.enterprises.domain.values import CHINA_STANDARD_TIME, china_today
 
 __all__ = [
     "ACTIVE",

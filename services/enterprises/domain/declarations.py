@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from services.enterprises.domain.enterprise import RESOURCE_PREFIX, parse_enterprise_name
+from services.enterprises.domain.values import is_one_line, parse_date
 from shared.errors import FieldViolation, invalid_argument
 
 FREE_TEXT_MAX = 2000
@@ -26,7 +27,6 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 COMMITMENT_CODE, CAPABILITY_CODE = "CMT", "CAP"
 PUBLIC_CODE = re.compile(rf"(?:{COMMITMENT_CODE}|{CAPABILITY_CODE})-[{CODE_ALPHABET}]{{10}}")
 DECLARATION_ID = re.compile(r"[0-9a-f]{16}")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ITEMS = frozenset(v for v in pb.CommitmentItem.values() if v != 0)
 
 
@@ -108,17 +108,6 @@ def parse_commitment_name(name: str, field: str = "name") -> tuple[str, str]:
     return parse_enterprise_name("/".join(parts[:2]), field), parts[3]
 
 
-def _date(text: str) -> tuple[date | None, str | None]:
-    if not text:
-        return None, 'is required, an ISO 8601 date "YYYY-MM-DD"'
-    if not _ISO_DATE.fullmatch(text):
-        return None, 'must be an ISO 8601 date "YYYY-MM-DD", e.g. "2025-03-01"'
-    try:
-        return date.fromisoformat(text), None
-    except ValueError:
-        return None, f"{text!r} is not a calendar date"
-
-
 def _free_text_problem(text: str) -> str | None:
     if len(text) > FREE_TEXT_MAX:
         return f"must be at most {FREE_TEXT_MAX} characters, got {len(text)}"
@@ -141,11 +130,11 @@ def validate_commitment(draft: CommitmentDraft, today: date, prefix: str = "comm
     elif unknown:
         check("items", f"{', '.join(map(str, unknown[:5]))} not in the CommitmentItem catalogue")
     check("free_text", _free_text_problem(draft.free_text))
-    start, start_problem = _date(draft.valid_from)
+    start, start_problem = parse_date(draft.valid_from, required=True)
     if start is not None and start < today:
         start_problem = f"must not be in the past (today is {today.isoformat()})"
     check("valid_from", start_problem)
-    end, end_problem = _date(draft.valid_until)
+    end, end_problem = parse_date(draft.valid_until, required=True)
     if end is not None and start is not None and start_problem is None:
         if end <= start:
             end_problem = "must be after valid_from"
@@ -209,7 +198,7 @@ def validate_capability(draft: CapabilityDraft, prefix: str = "declaration") -> 
     certificate = draft.iso10012_certificate_number.strip()
     if len(certificate) > CERTIFICATE_MAX:
         check("iso10012_certificate_number", f"must be at most {CERTIFICATE_MAX} characters")
-    elif any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in certificate):
+    elif not is_one_line(certificate):
         check("iso10012_certificate_number", "must not contain control characters")
     elif certificate and not draft.has_management_system:
         check("iso10012_certificate_number", "an ISO 10012 certificate needs has_management_system = true")

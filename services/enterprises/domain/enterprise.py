@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from integrity.enterprises.v1 import enterprises_pb2
+from services.enterprises.domain.values import NOT_ONE_LINE, china_today, parse_past_date
 from shared import pagination
 from shared.errors import FieldViolation, IntegrityError, invalid_argument
 from shared.idempotency import request_id_problem
@@ -23,18 +23,11 @@ from shared.uscc import uscc_problem
 
 RESOURCE_PREFIX = "enterprises/"
 DISPLAY_NAME_MAX = 200
-# Registration dates are Chinese calendar dates; the PRC's founding bounds them from below.
-EARLIEST_REGISTRATION = date(1949, 10, 1)
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 SUBJECT_TYPES = frozenset(v for v in enterprises_pb2.SubjectType.values() if v != 0)
 SIZE_CLASSES = frozenset(v for v in enterprises_pb2.SizeClass.values() if v != 0)
 STATUSES = frozenset(v for v in enterprises_pb2.EnterpriseStatus.values() if v != 0)
 ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Control characters, surrogates and line/paragraph separators have no place in a registered name.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +94,6 @@ def enterprise_name(uscc: str) -> str:
     return RESOURCE_PREFIX + uscc
 
 
-def china_today() -> date:
-    return datetime.now(CHINA_STANDARD_TIME).date()
-
-
 # --- validation -----------------------------------------------------------------------------------
 
 
@@ -113,27 +102,10 @@ def _display_name_problem(stripped: str) -> str | None:
         return "is required (the registered name, e.g. 西安市某某加油站有限公司)"
     if len(stripped) > DISPLAY_NAME_MAX:
         return f"must be at most {DISPLAY_NAME_MAX} characters, got {len(stripped)}"
-    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in _FORBIDDEN_CATEGORIES})
+    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in NOT_ONE_LINE})
     if bad:
         return f"must not contain control characters or line breaks, found {', '.join(bad[:5])}"
     return None
-
-
-def _registered_date(text: str, today: date) -> tuple[date | None, str | None]:
-    """(date, None) when `text` is empty or a valid registration date, else (None, problem)."""
-    if not text:
-        return None, None
-    if not _ISO_DATE.fullmatch(text):
-        return None, 'must be an ISO 8601 date "YYYY-MM-DD", e.g. "2015-06-30"'
-    try:
-        parsed = date.fromisoformat(text)
-    except ValueError:
-        return None, f"{text!r} is not a calendar date"
-    if parsed > today:
-        return None, f"{text} is in the future (today is {today.isoformat()})"
-    if parsed < EARLIEST_REGISTRATION:
-        return None, f"must not be before {EARLIEST_REGISTRATION.isoformat()}"
-    return parsed, None
 
 
 def _enum_problem(value: int, known: frozenset[int], enum_name: str, required: bool) -> str | None:
@@ -156,7 +128,9 @@ def validate_registration(
             violations.append(FieldViolation(f"{prefix}.{field}" if prefix else field, problem))
 
     display_name = draft.display_name.strip()
-    registered_date, date_problem = _registered_date(draft.registered_date, today)
+    registered_date, date_problem = parse_past_date(
+        draft.registered_date, today, required=False, example="2015-06-30"
+    )
     industry = industry_problem(draft.industry_code)
     check("uscc", uscc_problem(draft.uscc))
     check("display_name", _display_name_problem(display_name))

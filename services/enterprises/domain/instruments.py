@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from services.enterprises.domain.catalogue import kind_of
-from services.enterprises.domain.enterprise import (
-    EARLIEST_REGISTRATION,
-    RESOURCE_PREFIX,
-    parse_enterprise_name,
-)
+from services.enterprises.domain.enterprise import RESOURCE_PREFIX, parse_enterprise_name
+from services.enterprises.domain.values import parse_date, parse_past_date, text_problem
 from shared import pagination
 from shared.errors import FieldViolation, invalid_argument
 
@@ -29,10 +25,8 @@ DUE_SOON_DAYS = 30
 # A next due date further out than this is a typo, not a verification cycle.
 LONGEST_CYCLE_YEARS = 20
 INSTRUMENT_ID = re.compile(r"[0-9a-f]{16}")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _USAGES = frozenset(v for v in pb.InstrumentUsage.values() if v != 0)
 _RESULTS = frozenset(v for v in pb.VerificationResult.values() if v != 0)
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -99,27 +93,6 @@ def parse_instrument_name(name: str, field: str) -> tuple[str, str]:
     return parse_enterprise_name("/".join(parts[:2]), field), parts[3]
 
 
-def _text_problem(text: str, maximum: int, required: str | None) -> str | None:
-    if not text:
-        return required
-    if len(text) > maximum:
-        return f"must be at most {maximum} characters, got {len(text)}"
-    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in text):
-        return "must not contain control characters or line breaks"
-    return None
-
-
-def _date(text: str, required: bool) -> tuple[date | None, str | None]:
-    if not text:
-        return None, ('is required, an ISO 8601 date "YYYY-MM-DD"' if required else None)
-    if not _ISO_DATE.fullmatch(text):
-        return None, 'must be an ISO 8601 date "YYYY-MM-DD", e.g. "2025-03-01"'
-    try:
-        return date.fromisoformat(text), None
-    except ValueError:
-        return None, f"{text!r} is not a calendar date"
-
-
 def _type_problem(instrument_type: int) -> str | None:
     if instrument_type == 0:
         return "is required, one of the InstrumentType values in the catalogue"
@@ -134,8 +107,8 @@ def validate_instrument(draft: InstrumentDraft, prefix: str = "instrument") -> I
         "type": None
         if kind_of(draft.type)
         else f"{draft.type} is not a type in the catalogue (InstrumentType)",
-        "serial_number": _text_problem(serial, SERIAL_MAX, "is required (the manufacturer's serial number)"),
-        "location": _text_problem(location, LOCATION_MAX, None),
+        "serial_number": text_problem(serial, SERIAL_MAX, "is required (the manufacturer's serial number)"),
+        "location": text_problem(location, LOCATION_MAX, None),
         "usage": None if usage in _USAGES else f"{usage} is not a known InstrumentUsage value",
     }
     violations = [FieldViolation(f"{prefix}.{f}", p) for f, p in problems.items() if p is not None]
@@ -204,17 +177,13 @@ def validate_verification(
         if problem is not None:
             violations.append(FieldViolation(f"{prefix}.{field}", problem))
 
-    verified_on, problem = _date(draft.verification_date, required=True)
-    if verified_on is not None and verified_on > today:
-        problem = f"{verified_on.isoformat()} is in the future (today is {today.isoformat()})"
-    elif verified_on is not None and verified_on < EARLIEST_REGISTRATION:
-        problem = f"must not be before {EARLIEST_REGISTRATION.isoformat()}"
+    verified_on, problem = parse_past_date(draft.verification_date, today, required=True)
     check("verification_date", problem)
     check("result", None if draft.result in _RESULTS else "is required: VERIFICATION_RESULT_PASS or _FAIL")
     certificate = draft.certificate_number.strip()
-    check("certificate_number", _text_problem(certificate, CERTIFICATE_MAX, "is required"))
-    due, due_problem = _date(draft.next_due_date, required=False)
-    if due is not None and verified_on is not None and problem is None:
+    check("certificate_number", text_problem(certificate, CERTIFICATE_MAX, "is required"))
+    due, due_problem = parse_date(draft.next_due_date, required=False)
+    if due is not None and verified_on is not None:
         if due <= verified_on:
             due_problem = "must be after verification_date"
         elif due > verified_on + timedelta(days=366 * LONGEST_CYCLE_YEARS):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-
-from google.protobuf.message import Message
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
@@ -19,13 +16,9 @@ from services.enterprises.domain.declarations import (
     Commitment,
     CommitmentDraft,
 )
-from services.enterprises.domain.enterprise import (
-    Enterprise,
-    china_today,
-    enterprise_name,
-    parse_enterprise_name,
-)
-from services.enterprises.manifest import TOPIC
+from services.enterprises.domain.enterprise import Enterprise, enterprise_name, parse_enterprise_name
+from services.enterprises.domain.values import china_today
+from services.enterprises.use_cases.common import audit, original_of, stage
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role
 from shared.errors import (
@@ -36,11 +29,8 @@ from shared.errors import (
     not_found,
     permission_denied,
 )
-from shared.events import new_event, utcnow
-from shared.idempotency import repeat_of, request_key
-
-EVENT_SOURCE = "//integrity/enterprises"
-audit_log = logging.getLogger("integrity.audit")
+from shared.events import utcnow
+from shared.idempotency import request_key
 
 
 def _require_own(principal: Principal, uscc: str) -> None:
@@ -73,9 +63,7 @@ def _unused_code(uow: EnterprisesUoW, kind: str) -> str:
             return code
 
 
-def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred_at: datetime) -> str:
-    event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=occurred_at)
-    uow.add_event(TOPIC, event)
+def _commit(uow: EnterprisesUoW) -> None:
     try:
         uow.commit()
     except StorageConflict:
@@ -84,20 +72,6 @@ def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred
             "CONCURRENT_DECLARATION",
             ErrorKind.ABORTED,
         ) from None
-    return event.id
-
-
-def _audit(action: str, resource: str, principal: Principal, event_id: str) -> None:
-    audit_log.info(
-        action,
-        extra={
-            "action": action,
-            "resource": resource,
-            "subject": principal.subject,
-            "role": principal.role.value,
-            "event_id": event_id,
-        },
-    )
 
 
 def create_commitment(
@@ -118,15 +92,14 @@ def create_commitment(
     valid = declarations.validate_commitment(draft, day)
     key = request_key(request_id)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.declarations.commitment_by_request_id(key),
-                lambda found: declarations.same_commitment(found, uscc, valid),
-                key,
-                "commitment",
-            )
-            if original is not None:
-                return original, declarations.commitment_state(original, day)
+        original = original_of(
+            key,
+            uow.declarations.commitment_by_request_id,
+            lambda found: declarations.same_commitment(found, uscc, valid),
+            "commitment",
+        )
+        if original is not None:
+            return original, declarations.commitment_state(original, day)
         _declaring_enterprise(uow, uscc)
         commitment = declarations.new_commitment(
             uscc,
@@ -139,8 +112,9 @@ def create_commitment(
         uow.declarations.add_commitment(commitment)
         state = declarations.commitment_state(commitment, day)
         payload = events_pb2.CommitmentDeclared(commitment=commitment_to_proto(commitment, state))
-        event_id = _stage_and_commit(uow, uscc, payload, commitment.create_time)
-    _audit("CreateCommitment", commitment.name, principal, event_id)
+        event = stage(uow, uscc, payload, commitment.create_time)
+        _commit(uow)
+    audit("CreateCommitment", commitment.name, principal, event_id=event.id)
     return commitment, state
 
 
@@ -172,8 +146,9 @@ def withdraw_commitment(
         state = declarations.commitment_state(withdrawn, day)
         payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
         assert withdrawn.withdraw_time is not None
-        event_id = _stage_and_commit(uow, uscc, payload, withdrawn.withdraw_time)
-    _audit("WithdrawCommitment", name, principal, event_id)
+        event = stage(uow, uscc, payload, withdrawn.withdraw_time)
+        _commit(uow)
+    audit("WithdrawCommitment", name, principal, event_id=event.id)
     return withdrawn, state
 
 
@@ -193,15 +168,14 @@ def declare_capability(
     valid = declarations.validate_capability(draft)
     key = request_key(request_id)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.declarations.capability_by_request_id(key),
-                lambda found: declarations.same_capability(found, uscc, valid),
-                key,
-                "capability declaration",
-            )
-            if original is not None:
-                return original
+        original = original_of(
+            key,
+            uow.declarations.capability_by_request_id,
+            lambda found: declarations.same_capability(found, uscc, valid),
+            "capability declaration",
+        )
+        if original is not None:
+            return original
         _declaring_enterprise(uow, uscc)
         declaration = declarations.new_capability(
             uscc,
@@ -213,8 +187,9 @@ def declare_capability(
         )
         uow.declarations.add_capability(declaration)
         payload = events_pb2.CapabilityDeclared(declaration=capability_to_proto(declaration))
-        event_id = _stage_and_commit(uow, uscc, payload, declaration.declare_time)
-    _audit("DeclareCapability", declaration.name, principal, event_id)
+        event = stage(uow, uscc, payload, declaration.declare_time)
+        _commit(uow)
+    audit("DeclareCapability", declaration.name, principal, event_id=event.id)
     return declaration
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +12,10 @@ from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from services.enterprises.adapters.mapping import instrument_to_proto, verification_to_proto
 from services.enterprises.domain import instruments
-from services.enterprises.domain.enterprise import (
-    CHINA_STANDARD_TIME,
-    china_today,
-    enterprise_name,
-    parse_enterprise_name,
-)
+from services.enterprises.domain.enterprise import enterprise_name, parse_enterprise_name
 from services.enterprises.domain.instruments import InstrumentDraft, InstrumentView, VerificationDraft
-from services.enterprises.manifest import TOPIC
+from services.enterprises.domain.values import CHINA_STANDARD_TIME, china_today
+from services.enterprises.use_cases.common import audit, original_of, stage
 from services.enterprises.use_cases.queries import page_size_of
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role, require_enterprise_read
@@ -34,18 +29,11 @@ from shared.errors import (
     not_found,
     permission_denied,
 )
-from shared.events import new_event, utcnow
-from shared.idempotency import repeat_of, request_key
+from shared.events import utcnow
+from shared.idempotency import request_key
 
 T = TypeVar("T")
-EVENT_SOURCE = "//integrity/enterprises"
 MAX_BATCH = 1000
-audit_log = logging.getLogger("integrity.audit")
-
-
-def _audit(action: str, resource: str, principal: Principal | None, **extra: object) -> None:
-    who = {"subject": principal.subject, "role": principal.role.value} if principal else {}
-    audit_log.info(action, extra={"action": action, "resource": resource, **who, **extra})
 
 
 def _require_self_or_system(principal: Principal, uscc: str) -> None:
@@ -93,16 +81,15 @@ def _create_instrument(
 ) -> InstrumentView:
     parent = enterprise_name(uscc)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.instruments.get_by_request_id(key),
-                lambda found: instruments.same_instrument(found, uscc, valid),
-                key,
-                "instrument",
-            )
-            if original is not None:
-                history = uow.instruments.verifications([original.instrument_id])
-                return instruments.view(original, history[original.instrument_id], day)
+        original = original_of(
+            key,
+            uow.instruments.get_by_request_id,
+            lambda found: instruments.same_instrument(found, uscc, valid),
+            "instrument",
+        )
+        if original is not None:
+            history = uow.instruments.verifications([original.instrument_id])
+            return instruments.view(original, history[original.instrument_id], day)
         enterprise = uow.enterprises.get(uscc)
         if enterprise is None:
             raise not_found(parent)
@@ -117,10 +104,9 @@ def _create_instrument(
         uow.instruments.add(instrument)
         registered = instruments.view(instrument, [], day)
         payload = events_pb2.InstrumentRegistered(instrument=instrument_to_proto(registered))
-        event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=instrument.create_time)
-        uow.add_event(TOPIC, event)
+        event = stage(uow, uscc, payload, instrument.create_time)
         uow.commit()  # StorageConflict when a concurrent create took the serial number or request_id
-    _audit("CreateInstrument", instrument.name, principal, event_id=event.id)
+    audit("CreateInstrument", instrument.name, principal, event_id=event.id)
     return registered
 
 
@@ -215,7 +201,6 @@ def record_verifications(
                 raise not_found(entry.instrument)
             found[target] = instrument
             recorded.append((instrument, verification.of(instrument.type)))
-        event_ids = []
         for instrument, verification in recorded:
             uow.instruments.add_verification(instrument.instrument_id, verification, moment)
             payload = events_pb2.VerificationRecorded(
@@ -225,11 +210,9 @@ def record_verifications(
             )
             # It happened on the verification date (China time), whenever it reaches us.
             occurred = datetime.combine(verification.verification_date, time(), CHINA_STANDARD_TIME)
-            event = new_event(EVENT_SOURCE, instrument.uscc, payload, occurred_at=occurred)
-            uow.add_event(TOPIC, event)
-            event_ids.append(event.id)
+            stage(uow, instrument.uscc, payload, occurred)
         history = uow.instruments.verifications([i.instrument_id for i, _ in recorded])
         uow.commit()
     for instrument, _ in recorded:
-        _audit("RecordVerification", instrument.name, principal)
+        audit("RecordVerification", instrument.name, principal)
     return [instruments.view(i, history[i.instrument_id], day) for i, _ in recorded]
