@@ -32,7 +32,7 @@ SERVICE = ServiceManifest(
     unit_of_work="services.enterprises.adapters.unit_of_work:EnterprisesUnitOfWork",
     publishes=TOPIC,
     history=HistoryRules(
-        stage="operations.history.legacy:stage_enterprises",
+        stage="services.enterprises.use_cases.history:stage_history",
         owns=frozenset(
             {
                 "enterprise_registered",

@@ -52,6 +52,8 @@ class SqlEnterpriseRepository:
 
     def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
         # Compare-and-set in one statement, so two concurrent updates from the same etag cannot both win.
+        # A plain UPDATE: rows this transaction added go to the database first.
+        self.session.flush()
         row = to_row(enterprise)
         values = {k: v for k, v in row.model_dump().items() if k not in ("uscc", "create_time", "request_id")}
         statement = (
@@ -173,10 +175,15 @@ class SqlDeclarationRepository:
         return _commitment(row) if row is not None and row.uscc == uscc else None
 
     def save_commitment(self, commitment: Commitment) -> None:
+        self.session.flush()  # a commitment this transaction added is merged into, not added twice
         self.session.merge(_commitment_row(commitment))
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.session.add(CapabilityDeclarationRow(**vars(declaration)))
+
+    def get_capability(self, uscc: str, declaration_id: str) -> CapabilityDeclaration | None:
+        row = self.session.get(CapabilityDeclarationRow, declaration_id)
+        return _capability(row) if row is not None and row.uscc == uscc else None
 
     def commitment_by_request_id(self, request_id: str) -> Commitment | None:
         row = self.session.exec(select(CommitmentRow).where(CommitmentRow.request_id == request_id)).first()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from services.enterprises.adapters.repository import (
     SqlDeclarationRepository,
     SqlEnterpriseRepository,
@@ -19,3 +21,6 @@ class EnterprisesUnitOfWork(OutboxUnitOfWork):
         self.enterprises = SqlEnterpriseRepository(self.session)
         self.instruments = SqlInstrumentRepository(self.session)
         self.declarations = SqlDeclarationRepository(self.session)
+
+    def batched_writes(self) -> AbstractContextManager[object]:
+        return self.session.no_autoflush

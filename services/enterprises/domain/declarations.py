@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from services.enterprises.domain.enterprise import RESOURCE_PREFIX, parse_enterprise_name
 from services.enterprises.domain.values import is_one_line, parse_date
-from shared.errors import FieldViolation, invalid_argument
+from shared.errors import FieldViolation, failed_precondition, invalid_argument
 
 FREE_TEXT_MAX = 2000
 CERTIFICATE_MAX = 64
@@ -87,6 +87,12 @@ def new_public_code(kind: str) -> str:
     return f"{kind}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
+def code_of_kind(text: str, kind: str) -> str | None:
+    """`text` in canonical form when it is a public code of `kind` (COMMITMENT_CODE or CAPABILITY_CODE)."""
+    code = text.strip().upper()
+    return code if code.startswith(kind) and PUBLIC_CODE.fullmatch(code) else None
+
+
 def normalize_public_code(text: str) -> str:
     """The code in canonical form; INVALID_ARGUMENT on `public_code` when it cannot be one."""
     code = text.strip().upper()
@@ -106,6 +112,14 @@ def parse_commitment_name(name: str, field: str = "name") -> tuple[str, str]:
             [FieldViolation(field, f"must be enterprises/{{uscc}}/commitments/{{id}}, got {shown!r}")]
         )
     return parse_enterprise_name("/".join(parts[:2]), field), parts[3]
+
+
+def capability_id(name: str, uscc: str, field: str = "declaration.name") -> str:
+    """The declaration id in `enterprises/{uscc}/capabilityDeclarations/{id}`; INVALID_ARGUMENT on `field`."""
+    prefix = f"{RESOURCE_PREFIX}{uscc}/capabilityDeclarations/"
+    if name.startswith(prefix) and DECLARATION_ID.fullmatch(name[len(prefix) :]):
+        return name[len(prefix) :]
+    raise invalid_argument([FieldViolation(field, f"must be {prefix}{{16 hex digits}}, got {name[:80]!r}")])
 
 
 def _free_text_problem(text: str) -> str | None:
@@ -186,6 +200,13 @@ def commitment_state(commitment: Commitment, today: date) -> int:
     if today > commitment.valid_until:
         return pb.COMMITMENT_STATE_EXPIRED
     return pb.COMMITMENT_STATE_ACTIVE
+
+
+def withdraw(commitment: Commitment, now: datetime) -> Commitment:
+    """The commitment withdrawn at `now` (it stays on record); FAILED_PRECONDITION when it already was."""
+    if commitment.withdraw_time is not None:
+        raise failed_precondition(f"{commitment.name} was already withdrawn", "ALREADY_WITHDRAWN")
+    return replace(commitment, withdraw_time=now)
 
 
 def validate_capability(draft: CapabilityDraft, prefix: str = "declaration") -> CapabilityDraft:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from integrity.enterprises.v1 import enterprises_pb2
 from services.enterprises.domain.values import NOT_ONE_LINE, china_today, parse_past_date
 from shared import pagination
-from shared.errors import FieldViolation, IntegrityError, invalid_argument
+from shared.errors import FieldViolation, IntegrityError, failed_precondition, invalid_argument
 from shared.idempotency import request_id_problem
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_contains, region_problem
@@ -28,6 +28,7 @@ SUBJECT_TYPES = frozenset(v for v in enterprises_pb2.SubjectType.values() if v !
 SIZE_CLASSES = frozenset(v for v in enterprises_pb2.SizeClass.values() if v != 0)
 STATUSES = frozenset(v for v in enterprises_pb2.EnterpriseStatus.values() if v != 0)
 ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
+DEREGISTERED = enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,23 @@ def validate_registration(
     )
 
 
+def validate_state(
+    draft: EnterpriseDraft, status: int, *, status_required: bool, today: date
+) -> Registration:
+    """The registration in canonical form, its `status` checked with it (0 means none was given, refused
+    only when `status_required`); INVALID_ARGUMENT listing every violated rule, the status's last."""
+    status_problem = _enum_problem(status, STATUSES, "EnterpriseStatus", required=status_required)
+    try:
+        registration = validate_registration(draft, today=today)
+    except IntegrityError as err:
+        if status_problem is not None:
+            err.field_violations.append(FieldViolation("enterprise.status", status_problem))
+        raise invalid_argument(err.field_violations) from None
+    if status_problem is not None:
+        raise invalid_argument([FieldViolation("enterprise.status", status_problem)])
+    return registration
+
+
 def parse_enterprise_name(name: str, field: str = "name") -> str:
     """The USCC in a resource name `enterprises/{uscc}`; INVALID_ARGUMENT on `field` when malformed."""
     if not name.startswith(RESOURCE_PREFIX):
@@ -176,17 +194,26 @@ def compute_etag(registration: Registration, status: int, update_time: datetime)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
-def register(registration: Registration, now: datetime, request_id: str | None = None) -> Enterprise:
-    """A new enterprise: active, created now (UTC)."""
+def register(
+    registration: Registration, now: datetime, request_id: str | None = None, *, status: int = ACTIVE
+) -> Enterprise:
+    """A new enterprise, created now (UTC): active, unless a history says it was registered otherwise."""
     now = now.astimezone(UTC)
     return Enterprise(
         **vars(registration),
-        status=ACTIVE,
+        status=status,
         create_time=now,
         update_time=now,
-        etag=compute_etag(registration, ACTIVE, now),
+        etag=compute_etag(registration, status, now),
         request_id=request_id,
     )
+
+
+def require_active(enterprise: Enterprise, cannot: str) -> Enterprise:
+    """The enterprise, unless it is deregistered: then FAILED_PRECONDITION saying what it `cannot` do."""
+    if enterprise.status == DEREGISTERED:
+        raise failed_precondition(f"{enterprise.name} is deregistered; it cannot {cannot}", "DEREGISTERED")
+    return enterprise
 
 
 # --- updating -------------------------------------------------------------------------------------
@@ -262,29 +289,26 @@ def apply_change(
     }
     merged = {**kept, **{f: getattr(change.draft, f) for f in fields if f != "status"}}
     status = change.status if "status" in fields else current.status
-    status_problem = _enum_problem(status, STATUSES, "EnterpriseStatus", required=True)
-    try:
-        registration = validate_registration(EnterpriseDraft(**merged), today=today)  # type: ignore[arg-type]
-    except IntegrityError as err:
-        if status_problem is not None:
-            err.field_violations.append(FieldViolation("enterprise.status", status_problem))
-        raise invalid_argument(err.field_violations) from None
-    if status_problem is not None:
-        raise invalid_argument([FieldViolation("enterprise.status", status_problem)])
+    draft = EnterpriseDraft(**merged)  # type: ignore[arg-type]
+    registration = validate_state(draft, status, status_required=True, today=today)
     before = {**vars(current.registration), "status": current.status}
     after = {**vars(registration), "status": status}
     changed = [f for f in UPDATABLE_FIELDS if before[f] != after[f]]
     if not changed:
         return current, []
+    return restate(current, registration, status, now), changed
+
+
+def restate(current: Enterprise, registration: Registration, status: int, now: datetime) -> Enterprise:
+    """The enterprise as it is from `now` (UTC) on: `registration` with `status`, and a new etag."""
     now = now.astimezone(UTC)
-    updated = replace(
+    return replace(
         current,
         **vars(registration),
         status=status,
         update_time=now,
         etag=compute_etag(registration, status, now),
     )
-    return updated, changed
 
 
 # --- listing --------------------------------------------------------------------------------------

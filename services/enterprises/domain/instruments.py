@@ -15,8 +15,7 @@ from integrity.enterprises.v1 import enterprises_pb2 as pb
 from services.enterprises.domain.catalogue import kind_of
 from services.enterprises.domain.enterprise import RESOURCE_PREFIX, parse_enterprise_name
 from services.enterprises.domain.values import parse_date, parse_past_date, text_problem
-from shared import pagination
-from shared.errors import FieldViolation, invalid_argument
+from shared.errors import FieldViolation, IntegrityError, already_exists, invalid_argument
 
 SERIAL_MAX = 64
 LOCATION_MAX = 200
@@ -93,7 +92,8 @@ def parse_instrument_name(name: str, field: str) -> tuple[str, str]:
     return parse_enterprise_name("/".join(parts[:2]), field), parts[3]
 
 
-def _type_problem(instrument_type: int) -> str | None:
+def type_problem(instrument_type: int) -> str | None:
+    """What is wrong with an instrument type named elsewhere (a verification's), or None when catalogued."""
     if instrument_type == 0:
         return "is required, one of the InstrumentType values in the catalogue"
     return None if kind_of(instrument_type) else f"{instrument_type} is not a catalogued InstrumentType"
@@ -130,6 +130,12 @@ def new_instrument(
         now.astimezone(UTC),
         request_id,
     )
+
+
+def duplicate_serial(uscc: str, existing: Instrument | None) -> IntegrityError:
+    """ALREADY_EXISTS for a second registration of one physical instrument (type and serial number)."""
+    name = existing.name if existing is not None else f"{RESOURCE_PREFIX}{uscc}/instruments"
+    return already_exists(name, "an instrument of this type and serial number is registered")
 
 
 def same_instrument(instrument: Instrument, uscc: str, draft: InstrumentDraft) -> bool:
@@ -219,18 +225,3 @@ def verification_status(last: Verification | None, today: date) -> int:
 def view(instrument: Instrument, verifications: list[Verification], today: date) -> InstrumentView:
     last = latest(verifications)
     return InstrumentView(instrument, last, verification_status(last, today))
-
-
-# --- AIP-158 page tokens, bound to the parent they were issued for --------------------------------------
-
-
-def encode_page_token(uscc: str, last_id: str) -> str:
-    return pagination.encode_page_token(last_id, pagination.fingerprint(f"instruments of {uscc}"))
-
-
-def decode_page_token(token: str, uscc: str) -> str | None:
-    """The instrument id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
-    after = pagination.decode_page_token(token, pagination.fingerprint(f"instruments of {uscc}"))
-    if after is not None and not INSTRUMENT_ID.fullmatch(str(after)):
-        raise pagination.invalid_page_token()
-    return after

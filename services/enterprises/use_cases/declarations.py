@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from integrity.enterprises.v1 import enterprises_pb2
@@ -16,7 +17,12 @@ from services.enterprises.domain.declarations import (
     Commitment,
     CommitmentDraft,
 )
-from services.enterprises.domain.enterprise import Enterprise, enterprise_name, parse_enterprise_name
+from services.enterprises.domain.enterprise import (
+    Enterprise,
+    enterprise_name,
+    parse_enterprise_name,
+    require_active,
+)
 from services.enterprises.domain.values import china_today
 from services.enterprises.use_cases.common import audit, original_of, stage
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
@@ -47,19 +53,26 @@ def _declaring_enterprise(uow: EnterprisesUoW, uscc: str) -> Enterprise:
     enterprise = uow.enterprises.get(uscc)
     if enterprise is None:
         raise not_found(enterprise_name(uscc))
-    if enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED:
-        raise failed_precondition(f"{enterprise.name} is deregistered; it cannot declare", "DEREGISTERED")
-    return enterprise
+    return require_active(enterprise, "declare")
 
 
 def _new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _unused_code(uow: EnterprisesUoW, kind: str) -> str:
+def public_code(uow: EnterprisesUoW, kind: str, printed: str = "", taken: Collection[str] = ()) -> str:
+    """A public code of `kind` that no declaration has, nor is in `taken`: `printed` when it is one (a legacy
+    system's code on a shop-front sign keeps working), else a new one."""
+
+    def free(code: str) -> bool:
+        return code not in taken and uow.declarations.by_public_code(code) is None
+
+    code = declarations.code_of_kind(printed, kind)
+    if code is not None and free(code):
+        return code
     while True:  # 31^10 codes: a collision is astronomically rare, but never reuse one
         code = declarations.new_public_code(kind)
-        if uow.declarations.by_public_code(code) is None:
+        if free(code):
             return code
 
 
@@ -105,7 +118,7 @@ def create_commitment(
             uscc,
             valid,
             _new_id(),
-            _unused_code(uow, declarations.COMMITMENT_CODE),
+            public_code(uow, declarations.COMMITMENT_CODE),
             now or utcnow(),
             key,
         )
@@ -134,19 +147,17 @@ def withdraw_commitment(
         commitment = uow.declarations.get_commitment(uscc, commitment_id)
         if commitment is None:
             raise not_found(name)
-        state = declarations.commitment_state(commitment, day)
-        if state == enterprises_pb2.COMMITMENT_STATE_WITHDRAWN:
-            raise failed_precondition(f"{name} was already withdrawn", "ALREADY_WITHDRAWN")
-        if state == enterprises_pb2.COMMITMENT_STATE_EXPIRED:
+        # Withdrawn already is refused by `withdraw`; an expired one has nothing left to withdraw.
+        if declarations.commitment_state(commitment, day) == enterprises_pb2.COMMITMENT_STATE_EXPIRED:
             raise failed_precondition(
                 f"{name} expired on {commitment.valid_until}; nothing to withdraw", "EXPIRED"
             )
-        withdrawn = replace(commitment, withdraw_time=(now or utcnow()))
+        moment = now or utcnow()
+        withdrawn = declarations.withdraw(commitment, moment)
         uow.declarations.save_commitment(withdrawn)
         state = declarations.commitment_state(withdrawn, day)
         payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
-        assert withdrawn.withdraw_time is not None
-        event = stage(uow, uscc, payload, withdrawn.withdraw_time)
+        event = stage(uow, uscc, payload, moment)
         _commit(uow)
     audit("WithdrawCommitment", name, principal, event_id=event.id)
     return withdrawn, state
@@ -181,7 +192,7 @@ def declare_capability(
             uscc,
             valid,
             _new_id(),
-            _unused_code(uow, declarations.CAPABILITY_CODE),
+            public_code(uow, declarations.CAPABILITY_CODE),
             now or utcnow(),
             key,
         )

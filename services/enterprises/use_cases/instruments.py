@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TypeVar
 
-from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from services.enterprises.adapters.mapping import instrument_to_proto, verification_to_proto
 from services.enterprises.domain import instruments
-from services.enterprises.domain.enterprise import enterprise_name, parse_enterprise_name
+from services.enterprises.domain.enterprise import enterprise_name, parse_enterprise_name, require_active
 from services.enterprises.domain.instruments import InstrumentDraft, InstrumentView, VerificationDraft
 from services.enterprises.domain.values import CHINA_STANDARD_TIME, china_today
+from services.enterprises.use_cases import queries
 from services.enterprises.use_cases.common import audit, original_of, stage
-from services.enterprises.use_cases.queries import page_size_of
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
@@ -24,7 +23,6 @@ from shared.errors import (
     IntegrityError,
     StorageConflict,
     already_exists,
-    failed_precondition,
     invalid_argument,
     not_found,
     permission_denied,
@@ -93,13 +91,10 @@ def _create_instrument(
         enterprise = uow.enterprises.get(uscc)
         if enterprise is None:
             raise not_found(parent)
-        if enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED:
-            raise failed_precondition(
-                f"{parent} is deregistered; it cannot register instruments", "DEREGISTERED"
-            )
+        require_active(enterprise, "register instruments")
         existing = uow.instruments.find_serial(uscc, valid.type, valid.serial_number)
         if existing is not None:
-            raise already_exists(existing.name, "an instrument of this type and serial number is registered")
+            raise instruments.duplicate_serial(uscc, existing)
         instrument = instruments.new_instrument(uscc, valid, uuid.uuid4().hex[:16], now, key)
         uow.instruments.add(instrument)
         registered = instruments.view(instrument, [], day)
@@ -126,8 +121,8 @@ def list_instruments(
     today: date | None = None,
 ) -> InstrumentPage:
     uscc = parse_enterprise_name(parent, "parent")
-    size = page_size_of(page_size)
-    after = instruments.decode_page_token(page_token, uscc)
+    size = queries.page_size_of(page_size)
+    after = queries.decode_instrument_page_token(page_token, uscc)
     # As for GetEnterprise: who can never read another enterprise learns nothing from NOT_FOUND.
     if principal.role in (Role.ENTERPRISE, Role.PUBLIC):
         require_enterprise_read(principal, uscc, None)
@@ -141,7 +136,7 @@ def list_instruments(
         history = uow.instruments.verifications([i.instrument_id for i in page])
     day = today or china_today()
     views = [instruments.view(i, history[i.instrument_id], day) for i in page]
-    token = instruments.encode_page_token(uscc, page[-1].instrument_id) if len(found) > size else ""
+    token = queries.encode_instrument_page_token(uscc, page[-1].instrument_id) if len(found) > size else ""
     return InstrumentPage(views, token)
 
 

@@ -5,6 +5,8 @@ The SQL unit of work (`adapters/unit_of_work.py`) and the in-memory fake of the 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, Self
 
@@ -22,7 +24,8 @@ class EnterpriseRepository(Protocol):
     def get_by_request_id(self, request_id: str) -> Enterprise | None: ...
 
     def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
-        """Stores `enterprise` if the stored one still has `expected_etag`; False if it changed since."""
+        """Stores `enterprise` if the stored one (or the one this transaction added) still has
+        `expected_etag`; False if it changed since."""
         ...
 
     def list(self, query: EnterpriseQuery, after_uscc: str | None, limit: int) -> list[Enterprise]:
@@ -57,9 +60,13 @@ class DeclarationRepository(Protocol):
 
     def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
 
-    def save_commitment(self, commitment: Commitment) -> None: ...
+    def save_commitment(self, commitment: Commitment) -> None:
+        """Stores a changed commitment (one this transaction added, too)."""
+        ...
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None: ...
+
+    def get_capability(self, uscc: str, declaration_id: str) -> CapabilityDeclaration | None: ...
 
     def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None: ...
 
@@ -82,6 +89,20 @@ class EnterprisesUoW(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
     def add_event(self, topic: str, event: Event) -> None: ...
+
+    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+        """Many events at once (an import stages thousands)."""
+        ...
+
+    def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        """Those of `event_ids` already in the outbox."""
+        ...
+
+    def batched_writes(self) -> AbstractContextManager[object]:
+        """A block whose writes reach the database together at the next flush or commit, rather than
+        before each read: reads inside it need not see them, so the caller keeps track of what it wrote
+        (an import's batch does, and saves a round of writes per line)."""
+        ...
 
     def commit(self) -> None:
         """Commits; raises StorageConflict when a unique constraint refuses the write."""
