@@ -49,15 +49,14 @@ def _require_own(principal: Principal, uscc: str) -> None:
     )
 
 
-def _declaring_enterprise(uow: EnterprisesUoW, uscc: str) -> Enterprise:
+def _new_declaration(uow: EnterprisesUoW, uscc: str, kind: str) -> tuple[str, str]:
+    """The id and public code of a new declaration of enterprise `uscc`, once it is known that it may
+    declare (it exists and is not deregistered)."""
     enterprise = uow.enterprises.get(uscc)
     if enterprise is None:
         raise not_found(enterprise_name(uscc))
-    return require_active(enterprise, "declare")
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    require_active(enterprise, "declare")
+    return uuid.uuid4().hex[:16], public_code(uow, kind)
 
 
 def public_code(uow: EnterprisesUoW, kind: str, printed: str = "", taken: Collection[str] = ()) -> str:
@@ -113,15 +112,8 @@ def create_commitment(
         )
         if original is not None:
             return original, declarations.commitment_state(original, day)
-        _declaring_enterprise(uow, uscc)
-        commitment = declarations.new_commitment(
-            uscc,
-            valid,
-            _new_id(),
-            public_code(uow, declarations.COMMITMENT_CODE),
-            now or utcnow(),
-            key,
-        )
+        commitment_id, code = _new_declaration(uow, uscc, declarations.COMMITMENT_CODE)
+        commitment = declarations.new_commitment(uscc, valid, commitment_id, code, now or utcnow(), key)
         uow.declarations.add_commitment(commitment)
         state = declarations.commitment_state(commitment, day)
         payload = events_pb2.CommitmentDeclared(commitment=commitment_to_proto(commitment, state))
@@ -187,15 +179,8 @@ def declare_capability(
         )
         if original is not None:
             return original
-        _declaring_enterprise(uow, uscc)
-        declaration = declarations.new_capability(
-            uscc,
-            valid,
-            _new_id(),
-            public_code(uow, declarations.CAPABILITY_CODE),
-            now or utcnow(),
-            key,
-        )
+        declaration_id, code = _new_declaration(uow, uscc, declarations.CAPABILITY_CODE)
+        declaration = declarations.new_capability(uscc, valid, declaration_id, code, now or utcnow(), key)
         uow.declarations.add_capability(declaration)
         payload = events_pb2.CapabilityDeclared(declaration=capability_to_proto(declaration))
         event = stage(uow, uscc, payload, declaration.declare_time)
