@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import drive, echo_call, ratio_line, start_echo_server
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from services.enterprises.app import build_app
+from services.enterprises.bootstrap import build_app
 from shared.auth import issue_token
 from shared.grpc_server import start
 from shared.settings import Settings

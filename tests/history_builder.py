@@ -16,6 +16,8 @@ from shared.uscc import with_check_character
 
 CITIES = ("610112", "610113", "610302", "610402", "610502")
 _IDS = uuid.UUID("0f3e6a52-7f43-4b1e-9f0c-5d5a3c8e2b71")
+# One legacy public code for every commitment `changes` declares: the first keeps it, the rest get new ones.
+SIGN_CODE = "CMT-7KQ2M9XHPB"
 
 
 @dataclass
@@ -25,6 +27,8 @@ class HistoryBuilder:
     seed: int = 1
     start: datetime = datetime(2022, 1, 3, 2, 0, tzinfo=UTC)
     events: list[Event] = field(default_factory=list)
+    # Each registered enterprise as last recorded, by USCC.
+    enterprises: dict[str, enterprises_pb2.Enterprise] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -58,7 +62,59 @@ class HistoryBuilder:
         )
         when = self.start + timedelta(hours=serial)
         self.emit("enterprises", uscc, events_pb2.EnterpriseRegistered(enterprise=enterprise), when)
+        self.enterprises[uscc] = enterprise
         return uscc
+
+    def changes(self, uscc: str, when: datetime) -> None:
+        """A renaming, a commitment declared and withdrawn, a capability declaration, then a suspension."""
+        renamed = enterprises_pb2.Enterprise()
+        renamed.CopyFrom(self.enterprises[uscc])
+        renamed.display_name += "（更名）"
+        self.emit(
+            "enterprises",
+            uscc,
+            events_pb2.EnterpriseUpdated(enterprise=renamed, changed_fields=["display_name"]),
+            when,
+        )
+        commitment = enterprises_pb2.Commitment(
+            name=f"enterprises/{uscc}/commitments/{self._hex(16)}",
+            items=[enterprises_pb2.COMMITMENT_ITEM_NO_CHEATING_DEVICES],
+            valid_from=(when + timedelta(days=2)).date().isoformat(),
+            valid_until=(when + timedelta(days=365)).date().isoformat(),
+            public_code=SIGN_CODE,  # the legacy system's code on the shop-front sign
+        )
+        self.emit(
+            "enterprises",
+            uscc,
+            events_pb2.CommitmentDeclared(commitment=commitment),
+            when + timedelta(days=1),
+        )
+        self.emit(
+            "enterprises",
+            uscc,
+            events_pb2.CommitmentWithdrawn(commitment=commitment),
+            when + timedelta(days=3),
+        )
+        capability = enterprises_pb2.CapabilityDeclaration(
+            name=f"enterprises/{uscc}/capabilityDeclarations/{self._hex(16)}",
+            has_management_system=True,
+            instrument_count=12,
+            metrology_staff_count=1,
+        )
+        self.emit(
+            "enterprises",
+            uscc,
+            events_pb2.CapabilityDeclared(declaration=capability),
+            when + timedelta(days=4),
+        )
+        suspended = enterprises_pb2.Enterprise()
+        suspended.CopyFrom(renamed)
+        suspended.status = enterprises_pb2.ENTERPRISE_STATUS_SUSPENDED
+        payload = events_pb2.EnterpriseStatusChanged(
+            enterprise=suspended, previous_status=enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
+        )
+        self.emit("enterprises", uscc, payload, when + timedelta(days=5))
+        self.enterprises[uscc] = suspended
 
     def instrument(self, uscc: str, when: datetime) -> str:
         name = f"enterprises/{uscc}/instruments/{self._hex(16)}"

@@ -566,7 +566,7 @@ _CYCLES: dict[int, int] = {}
 
 def _cycle_months(instrument_type: int) -> int:
     if instrument_type not in _CYCLES:
-        from services.enterprises.catalogue import kind_of
+        from services.enterprises.domain.catalogue import kind_of
 
         kind = kind_of(instrument_type)
         _CYCLES[instrument_type] = kind.cycle_months if kind else 12

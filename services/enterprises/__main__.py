@@ -1,6 +1,6 @@
 """`python -m services.enterprises`: serves the enterprise registry until SIGTERM/SIGINT."""
 
-from services.enterprises.app import build_app
+from services.enterprises.bootstrap import build_app
 from shared.grpc_server import run
 from shared.settings import get_settings
 

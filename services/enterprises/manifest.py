@@ -27,12 +27,12 @@ SERVICE = ServiceManifest(
         # Public: anyone may check the code on a shop-front sign, with or without a token.
         "LookupPublicCode": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
     },
-    bootstrap="services.enterprises.app:build_app",
-    tables="services.enterprises.app:DATABASE_TABLES",
-    unit_of_work="services.enterprises.unit_of_work:EnterprisesUnitOfWork",
+    bootstrap="services.enterprises.bootstrap:build_app",
+    tables="services.enterprises.adapters.tables:TABLES",
+    unit_of_work="services.enterprises.adapters.unit_of_work:EnterprisesUnitOfWork",
     publishes=TOPIC,
     history=HistoryRules(
-        stage="operations.history.legacy:stage_enterprises",
+        stage="services.enterprises.use_cases.history:stage_history",
         owns=frozenset(
             {
                 "enterprise_registered",

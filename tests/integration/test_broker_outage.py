@@ -13,7 +13,7 @@ from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
-from services.enterprises.app import build_app as build_enterprises
+from services.enterprises.bootstrap import build_app as build_enterprises
 from services.scoring.app import build_app as build_scoring
 from shared.auth import Role, issue_token
 from shared.db import make_engine

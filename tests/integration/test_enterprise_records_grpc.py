@@ -15,13 +15,13 @@ from sqlmodel import Session, select
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from integrity.enterprises.v1 import enterprises_pb2_grpc
-from services.enterprises.app import build_app
-from services.enterprises.tables import (
+from services.enterprises.adapters.tables import (
     CapabilityDeclarationRow,
     CommitmentRow,
     InstrumentRow,
     VerificationRow,
 )
+from services.enterprises.bootstrap import build_app
 from shared.db import make_engine
 from shared.outbox import OutboxRecord
 from shared.settings import Settings

@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from services.enterprises.app import build_app
-from services.enterprises.domain import EnterpriseDraft, register, validate_registration
-from services.enterprises.tables import EnterpriseRow
-from services.enterprises.unit_of_work import EnterprisesUnitOfWork
+from services.enterprises.adapters.tables import EnterpriseRow
+from services.enterprises.adapters.unit_of_work import EnterprisesUnitOfWork
+from services.enterprises.bootstrap import build_app
+from services.enterprises.domain.enterprise import EnterpriseDraft, register, validate_registration
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.outbox import OutboxRecord

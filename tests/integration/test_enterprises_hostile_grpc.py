@@ -22,14 +22,14 @@ from sqlmodel import Session, col, select
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from integrity.enterprises.v1 import enterprises_pb2_grpc
-from services.enterprises.app import build_app
-from services.enterprises.tables import (
+from services.enterprises.adapters.tables import (
     CapabilityDeclarationRow,
     CommitmentRow,
     EnterpriseRow,
     InstrumentRow,
     VerificationRow,
 )
+from services.enterprises.bootstrap import build_app
 from shared.auth import issue_token
 from shared.db import make_engine
 from shared.grpc_server import start

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from services.enterprises import service
-from services.enterprises.domain import EnterpriseChange, register, validate_registration
-from services.enterprises.repository import to_row
-from services.enterprises.tables import EnterpriseRow
-from services.enterprises.unit_of_work import EnterprisesUnitOfWork
+from services.enterprises.adapters.repository import to_row
+from services.enterprises.adapters.tables import EnterpriseRow
+from services.enterprises.adapters.unit_of_work import EnterprisesUnitOfWork
+from services.enterprises.domain.enterprise import EnterpriseChange, register, validate_registration
+from services.enterprises.use_cases import enterprises
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import utcnow
@@ -66,7 +66,7 @@ def counts(engine: Engine) -> tuple[int, int]:
 def test_the_loser_of_a_repeated_request_gets_the_original(engine: Engine) -> None:
     request_id = str(uuid.uuid4())
     uow = RacedUnitOfWork(engine, rival_row(request_id))
-    result = service.create_enterprise(uow, make_draft(), request_id, today=TODAY)
+    result = enterprises.create_enterprise(uow, make_draft(), request_id, today=TODAY)
     assert not result.created and result.enterprise.request_id == request_id
     assert uow.committed_events == 0
     assert counts(engine) == (1, 0)  # the rival wrote its row directly, without an event
@@ -75,7 +75,7 @@ def test_the_loser_of_a_repeated_request_gets_the_original(engine: Engine) -> No
 def test_the_loser_of_a_duplicate_registration_already_exists(engine: Engine) -> None:
     uow = RacedUnitOfWork(engine, rival_row(None, display_name="抢先注册"))
     with pytest.raises(IntegrityError) as caught:
-        service.create_enterprise(uow, make_draft(), str(uuid.uuid4()), today=TODAY)
+        enterprises.create_enterprise(uow, make_draft(), str(uuid.uuid4()), today=TODAY)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS
     assert counts(engine) == (1, 0)
 
@@ -100,12 +100,14 @@ class OvertakenUnitOfWork(EnterprisesUnitOfWork):
 
 
 def test_an_update_overtaken_after_its_etag_check_is_aborted_and_writes_nothing(engine: Engine) -> None:
-    created = service.create_enterprise(EnterprisesUnitOfWork(engine), make_draft(), today=TODAY).enterprise
+    created = enterprises.create_enterprise(
+        EnterprisesUnitOfWork(engine), make_draft(), today=TODAY
+    ).enterprise
     change = EnterpriseChange(
         created.name, make_draft(display_name="我的修改"), 0, created.etag, ("display_name",)
     )
     with pytest.raises(IntegrityError) as caught:
-        service.update_enterprise(OvertakenUnitOfWork(engine), change, today=TODAY)
+        enterprises.update_enterprise(OvertakenUnitOfWork(engine), change, today=TODAY)
     assert caught.value.kind == ErrorKind.ABORTED
     with Session(engine) as session:
         row = session.get(EnterpriseRow, created.uscc)

@@ -3,18 +3,25 @@ a demo province lands whole in the owning services' stores, and a second import 
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from integrity.enterprises.v1 import enterprises_pb2
 from operations.demo.province import generate_province
 from operations.history.importer import import_lines
-from services.enterprises.tables import EnterpriseRow
+from services.enterprises.adapters.tables import TABLES, EnterpriseRow
+from services.enterprises.adapters.unit_of_work import EnterprisesUnitOfWork
+from services.enterprises.manifest import TOPIC
+from services.enterprises.use_cases.history import stage_history
 from shared.cloudevents import to_json_line
-from shared.db import make_engine
+from shared.db import create_tables, make_engine
+from shared.history_import import IMPORTED
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
+from tests.history_builder import HistoryBuilder
 
 
 def _count(url: str, table: object) -> int:
@@ -52,3 +59,39 @@ def test_a_demo_province_imports_whole_and_a_repeat_changes_nothing(
     assert problems == []
     assert again.total_imported == 0 and again.already_present == len(events)
     assert {s: _count(service_database_urls[s], OutboxRecord) for s in outboxes} == outboxes
+
+
+def test_one_batch_of_changes_and_declarations_reaches_the_registry(database_url: str) -> None:
+    """The import use case on the SQL unit of work, without the importer's retry of a failed batch line by
+    line: what the batch wrote earlier (a registration, a commitment) is updated later in the same batch."""
+    builder = HistoryBuilder(seed=4)
+    usccs = [builder.enterprise(serial) for serial in range(3)]
+    for uscc in usccs:
+        builder.changes(uscc, builder.start + timedelta(days=10))
+    events = sorted(builder.events, key=lambda e: (e.occurred_at.ToDatetime(), e.id))
+    engine = make_engine(database_url)
+    try:
+        create_tables(engine, TABLES)
+        with EnterprisesUnitOfWork(engine) as uow:
+            outcomes = stage_history(uow, events, TOPIC)
+            uow.commit()
+        assert outcomes == [IMPORTED] * len(events)
+        last = {e.subject: e for e in events}  # each enterprise's last event is its suspension
+        with EnterprisesUnitOfWork(engine) as uow:
+            for uscc in usccs:
+                enterprise = uow.enterprises.get(uscc)
+                assert enterprise is not None and enterprise.display_name.endswith("（更名）")
+                assert enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_SUSPENDED
+                assert enterprise.update_time == last[uscc].occurred_at.ToDatetime(tzinfo=UTC)
+            for event in events:
+                if event.HasField("commitment_withdrawn"):
+                    commitment_id = event.commitment_withdrawn.commitment.name.rsplit("/", 1)[1]
+                    commitment = uow.declarations.get_commitment(event.subject, commitment_id)
+                    assert commitment is not None
+                    assert commitment.withdraw_time == event.occurred_at.ToDatetime(tzinfo=UTC)
+                if event.HasField("capability_declared"):
+                    declaration_id = event.capability_declared.declaration.name.rsplit("/", 1)[1]
+                    assert uow.declarations.get_capability(event.subject, declaration_id) is not None
+            assert uow.present_event_ids([e.id for e in events]) == {e.id for e in events}
+    finally:
+        engine.dispose()

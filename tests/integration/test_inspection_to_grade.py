@@ -17,7 +17,7 @@ from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker
-from services.enterprises.app import build_app as build_enterprises
+from services.enterprises.bootstrap import build_app as build_enterprises
 from services.inspections.adapters.tables import EnterpriseCopyRow
 from services.inspections.bootstrap import build_app as build_inspections
 from services.scoring.app import build_app as build_scoring

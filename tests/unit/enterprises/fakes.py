@@ -1,19 +1,20 @@
-"""In-memory stand-ins for the enterprises repository and unit of work (same contract, no database)."""
+"""In-memory stand-ins for the registry's repositories and unit of work: the contract of the SQL unit of work
+(`services/enterprises/adapters/unit_of_work.py`), without a database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.enterprises.declarations import CapabilityDeclaration, Commitment
-from services.enterprises.domain import Enterprise, EnterpriseDraft
-from services.enterprises.instruments import Instrument, Verification
-from services.enterprises.listing import EnterpriseQuery
+from services.enterprises.domain.declarations import CapabilityDeclaration, Commitment
+from services.enterprises.domain.enterprise import Enterprise, EnterpriseDraft, EnterpriseQuery
+from services.enterprises.domain.instruments import Instrument, Verification
+from shared.errors import StorageConflict
 from shared.events import Event
-from shared.unit_of_work import StorageConflict
 from shared.uscc import with_check_character
 
 
@@ -107,6 +108,10 @@ class FakeDeclarationRepository:
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.capabilities[declaration.declaration_id] = declaration
 
+    def get_capability(self, uscc: str, declaration_id: str) -> CapabilityDeclaration | None:
+        found = self.capabilities.get(declaration_id)
+        return found if found is not None and found.uscc == uscc else None
+
     def commitment_by_request_id(self, request_id: str) -> Commitment | None:
         return next((c for c in self.commitments.values() if c.request_id == request_id), None)
 
@@ -138,6 +143,11 @@ class FakeUnitOfWork:
 
     def __enter__(self) -> Self:
         self.entered += 1
+        self._open()
+        return self
+
+    def _open(self) -> None:
+        """A working set copied from what is committed."""
         self.enterprises = FakeEnterpriseRepository(dict(self.committed))
         self.instruments = FakeInstrumentRepository(
             dict(self.committed_instruments), list(self.committed_verifications)
@@ -146,13 +156,25 @@ class FakeUnitOfWork:
             dict(self.committed_commitments), dict(self.committed_capabilities)
         )
         self._staged: list[tuple[str, Event]] = []
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self._staged = []
 
     def add_event(self, topic: str, event: Event) -> None:
         self._staged.append((topic, event))
+
+    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+        self._staged.extend((topic, event) for event in events)
+
+    def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        present = {event.id for _, event in [*self.published, *self._staged]}
+        return present.intersection(event_ids)
+
+    def batched_writes(self) -> AbstractContextManager[object]:
+        return nullcontext()  # reads here always see the writes
+
+    def rollback(self) -> None:
+        self._open()
 
     def commit(self) -> None:
         if self.before_commit is not None:
@@ -167,6 +189,10 @@ class FakeUnitOfWork:
         if len(serials) != len(set(serials)):
             self._staged = []
             raise StorageConflict("duplicate instrument serial number")
+        declared = [*self.declarations.commitments.values(), *self.declarations.capabilities.values()]
+        if len({d.public_code for d in declared}) != len(declared):
+            self._staged = []
+            raise StorageConflict("duplicate public code")
         self.committed = dict(self.enterprises.rows)
         self.committed_instruments = dict(self.instruments.rows)
         self.committed_verifications = list(self.instruments.history)

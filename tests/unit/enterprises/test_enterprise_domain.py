@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.enterprises.domain import (
+from services.enterprises.domain.enterprise import (
     EnterpriseDraft,
     parse_enterprise_name,
     register,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.enterprises.listing import (
+from services.enterprises.use_cases.queries import (
     EnterpriseQuery,
     decode_page_token,
     encode_page_token,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from integrity.events.v1 import events_pb2
 from operations import catalogue
-from services.enterprises import service
-from services.enterprises.domain import register, validate_registration
+from services.enterprises.domain.enterprise import register, validate_registration
+from services.enterprises.use_cases import enterprises
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import payload_of, utcnow
@@ -22,8 +22,8 @@ TODAY = date(2025, 3, 1)
 SYSTEM = Principal("registry", Role.SYSTEM)
 
 
-def create(uow: FakeUnitOfWork, request_id: str = "", **changes: object) -> service.Created:
-    return service.create_enterprise(uow, make_draft(**changes), request_id, SYSTEM, today=TODAY)
+def create(uow: FakeUnitOfWork, request_id: str = "", **changes: object) -> enterprises.Created:
+    return enterprises.create_enterprise(uow, make_draft(**changes), request_id, SYSTEM, today=TODAY)
 
 
 def error_of(call, *args, **kwargs) -> IntegrityError:  # type: ignore[no-untyped-def]
@@ -136,15 +136,15 @@ def test_get_returns_the_enterprise_to_whom_it_concerns() -> None:
         Principal("i", Role.INSPECTOR, region="610100"),
         Principal("e", Role.ENTERPRISE, uscc=enterprise.uscc),
     ):
-        assert service.get_enterprise(uow, enterprise.name, principal) == enterprise
+        assert enterprises.get_enterprise(uow, enterprise.name, principal) == enterprise
 
 
 def test_an_enterprise_cannot_learn_whether_another_enterprise_exists() -> None:
     uow = FakeUnitOfWork()
     create(uow)
     other = Principal("e", Role.ENTERPRISE, uscc=make_uscc(2))
-    registered = error_of(service.get_enterprise, uow, f"enterprises/{make_uscc(1)}", other)
-    missing = error_of(service.get_enterprise, uow, f"enterprises/{make_uscc(3)}", other)
+    registered = error_of(enterprises.get_enterprise, uow, f"enterprises/{make_uscc(1)}", other)
+    missing = error_of(enterprises.get_enterprise, uow, f"enterprises/{make_uscc(3)}", other)
     assert registered.kind == missing.kind == ErrorKind.PERMISSION_DENIED
 
 
@@ -152,15 +152,16 @@ def test_a_regulator_of_another_region_is_denied_and_a_missing_enterprise_is_not
     uow = FakeUnitOfWork()
     create(uow)
     regulator = Principal("r", Role.REGULATOR, region="610200")
-    assert error_of(service.get_enterprise, uow, f"enterprises/{make_uscc(1)}", regulator).kind == (
+    assert error_of(enterprises.get_enterprise, uow, f"enterprises/{make_uscc(1)}", regulator).kind == (
         ErrorKind.PERMISSION_DENIED
     )
     assert (
-        error_of(service.get_enterprise, uow, f"enterprises/{make_uscc(4)}", SYSTEM).kind
+        error_of(enterprises.get_enterprise, uow, f"enterprises/{make_uscc(4)}", SYSTEM).kind
         == ErrorKind.NOT_FOUND
     )
     assert (
-        error_of(service.get_enterprise, uow, "enterprises/nope", SYSTEM).kind == ErrorKind.INVALID_ARGUMENT
+        error_of(enterprises.get_enterprise, uow, "enterprises/nope", SYSTEM).kind
+        == ErrorKind.INVALID_ARGUMENT
     )
 
 
@@ -175,7 +176,7 @@ def _walk(uow: FakeUnitOfWork, principal: Principal, filter_text: str = "", page
     seen: list[str] = []
     token = ""
     while True:
-        page = service.list_enterprises(
+        page = enterprises.list_enterprises(
             uow, principal, filter_text=filter_text, page_size=page_size, page_token=token
         )
         assert len(page.enterprises) <= page_size
@@ -202,11 +203,11 @@ def test_a_regulator_lists_their_region_by_default_and_is_denied_outside_it() ->
     assert listed and all(uow.committed[u].region_code.startswith("6101") for u in listed)
     assert _walk(uow, regulator, "region_code = 610112")
     for outside in ("610200", "610000", "440100"):
-        err = error_of(service.list_enterprises, uow, regulator, filter_text=f"region_code = {outside}")
+        err = error_of(enterprises.list_enterprises, uow, regulator, filter_text=f"region_code = {outside}")
         assert err.kind == ErrorKind.PERMISSION_DENIED
 
 
 def test_an_inspector_without_region_and_the_public_list_nothing() -> None:
     uow = FakeUnitOfWork()
     for principal in (Principal("i", Role.INSPECTOR), Principal.public()):
-        assert error_of(service.list_enterprises, uow, principal).kind == ErrorKind.PERMISSION_DENIED
+        assert error_of(enterprises.list_enterprises, uow, principal).kind == ErrorKind.PERMISSION_DENIED

@@ -11,8 +11,13 @@ from hypothesis import strategies as st
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from services.enterprises import service
-from services.enterprises.domain import UPDATABLE_FIELDS, Enterprise, EnterpriseChange, EnterpriseDraft
+from services.enterprises.domain.enterprise import (
+    UPDATABLE_FIELDS,
+    Enterprise,
+    EnterpriseChange,
+    EnterpriseDraft,
+)
+from services.enterprises.use_cases import enterprises
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import payload_of
@@ -27,7 +32,7 @@ SUSPENDED = enterprises_pb2.ENTERPRISE_STATUS_SUSPENDED
 
 def registered() -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
-    service.create_enterprise(uow, make_draft(), "", SYSTEM, today=TODAY)
+    enterprises.create_enterprise(uow, make_draft(), "", SYSTEM, today=TODAY)
     uow.published.clear()
     return uow
 
@@ -46,8 +51,8 @@ def change(mask: tuple[str, ...] = (), etag: str = "", status: int = 0, **fields
     return EnterpriseChange(NAME, draft, status, etag, mask)
 
 
-def update(uow: FakeUnitOfWork, the_change: EnterpriseChange) -> service.Updated:
-    return service.update_enterprise(uow, the_change, SYSTEM, now=LATER, today=TODAY)
+def update(uow: FakeUnitOfWork, the_change: EnterpriseChange) -> enterprises.Updated:
+    return enterprises.update_enterprise(uow, the_change, SYSTEM, now=LATER, today=TODAY)
 
 
 def error_of(uow: FakeUnitOfWork, the_change: EnterpriseChange) -> IntegrityError:

@@ -11,16 +11,16 @@ from hypothesis import strategies as st
 
 from integrity.enterprises.v1 import enterprises_pb2 as pb
 from integrity.events.v1 import events_pb2
-from services.enterprises import instrument_service, service
-from services.enterprises.catalogue import INSTRUMENT_KINDS
-from services.enterprises.instrument_service import VerificationEntry
-from services.enterprises.instruments import (
+from services.enterprises.domain.catalogue import INSTRUMENT_KINDS
+from services.enterprises.domain.instruments import (
     InstrumentDraft,
     Verification,
     VerificationDraft,
     add_months,
     verification_status,
 )
+from services.enterprises.use_cases import enterprises, instruments
+from services.enterprises.use_cases.instruments import VerificationEntry
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import payload_of
@@ -37,24 +37,24 @@ DISPENSER = InstrumentDraft(pb.INSTRUMENT_TYPE_FUEL_DISPENSER, "JYJ-2023-0001", 
 def registry(*serials: int) -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
     for serial in serials or (1,):
-        service.create_enterprise(uow, make_draft(uscc=make_uscc(serial)), "", SYSTEM, today=TODAY)
+        enterprises.create_enterprise(uow, make_draft(uscc=make_uscc(serial)), "", SYSTEM, today=TODAY)
     uow.published.clear()
     return uow
 
 
 def add(uow: FakeUnitOfWork, draft: InstrumentDraft = DISPENSER, principal: Principal = SYSTEM) -> str:
-    return instrument_service.create_instrument(uow, PARENT, draft, principal, today=TODAY).instrument.name
+    return instruments.create_instrument(uow, PARENT, draft, principal, today=TODAY).instrument.name
 
 
 def verify(
     uow: FakeUnitOfWork, name: str, on: date, result: int = pb.VERIFICATION_RESULT_PASS, due: str = ""
 ):  # type: ignore[no-untyped-def]
     entry = VerificationEntry(name, VerificationDraft(on.isoformat(), result, "JD-2025-001", due))
-    return instrument_service.record_verifications(uow, [entry], SYSTEM, today=TODAY)[0]
+    return instruments.record_verifications(uow, [entry], SYSTEM, today=TODAY)[0]
 
 
 def status_on(uow: FakeUnitOfWork, day: date) -> int:
-    [instrument] = instrument_service.list_instruments(uow, PARENT, SYSTEM, today=day).instruments
+    [instrument] = instruments.list_instruments(uow, PARENT, SYSTEM, today=day).instruments
     return instrument.status
 
 
@@ -96,7 +96,7 @@ def test_adding_months_keeps_the_day_or_takes_the_months_last(
 
 def test_an_enterprise_registers_its_own_instrument_and_an_event_keyed_by_its_uscc_is_staged() -> None:
     uow = registry()
-    created = instrument_service.create_instrument(uow, PARENT, DISPENSER, ITSELF, today=TODAY)
+    created = instruments.create_instrument(uow, PARENT, DISPENSER, ITSELF, today=TODAY)
     assert created.status == pb.VERIFICATION_STATUS_UNVERIFIED and created.last_verification is None
     assert created.instrument.usage == pb.INSTRUMENT_USAGE_IN_USE
     assert created.instrument.name.startswith(f"{PARENT}/instruments/")
@@ -109,7 +109,7 @@ def test_an_enterprise_registers_its_own_instrument_and_an_event_keyed_by_its_us
 def test_another_enterprise_may_not_register_instruments_for_it() -> None:
     uow = registry(1, 2)
     other = Principal("e", Role.ENTERPRISE, uscc=make_uscc(2))
-    err = error_of(uow, instrument_service.create_instrument, uow, PARENT, DISPENSER, other, today=TODAY)
+    err = error_of(uow, instruments.create_instrument, uow, PARENT, DISPENSER, other, today=TODAY)
     assert err.kind == ErrorKind.PERMISSION_DENIED
 
 
@@ -119,7 +119,7 @@ def test_registering_twice_already_exists_and_for_a_missing_enterprise_is_not_fo
     uow.published.clear()
     assert error_of(uow, add, uow).kind == ErrorKind.ALREADY_EXISTS
     missing = f"enterprises/{make_uscc(9)}"
-    err = error_of(uow, instrument_service.create_instrument, uow, missing, DISPENSER, SYSTEM)
+    err = error_of(uow, instruments.create_instrument, uow, missing, DISPENSER, SYSTEM)
     assert err.kind == ErrorKind.NOT_FOUND
 
 
@@ -222,7 +222,7 @@ def test_a_batch_with_one_bad_entry_records_nothing_and_names_its_path() -> None
             "requests[2].verification",
         ),
     ]
-    err = error_of(uow, instrument_service.record_verifications, uow, entries, SYSTEM, today=TODAY)
+    err = error_of(uow, instruments.record_verifications, uow, entries, SYSTEM, today=TODAY)
     assert err.kind == ErrorKind.INVALID_ARGUMENT
     assert {v.field for v in err.field_violations} == {
         "requests[1].verification.verification_date",
@@ -232,12 +232,9 @@ def test_a_batch_with_one_bad_entry_records_nothing_and_names_its_path() -> None
         "requests[2].verification.result",
     }
     missing = [VerificationEntry(name, good), VerificationEntry(f"{PARENT}/instruments/{'0' * 16}", good)]
-    err = error_of(uow, instrument_service.record_verifications, uow, missing, SYSTEM, today=TODAY)
+    err = error_of(uow, instruments.record_verifications, uow, missing, SYSTEM, today=TODAY)
     assert err.kind == ErrorKind.NOT_FOUND
-    assert (
-        error_of(uow, instrument_service.record_verifications, uow, [], SYSTEM).kind
-        == ErrorKind.INVALID_ARGUMENT
-    )
+    assert error_of(uow, instruments.record_verifications, uow, [], SYSTEM).kind == ErrorKind.INVALID_ARGUMENT
 
 
 def test_a_due_date_before_the_verification_is_invalid() -> None:
@@ -247,7 +244,7 @@ def test_a_due_date_before_the_verification_is_invalid() -> None:
     entry = VerificationEntry(
         name, VerificationDraft("2025-02-01", pb.VERIFICATION_RESULT_PASS, "c", "2025-01-01")
     )
-    err = error_of(uow, instrument_service.record_verifications, uow, [entry], SYSTEM, today=TODAY)
+    err = error_of(uow, instruments.record_verifications, uow, [entry], SYSTEM, today=TODAY)
     assert [v.field for v in err.field_violations] == ["verification.next_due_date"]
 
 
@@ -257,7 +254,7 @@ def test_a_due_date_before_the_verification_is_invalid() -> None:
 def walk(uow: FakeUnitOfWork, principal: Principal, page_size: int) -> list[str]:
     seen, token = [], ""
     while True:
-        page = instrument_service.list_instruments(
+        page = instruments.list_instruments(
             uow, PARENT, principal, page_size=page_size, page_token=token, today=TODAY
         )
         assert len(page.instruments) <= page_size
@@ -277,7 +274,7 @@ def test_walking_the_pages_returns_each_instrument_once_to_whom_it_concerns() ->
         Principal("e", Role.ENTERPRISE, uscc=make_uscc(2)),
         Principal("r", Role.REGULATOR, region="610200"),
     ):
-        assert error_of(uow, instrument_service.list_instruments, uow, PARENT, outsider).kind == (
+        assert error_of(uow, instruments.list_instruments, uow, PARENT, outsider).kind == (
             ErrorKind.PERMISSION_DENIED
         )
 
@@ -286,7 +283,7 @@ def test_page_tokens_are_bound_to_their_parent_and_sizes_are_checked() -> None:
     uow = registry(1, 2)
     for n in range(3):
         add(uow, InstrumentDraft(pb.INSTRUMENT_TYPE_TAXI_METER, f"TX-{n}"))
-    token = instrument_service.list_instruments(uow, PARENT, SYSTEM, page_size=1).next_page_token
+    token = instruments.list_instruments(uow, PARENT, SYSTEM, page_size=1).next_page_token
     other = f"enterprises/{make_uscc(2)}"
     for kwargs, field in (
         ({"page_token": token, "parent": other}, "page_token"),
@@ -296,24 +293,22 @@ def test_page_tokens_are_bound_to_their_parent_and_sizes_are_checked() -> None:
     ):
         arguments = {"parent": PARENT, **kwargs}
         parent = arguments.pop("parent")
-        err = error_of(uow, instrument_service.list_instruments, uow, parent, SYSTEM, **arguments)
+        err = error_of(uow, instruments.list_instruments, uow, parent, SYSTEM, **arguments)
         assert [v.field for v in err.field_violations] == [field]
-    assert len(instrument_service.list_instruments(uow, PARENT, SYSTEM, page_size=10**6).instruments) == 3
+    assert len(instruments.list_instruments(uow, PARENT, SYSTEM, page_size=10**6).instruments) == 3
 
 
 def test_a_repeated_request_id_returns_the_original_instrument_and_a_reused_one_already_exists() -> None:
     uow = registry()
     request_id = "3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81"
-    first = instrument_service.create_instrument(uow, PARENT, DISPENSER, SYSTEM, request_id, today=TODAY)
+    first = instruments.create_instrument(uow, PARENT, DISPENSER, SYSTEM, request_id, today=TODAY)
     verify(uow, first.instrument.name, date(2025, 2, 1))
     events = len(uow.published)
-    again = instrument_service.create_instrument(
-        uow, PARENT, DISPENSER, ITSELF, request_id.upper(), today=TODAY
-    )
+    again = instruments.create_instrument(uow, PARENT, DISPENSER, ITSELF, request_id.upper(), today=TODAY)
     assert again.instrument == first.instrument and again.status == pb.VERIFICATION_STATUS_VALID
     assert len(uow.published) == events
     other = InstrumentDraft(pb.INSTRUMENT_TYPE_TAXI_METER, "TX-9")
-    err = error_of(uow, instrument_service.create_instrument, uow, PARENT, other, SYSTEM, request_id)
+    err = error_of(uow, instruments.create_instrument, uow, PARENT, other, SYSTEM, request_id)
     assert err.kind == ErrorKind.ALREADY_EXISTS and err.reason == "REQUEST_ID_REUSED"
-    bad = error_of(uow, instrument_service.create_instrument, uow, PARENT, DISPENSER, SYSTEM, "not-a-uuid")
+    bad = error_of(uow, instruments.create_instrument, uow, PARENT, DISPENSER, SYSTEM, "not-a-uuid")
     assert [v.field for v in bad.field_violations] == ["request_id"]

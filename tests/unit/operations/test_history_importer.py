@@ -21,9 +21,9 @@ from integrity.scoring.v1 import scoring_pb2
 from operations.commands import history as history_command
 from operations.history.exporter import export_history
 from operations.history.importer import ImportSummary, import_events, import_lines
-from services.enterprises.domain import EnterpriseDraft, validate_registration
-from services.enterprises.repository import SqlDeclarationRepository, SqlEnterpriseRepository
-from services.enterprises.tables import EnterpriseRow, InstrumentRow, VerificationRow
+from services.enterprises.adapters.repository import SqlDeclarationRepository, SqlEnterpriseRepository
+from services.enterprises.adapters.tables import EnterpriseRow, InstrumentRow, VerificationRow
+from services.enterprises.domain.enterprise import EnterpriseDraft, validate_registration
 from shared.cloudevents import from_json_line, to_json_line
 from shared.db import make_engine
 from shared.errors import IntegrityError

@@ -1,80 +1,42 @@
-"""Where enterprises are kept: a repository over the registry table, returning domain objects."""
+"""Where the registry is kept: SQL repositories over its tables, domain objects in and out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services.enterprises.declarations import CapabilityDeclaration, Commitment
-from services.enterprises.domain import Enterprise
-from services.enterprises.instruments import Instrument, Verification
-from services.enterprises.listing import EnterpriseQuery
-from services.enterprises.tables import (
+from services.enterprises.adapters.tables import (
     CapabilityDeclarationRow,
     CommitmentRow,
     EnterpriseRow,
     InstrumentRow,
     VerificationRow,
 )
+from services.enterprises.domain.declarations import CapabilityDeclaration, Commitment
+from services.enterprises.domain.enterprise import Enterprise, EnterpriseQuery
+from services.enterprises.domain.instruments import Instrument, Verification
 from shared.regions import region_prefix
 
 
-class EnterpriseRepository(Protocol):
-    def add(self, enterprise: Enterprise) -> None: ...
-
-    def get(self, uscc: str) -> Enterprise | None: ...
-
-    def get_by_request_id(self, request_id: str) -> Enterprise | None: ...
-
-    def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
-        """Stores `enterprise` if the stored one still has `expected_etag`; False if it changed since."""
-        ...
-
-    def list(self, query: EnterpriseQuery, after_uscc: str | None, limit: int) -> list[Enterprise]:
-        """Up to `limit` matches in USCC order, those after `after_uscc` (keyset pagination)."""
-        ...
+def _in_utc(values: dict[str, Any], *times: str) -> dict[str, Any]:
+    """`values` with the named timestamps in UTC: everything is stored in UTC, and SQLite hands timestamps
+    back without their zone."""
+    return {**values, **{t: _utc(values[t]) for t in times if values[t] is not None}}
 
 
 def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; everything is stored in UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def to_row(enterprise: Enterprise) -> EnterpriseRow:
-    return EnterpriseRow(
-        uscc=enterprise.uscc,
-        display_name=enterprise.display_name,
-        region_code=enterprise.region_code,
-        industry_code=enterprise.industry_code,
-        subject_type=enterprise.subject_type,
-        size_class=enterprise.size_class,
-        registered_date=enterprise.registered_date,
-        status=enterprise.status,
-        create_time=_utc(enterprise.create_time),
-        update_time=_utc(enterprise.update_time),
-        etag=enterprise.etag,
-        request_id=enterprise.request_id,
-    )
+    return EnterpriseRow(**_in_utc(vars(enterprise), "create_time", "update_time"))
 
 
 def from_row(row: EnterpriseRow) -> Enterprise:
-    return Enterprise(
-        uscc=row.uscc,
-        display_name=row.display_name,
-        region_code=row.region_code,
-        industry_code=row.industry_code,
-        subject_type=row.subject_type,
-        size_class=row.size_class,
-        registered_date=row.registered_date,
-        status=row.status,
-        create_time=_utc(row.create_time),
-        update_time=_utc(row.update_time),
-        etag=row.etag,
-        request_id=row.request_id,
-    )
+    return Enterprise(**_in_utc(row.model_dump(), "create_time", "update_time"))
 
 
 class SqlEnterpriseRepository:
@@ -90,6 +52,8 @@ class SqlEnterpriseRepository:
 
     def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
         # Compare-and-set in one statement, so two concurrent updates from the same etag cannot both win.
+        # A plain UPDATE: rows this transaction added go to the database first.
+        self.session.flush()
         row = to_row(enterprise)
         values = {k: v for k, v in row.model_dump().items() if k not in ("uscc", "create_time", "request_id")}
         statement = (
@@ -127,39 +91,8 @@ class SqlEnterpriseRepository:
 # --- instruments ------------------------------------------------------------------------------------
 
 
-class InstrumentRepository(Protocol):
-    def add(self, instrument: Instrument) -> None: ...
-
-    def get(self, uscc: str, instrument_id: str) -> Instrument | None: ...
-
-    def find_serial(self, uscc: str, instrument_type: int, serial_number: str) -> Instrument | None: ...
-
-    def get_by_request_id(self, request_id: str) -> Instrument | None: ...
-
-    def list(self, uscc: str, after_id: str | None, limit: int) -> list[Instrument]:
-        """Up to `limit` of the enterprise's instruments in id order, those after `after_id`."""
-        ...
-
-    def verifications(self, instrument_ids: list[str]) -> dict[str, list[Verification]]:
-        """Each instrument's verifications in the order recorded."""
-        ...
-
-    def add_verification(
-        self, instrument_id: str, verification: Verification, recorded_at: datetime
-    ) -> None: ...
-
-
 def _instrument(row: InstrumentRow) -> Instrument:
-    return Instrument(
-        row.instrument_id,
-        row.uscc,
-        row.type,
-        row.serial_number,
-        row.location,
-        row.usage,
-        _utc(row.create_time),
-        row.request_id,
-    )
+    return Instrument(**_in_utc(row.model_dump(), "create_time"))
 
 
 class SqlInstrumentRepository:
@@ -217,35 +150,9 @@ class SqlInstrumentRepository:
 # --- self-declarations ------------------------------------------------------------------------------
 
 
-class DeclarationRepository(Protocol):
-    def add_commitment(self, commitment: Commitment) -> None: ...
-
-    def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
-
-    def save_commitment(self, commitment: Commitment) -> None: ...
-
-    def add_capability(self, declaration: CapabilityDeclaration) -> None: ...
-
-    def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None: ...
-
-    def commitment_by_request_id(self, request_id: str) -> Commitment | None: ...
-
-    def capability_by_request_id(self, request_id: str) -> CapabilityDeclaration | None: ...
-
-
 def _commitment(row: CommitmentRow) -> Commitment:
-    return Commitment(
-        commitment_id=row.commitment_id,
-        uscc=row.uscc,
-        items=tuple(int(i) for i in row.items.split(",") if i),
-        free_text=row.free_text,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        public_code=row.public_code,
-        create_time=_utc(row.create_time),
-        withdraw_time=_utc(row.withdraw_time) if row.withdraw_time is not None else None,
-        request_id=row.request_id,
-    )
+    items = tuple(int(i) for i in row.items.split(",") if i)
+    return Commitment(**{**_in_utc(row.model_dump(), "create_time", "withdraw_time"), "items": items})
 
 
 def _commitment_row(commitment: Commitment) -> CommitmentRow:
@@ -253,7 +160,7 @@ def _commitment_row(commitment: Commitment) -> CommitmentRow:
 
 
 def _capability(row: CapabilityDeclarationRow) -> CapabilityDeclaration:
-    return CapabilityDeclaration(**{**row.model_dump(), "declare_time": _utc(row.declare_time)})
+    return CapabilityDeclaration(**_in_utc(row.model_dump(), "declare_time"))
 
 
 class SqlDeclarationRepository:
@@ -268,10 +175,15 @@ class SqlDeclarationRepository:
         return _commitment(row) if row is not None and row.uscc == uscc else None
 
     def save_commitment(self, commitment: Commitment) -> None:
+        self.session.flush()  # a commitment this transaction added is merged into, not added twice
         self.session.merge(_commitment_row(commitment))
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.session.add(CapabilityDeclarationRow(**vars(declaration)))
+
+    def get_capability(self, uscc: str, declaration_id: str) -> CapabilityDeclaration | None:
+        row = self.session.get(CapabilityDeclarationRow, declaration_id)
+        return _capability(row) if row is not None and row.uscc == uscc else None
 
     def commitment_by_request_id(self, request_id: str) -> Commitment | None:
         row = self.session.exec(select(CommitmentRow).where(CommitmentRow.request_id == request_id)).first()

@@ -1,39 +1,15 @@
-"""ListEnterprises request parsing: AIP-160 filter, AIP-158 page size and opaque page tokens. Pure."""
+"""What a List request asks for: the AIP-160 filter of ListEnterprises, AIP-158 page sizes and page tokens."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
-
 from integrity.enterprises.v1 import enterprises_pb2
+from services.enterprises.domain.enterprise import EnterpriseQuery
+from services.enterprises.domain.instruments import INSTRUMENT_ID
 from shared import pagination
 from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
-from shared.regions import region_contains, region_problem
+from shared.regions import region_problem
 from shared.uscc import uscc_problem
-
-
-@dataclass(frozen=True)
-class EnterpriseQuery:
-    """Which enterprises to list; None means any. `region_code` includes the region's children."""
-
-    region_code: str | None = None
-    industry_code: str | None = None
-    subject_type: int | None = None
-    status: int | None = None
-    # Set by authorization for an enterprise caller, never by the filter.
-    uscc: str | None = None
-
-    def fingerprint(self) -> str:
-        """A short digest of the filter, so a page token cannot be reused with another filter."""
-        return pagination.fingerprint(json.dumps(asdict(self), sort_keys=True, separators=(",", ":")))
-
-    def within(self, region_code: str) -> EnterpriseQuery:
-        return replace(self, region_code=region_code)
-
-    def matches_region(self, region_code: str) -> bool:
-        return self.region_code is None or region_contains(self.region_code, region_code)
-
 
 # --- page size and token --------------------------------------------------------------------------
 
@@ -49,6 +25,19 @@ def decode_page_token(token: str, query: EnterpriseQuery) -> str | None:
     """The USCC to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
     after = pagination.decode_page_token(token, query.fingerprint())
     if after is not None and (not isinstance(after, str) or uscc_problem(after)):
+        raise pagination.invalid_page_token()
+    return after
+
+
+def encode_instrument_page_token(uscc: str, last_id: str) -> str:
+    """ListInstruments' page token, bound to the enterprise it was issued for."""
+    return pagination.encode_page_token(last_id, pagination.fingerprint(f"instruments of {uscc}"))
+
+
+def decode_instrument_page_token(token: str, uscc: str) -> str | None:
+    """The instrument id to continue after, or None for the first page; INVALID_ARGUMENT on `page_token`."""
+    after = pagination.decode_page_token(token, pagination.fingerprint(f"instruments of {uscc}"))
+    if after is not None and not INSTRUMENT_ID.fullmatch(str(after)):
         raise pagination.invalid_page_token()
     return after
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Concatenate, ParamSpec, TypeVar
 
 import grpc
 
 from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
-from services.enterprises import declaration_service, instrument_service, service
-from services.enterprises.declarations import Commitment
-from services.enterprises.domain import china_today
-from services.enterprises.instrument_service import VerificationEntry
-from services.enterprises.messages import (
+from services.enterprises.adapters.mapping import (
     capability_draft_from_proto,
     capability_to_proto,
     change_from_proto,
@@ -28,9 +25,16 @@ from services.enterprises.messages import (
     to_proto,
     verification_draft_from_proto,
 )
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.domain.declarations import Commitment
+from services.enterprises.domain.values import china_today
+from services.enterprises.use_cases import declarations, enterprises, instruments
+from services.enterprises.use_cases.instruments import VerificationEntry
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
@@ -46,37 +50,41 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
 
-    def _wake_if_written(self, uow: EnterprisesUoW) -> None:
+    def _run(
+        self, use_case: Callable[Concatenate[EnterprisesUoW, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The use case in a new unit of work; wakes the relay when it committed events."""
+        uow = self._uow_factory()
+        result = use_case(uow, *args, **kwargs)
         if uow.committed_events:
             self._wake()
+        return result
 
     def CreateEnterprise(
         self, request: enterprises_pb2.CreateEnterpriseRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.CreateEnterpriseResponse:
         if not request.HasField("enterprise"):
             raise invalid_argument([FieldViolation("enterprise", "is required")])
-        uow = self._uow_factory()
-        result = service.create_enterprise(
-            uow,
+        result = self._run(
+            enterprises.create_enterprise,
             draft_from_proto(request.enterprise),
             request.request_id,
             current_principal(),
             today=self._today(),
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.CreateEnterpriseResponse(enterprise=to_proto(result.enterprise))
 
     def GetEnterprise(
         self, request: enterprises_pb2.GetEnterpriseRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.GetEnterpriseResponse:
-        enterprise = service.get_enterprise(self._uow_factory(), request.name, current_principal())
+        enterprise = self._run(enterprises.get_enterprise, request.name, current_principal())
         return enterprises_pb2.GetEnterpriseResponse(enterprise=to_proto(enterprise))
 
     def ListEnterprises(
         self, request: enterprises_pb2.ListEnterprisesRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.ListEnterprisesResponse:
-        page = service.list_enterprises(
-            self._uow_factory(),
+        page = self._run(
+            enterprises.list_enterprises,
             current_principal(),
             filter_text=request.filter,
             page_size=request.page_size,
@@ -91,33 +99,32 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
     ) -> enterprises_pb2.UpdateEnterpriseResponse:
         if not request.HasField("enterprise"):
             raise invalid_argument([FieldViolation("enterprise", "is required")])
-        uow = self._uow_factory()
-        result = service.update_enterprise(
-            uow, change_from_proto(request), current_principal(), today=self._today()
+        result = self._run(
+            enterprises.update_enterprise,
+            change_from_proto(request),
+            current_principal(),
+            today=self._today(),
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.UpdateEnterpriseResponse(enterprise=to_proto(result.enterprise))
 
     def CreateInstrument(
         self, request: enterprises_pb2.CreateInstrumentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.CreateInstrumentResponse:
-        uow = self._uow_factory()
-        created = instrument_service.create_instrument(
-            uow,
+        created = self._run(
+            instruments.create_instrument,
             request.parent,
             instrument_draft_from_proto(request.instrument),
             current_principal(),
             request.request_id,
             today=self._today(),
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.CreateInstrumentResponse(instrument=instrument_to_proto(created))
 
     def ListInstruments(
         self, request: enterprises_pb2.ListInstrumentsRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.ListInstrumentsResponse:
-        page = instrument_service.list_instruments(
-            self._uow_factory(),
+        page = self._run(
+            instruments.list_instruments,
             request.parent,
             current_principal(),
             page_size=request.page_size,
@@ -130,11 +137,7 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         )
 
     def _record(self, entries: list[VerificationEntry]) -> list[enterprises_pb2.Instrument]:
-        uow = self._uow_factory()
-        views = instrument_service.record_verifications(
-            uow, entries, current_principal(), today=self._today()
-        )
-        self._wake_if_written(uow)
+        views = self._run(instruments.record_verifications, entries, current_principal(), today=self._today())
         return [instrument_to_proto(v) for v in views]
 
     def RecordVerification(
@@ -161,48 +164,40 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
     def CreateCommitment(
         self, request: enterprises_pb2.CreateCommitmentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.CreateCommitmentResponse:
-        uow = self._uow_factory()
-        commitment, state = declaration_service.create_commitment(
-            uow,
+        commitment, state = self._run(
+            declarations.create_commitment,
             request.parent,
             commitment_draft_from_proto(request.commitment),
             current_principal(),
             request.request_id,
             today=self._today(),
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.CreateCommitmentResponse(commitment=commitment_to_proto(commitment, state))
 
     def WithdrawCommitment(
         self, request: enterprises_pb2.WithdrawCommitmentRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.WithdrawCommitmentResponse:
-        uow = self._uow_factory()
-        commitment, state = declaration_service.withdraw_commitment(
-            uow, request.name, current_principal(), today=self._today()
+        commitment, state = self._run(
+            declarations.withdraw_commitment, request.name, current_principal(), today=self._today()
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.WithdrawCommitmentResponse(commitment=commitment_to_proto(commitment, state))
 
     def DeclareCapability(
         self, request: enterprises_pb2.DeclareCapabilityRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.DeclareCapabilityResponse:
-        uow = self._uow_factory()
-        declaration = declaration_service.declare_capability(
-            uow,
+        declaration = self._run(
+            declarations.declare_capability,
             request.parent,
             capability_draft_from_proto(request.declaration),
             current_principal(),
             request.request_id,
         )
-        self._wake_if_written(uow)
         return enterprises_pb2.DeclareCapabilityResponse(declaration=capability_to_proto(declaration))
 
     def LookupPublicCode(
         self, request: enterprises_pb2.LookupPublicCodeRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.LookupPublicCodeResponse:
-        found = declaration_service.lookup_public_code(
-            self._uow_factory(), request.public_code, today=self._today()
-        )
+        found = self._run(declarations.lookup_public_code, request.public_code, today=self._today())
         response = enterprises_pb2.LookupPublicCodeResponse(
             enterprise=public_enterprise_to_proto(found.enterprise)
         )

@@ -7,32 +7,28 @@ Every rule is checked and all violations are reported together, with the request
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import unicodedata
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime
 
 from integrity.enterprises.v1 import enterprises_pb2
-from shared.errors import FieldViolation, IntegrityError, invalid_argument
+from services.enterprises.domain.values import NOT_ONE_LINE, china_today, parse_past_date
+from shared import pagination
+from shared.errors import FieldViolation, IntegrityError, failed_precondition, invalid_argument
+from shared.idempotency import request_id_problem
 from shared.industries import industry_problem, normalize_industry
-from shared.regions import region_problem
+from shared.regions import region_contains, region_problem
 from shared.uscc import uscc_problem
 
 RESOURCE_PREFIX = "enterprises/"
 DISPLAY_NAME_MAX = 200
-# Registration dates are Chinese calendar dates; the PRC's founding bounds them from below.
-EARLIEST_REGISTRATION = date(1949, 10, 1)
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 SUBJECT_TYPES = frozenset(v for v in enterprises_pb2.SubjectType.values() if v != 0)
 SIZE_CLASSES = frozenset(v for v in enterprises_pb2.SizeClass.values() if v != 0)
 STATUSES = frozenset(v for v in enterprises_pb2.EnterpriseStatus.values() if v != 0)
 ACTIVE = enterprises_pb2.ENTERPRISE_STATUS_ACTIVE
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Control characters, surrogates and line/paragraph separators have no place in a registered name.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+DEREGISTERED = enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED
 
 
 @dataclass(frozen=True)
@@ -99,10 +95,6 @@ def enterprise_name(uscc: str) -> str:
     return RESOURCE_PREFIX + uscc
 
 
-def china_today() -> date:
-    return datetime.now(CHINA_STANDARD_TIME).date()
-
-
 # --- validation -----------------------------------------------------------------------------------
 
 
@@ -111,27 +103,10 @@ def _display_name_problem(stripped: str) -> str | None:
         return "is required (the registered name, e.g. 西安市某某加油站有限公司)"
     if len(stripped) > DISPLAY_NAME_MAX:
         return f"must be at most {DISPLAY_NAME_MAX} characters, got {len(stripped)}"
-    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in _FORBIDDEN_CATEGORIES})
+    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in NOT_ONE_LINE})
     if bad:
         return f"must not contain control characters or line breaks, found {', '.join(bad[:5])}"
     return None
-
-
-def _registered_date(text: str, today: date) -> tuple[date | None, str | None]:
-    """(date, None) when `text` is empty or a valid registration date, else (None, problem)."""
-    if not text:
-        return None, None
-    if not _ISO_DATE.fullmatch(text):
-        return None, 'must be an ISO 8601 date "YYYY-MM-DD", e.g. "2015-06-30"'
-    try:
-        parsed = date.fromisoformat(text)
-    except ValueError:
-        return None, f"{text!r} is not a calendar date"
-    if parsed > today:
-        return None, f"{text} is in the future (today is {today.isoformat()})"
-    if parsed < EARLIEST_REGISTRATION:
-        return None, f"must not be before {EARLIEST_REGISTRATION.isoformat()}"
-    return parsed, None
 
 
 def _enum_problem(value: int, known: frozenset[int], enum_name: str, required: bool) -> str | None:
@@ -140,17 +115,6 @@ def _enum_problem(value: int, known: frozenset[int], enum_name: str, required: b
     if value not in known:
         return f"{value} is not a known {enum_name} value"
     return None
-
-
-def request_id_problem(request_id: str) -> str | None:
-    if request_id and not _UUID.fullmatch(request_id):
-        return "must be empty or a UUID, e.g. 3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81 (AIP-155)"
-    return None
-
-
-def normalize_request_id(request_id: str) -> str | None:
-    """The stored form of a valid request id: lower case, or None when absent."""
-    return request_id.lower() if request_id else None
 
 
 def validate_registration(
@@ -165,7 +129,9 @@ def validate_registration(
             violations.append(FieldViolation(f"{prefix}.{field}" if prefix else field, problem))
 
     display_name = draft.display_name.strip()
-    registered_date, date_problem = _registered_date(draft.registered_date, today)
+    registered_date, date_problem = parse_past_date(
+        draft.registered_date, today, required=False, example="2015-06-30"
+    )
     industry = industry_problem(draft.industry_code)
     check("uscc", uscc_problem(draft.uscc))
     check("display_name", _display_name_problem(display_name))
@@ -187,6 +153,23 @@ def validate_registration(
         size_class=draft.size_class,
         registered_date=registered_date,
     )
+
+
+def validate_state(
+    draft: EnterpriseDraft, status: int, *, status_required: bool, today: date
+) -> Registration:
+    """The registration in canonical form, its `status` checked with it (0 means none was given, refused
+    only when `status_required`); INVALID_ARGUMENT listing every violated rule, the status's last."""
+    status_problem = _enum_problem(status, STATUSES, "EnterpriseStatus", required=status_required)
+    try:
+        registration = validate_registration(draft, today=today)
+    except IntegrityError as err:
+        if status_problem is not None:
+            err.field_violations.append(FieldViolation("enterprise.status", status_problem))
+        raise invalid_argument(err.field_violations) from None
+    if status_problem is not None:
+        raise invalid_argument([FieldViolation("enterprise.status", status_problem)])
+    return registration
 
 
 def parse_enterprise_name(name: str, field: str = "name") -> str:
@@ -211,17 +194,26 @@ def compute_etag(registration: Registration, status: int, update_time: datetime)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
-def register(registration: Registration, now: datetime, request_id: str | None = None) -> Enterprise:
-    """A new enterprise: active, created now (UTC)."""
+def register(
+    registration: Registration, now: datetime, request_id: str | None = None, *, status: int = ACTIVE
+) -> Enterprise:
+    """A new enterprise, created now (UTC): active, unless a history says it was registered otherwise."""
     now = now.astimezone(UTC)
     return Enterprise(
         **vars(registration),
-        status=ACTIVE,
+        status=status,
         create_time=now,
         update_time=now,
-        etag=compute_etag(registration, ACTIVE, now),
+        etag=compute_etag(registration, status, now),
         request_id=request_id,
     )
+
+
+def require_active(enterprise: Enterprise, cannot: str) -> Enterprise:
+    """The enterprise, unless it is deregistered: then FAILED_PRECONDITION saying what it `cannot` do."""
+    if enterprise.status == DEREGISTERED:
+        raise failed_precondition(f"{enterprise.name} is deregistered; it cannot {cannot}", "DEREGISTERED")
+    return enterprise
 
 
 # --- updating -------------------------------------------------------------------------------------
@@ -297,26 +289,48 @@ def apply_change(
     }
     merged = {**kept, **{f: getattr(change.draft, f) for f in fields if f != "status"}}
     status = change.status if "status" in fields else current.status
-    status_problem = _enum_problem(status, STATUSES, "EnterpriseStatus", required=True)
-    try:
-        registration = validate_registration(EnterpriseDraft(**merged), today=today)  # type: ignore[arg-type]
-    except IntegrityError as err:
-        if status_problem is not None:
-            err.field_violations.append(FieldViolation("enterprise.status", status_problem))
-        raise invalid_argument(err.field_violations) from None
-    if status_problem is not None:
-        raise invalid_argument([FieldViolation("enterprise.status", status_problem)])
+    draft = EnterpriseDraft(**merged)  # type: ignore[arg-type]
+    registration = validate_state(draft, status, status_required=True, today=today)
     before = {**vars(current.registration), "status": current.status}
     after = {**vars(registration), "status": status}
     changed = [f for f in UPDATABLE_FIELDS if before[f] != after[f]]
     if not changed:
         return current, []
+    return restate(current, registration, status, now), changed
+
+
+def restate(current: Enterprise, registration: Registration, status: int, now: datetime) -> Enterprise:
+    """The enterprise as it is from `now` (UTC) on: `registration` with `status`, and a new etag."""
     now = now.astimezone(UTC)
-    updated = replace(
+    return replace(
         current,
         **vars(registration),
         status=status,
         update_time=now,
         etag=compute_etag(registration, status, now),
     )
-    return updated, changed
+
+
+# --- listing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnterpriseQuery:
+    """Which enterprises to list; None means any. `region_code` includes the region's children."""
+
+    region_code: str | None = None
+    industry_code: str | None = None
+    subject_type: int | None = None
+    status: int | None = None
+    # Set by authorization for an enterprise caller, never by the filter.
+    uscc: str | None = None
+
+    def fingerprint(self) -> str:
+        """A short digest of the filter, so a page token cannot be reused with another filter."""
+        return pagination.fingerprint(json.dumps(asdict(self), sort_keys=True, separators=(",", ":")))
+
+    def within(self, region_code: str) -> EnterpriseQuery:
+        return replace(self, region_code=region_code)
+
+    def matches_region(self, region_code: str) -> bool:
+        return self.region_code is None or region_contains(self.region_code, region_code)

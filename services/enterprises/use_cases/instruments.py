@@ -2,50 +2,36 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TypeVar
 
-from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from services.enterprises import instruments
-from services.enterprises.domain import (
-    CHINA_STANDARD_TIME,
-    china_today,
-    enterprise_name,
-    parse_enterprise_name,
-)
-from services.enterprises.idempotency import repeat_of, request_key
-from services.enterprises.instruments import InstrumentDraft, InstrumentView, VerificationDraft
-from services.enterprises.listing import page_size_of
-from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import instrument_to_proto, verification_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.adapters.mapping import instrument_to_proto, verification_to_proto
+from services.enterprises.domain import instruments
+from services.enterprises.domain.enterprise import enterprise_name, parse_enterprise_name, require_active
+from services.enterprises.domain.instruments import InstrumentDraft, InstrumentView, VerificationDraft
+from services.enterprises.domain.values import CHINA_STANDARD_TIME, china_today
+from services.enterprises.use_cases import queries
+from services.enterprises.use_cases.common import audit, original_of, stage
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
     FieldViolation,
     IntegrityError,
+    StorageConflict,
     already_exists,
-    failed_precondition,
     invalid_argument,
     not_found,
     permission_denied,
 )
-from shared.events import new_event, utcnow
-from shared.unit_of_work import StorageConflict
+from shared.events import utcnow
+from shared.idempotency import request_key
 
 T = TypeVar("T")
-EVENT_SOURCE = "//integrity/enterprises"
 MAX_BATCH = 1000
-audit_log = logging.getLogger("integrity.audit")
-
-
-def _audit(action: str, resource: str, principal: Principal | None, **extra: object) -> None:
-    who = {"subject": principal.subject, "role": principal.role.value} if principal else {}
-    audit_log.info(action, extra={"action": action, "resource": resource, **who, **extra})
 
 
 def _require_self_or_system(principal: Principal, uscc: str) -> None:
@@ -93,34 +79,29 @@ def _create_instrument(
 ) -> InstrumentView:
     parent = enterprise_name(uscc)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.instruments.get_by_request_id(key),
-                lambda found: instruments.same_instrument(found, uscc, valid),
-                key,
-                "instrument",
-            )
-            if original is not None:
-                history = uow.instruments.verifications([original.instrument_id])
-                return instruments.view(original, history[original.instrument_id], day)
+        original = original_of(
+            key,
+            uow.instruments.get_by_request_id,
+            lambda found: instruments.same_instrument(found, uscc, valid),
+            "instrument",
+        )
+        if original is not None:
+            history = uow.instruments.verifications([original.instrument_id])
+            return instruments.view(original, history[original.instrument_id], day)
         enterprise = uow.enterprises.get(uscc)
         if enterprise is None:
             raise not_found(parent)
-        if enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED:
-            raise failed_precondition(
-                f"{parent} is deregistered; it cannot register instruments", "DEREGISTERED"
-            )
+        require_active(enterprise, "register instruments")
         existing = uow.instruments.find_serial(uscc, valid.type, valid.serial_number)
         if existing is not None:
-            raise already_exists(existing.name, "an instrument of this type and serial number is registered")
+            raise instruments.duplicate_serial(uscc, existing)
         instrument = instruments.new_instrument(uscc, valid, uuid.uuid4().hex[:16], now, key)
         uow.instruments.add(instrument)
         registered = instruments.view(instrument, [], day)
         payload = events_pb2.InstrumentRegistered(instrument=instrument_to_proto(registered))
-        event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=instrument.create_time)
-        uow.add_event(TOPIC, event)
+        event = stage(uow, uscc, payload, instrument.create_time)
         uow.commit()  # StorageConflict when a concurrent create took the serial number or request_id
-    _audit("CreateInstrument", instrument.name, principal, event_id=event.id)
+    audit("CreateInstrument", instrument.name, principal, event_id=event.id)
     return registered
 
 
@@ -140,8 +121,8 @@ def list_instruments(
     today: date | None = None,
 ) -> InstrumentPage:
     uscc = parse_enterprise_name(parent, "parent")
-    size = page_size_of(page_size)
-    after = instruments.decode_page_token(page_token, uscc)
+    size = queries.page_size_of(page_size)
+    after = queries.decode_instrument_page_token(page_token, uscc)
     # As for GetEnterprise: who can never read another enterprise learns nothing from NOT_FOUND.
     if principal.role in (Role.ENTERPRISE, Role.PUBLIC):
         require_enterprise_read(principal, uscc, None)
@@ -155,7 +136,7 @@ def list_instruments(
         history = uow.instruments.verifications([i.instrument_id for i in page])
     day = today or china_today()
     views = [instruments.view(i, history[i.instrument_id], day) for i in page]
-    token = instruments.encode_page_token(uscc, page[-1].instrument_id) if len(found) > size else ""
+    token = queries.encode_instrument_page_token(uscc, page[-1].instrument_id) if len(found) > size else ""
     return InstrumentPage(views, token)
 
 
@@ -215,7 +196,6 @@ def record_verifications(
                 raise not_found(entry.instrument)
             found[target] = instrument
             recorded.append((instrument, verification.of(instrument.type)))
-        event_ids = []
         for instrument, verification in recorded:
             uow.instruments.add_verification(instrument.instrument_id, verification, moment)
             payload = events_pb2.VerificationRecorded(
@@ -225,11 +205,9 @@ def record_verifications(
             )
             # It happened on the verification date (China time), whenever it reaches us.
             occurred = datetime.combine(verification.verification_date, time(), CHINA_STANDARD_TIME)
-            event = new_event(EVENT_SOURCE, instrument.uscc, payload, occurred_at=occurred)
-            uow.add_event(TOPIC, event)
-            event_ids.append(event.id)
+            stage(uow, instrument.uscc, payload, occurred)
         history = uow.instruments.verifications([i.instrument_id for i, _ in recorded])
         uow.commit()
     for instrument, _ in recorded:
-        _audit("RecordVerification", instrument.name, principal)
+        audit("RecordVerification", instrument.name, principal)
     return [instruments.view(i, history[i.instrument_id], day) for i, _ in recorded]

@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from integrity.events.v1 import events_pb2
-from services.enterprises import listing
-from services.enterprises.domain import (
+from services.enterprises.adapters.mapping import to_proto
+from services.enterprises.domain.enterprise import (
     ABORTED_ETAG,
     Enterprise,
     EnterpriseChange,
     EnterpriseDraft,
-    Registration,
+    EnterpriseQuery,
     apply_change,
-    china_today,
     enterprise_name,
-    normalize_request_id,
     parse_enterprise_name,
     register,
     resolve_mask,
     validate_registration,
 )
-from services.enterprises.listing import EnterpriseQuery
-from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
-from shared.auth import REGIONAL_ROLES, Principal, Role, require_enterprise_read
-from shared.errors import ErrorKind, IntegrityError, already_exists, not_found, permission_denied
-from shared.events import new_event, utcnow
-from shared.regions import region_contains
-from shared.unit_of_work import StorageConflict
-
-EVENT_SOURCE = "//integrity/enterprises"
-audit_log = logging.getLogger("integrity.audit")
+from services.enterprises.domain.values import china_today
+from services.enterprises.use_cases import queries
+from services.enterprises.use_cases.common import audit, original_of, stage
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
+from shared.auth import REGIONAL_ROLES, Principal, Role, listing_region, require_enterprise_read
+from shared.errors import (
+    ErrorKind,
+    IntegrityError,
+    StorageConflict,
+    already_exists,
+    not_found,
+    permission_denied,
+)
+from shared.events import utcnow
+from shared.idempotency import normalize_request_id
 
 
 @dataclass(frozen=True)
@@ -42,28 +42,6 @@ class Created:
     enterprise: Enterprise
     # False when a repeated request_id returned the enterprise its first request created.
     created: bool
-
-
-def _existing_for(
-    uow: EnterprisesUoW, registration: Registration, request_id: str | None
-) -> Enterprise | None:
-    """The original of a repeated request, or None when this is new; ALREADY_EXISTS for conflicts."""
-    if request_id is not None and (original := uow.enterprises.get_by_request_id(request_id)) is not None:
-        if original.registration == registration:
-            return original
-        raise IntegrityError(
-            f"request_id {request_id} was already used to register {original.name} with different fields; "
-            "use a new request_id for a different registration",
-            "REQUEST_ID_REUSED",
-            ErrorKind.ALREADY_EXISTS,
-            {"resource": original.name, "request_id": request_id},
-        )
-    if uow.enterprises.get(registration.uscc) is not None:
-        raise already_exists(
-            enterprise_name(registration.uscc),
-            "it was registered before; to retry a create safely, repeat it with the same request_id",
-        )
-    return None
 
 
 def create_enterprise(
@@ -82,34 +60,30 @@ def create_enterprise(
     # repeat of the same request (return the original) from a real duplicate (ALREADY_EXISTS).
     for attempt in range(2):
         with uow:
-            original = _existing_for(uow, registration, key)
+            original = original_of(
+                key,
+                uow.enterprises.get_by_request_id,
+                lambda found: found.registration == registration,
+                "enterprise",
+            )
             if original is not None:
                 return Created(original, created=False)
+            if uow.enterprises.get(registration.uscc) is not None:
+                raise already_exists(
+                    enterprise_name(registration.uscc),
+                    "it was registered before; to retry a create safely, repeat it with the same request_id",
+                )
             enterprise = register(registration, now or utcnow(), key)
             uow.enterprises.add(enterprise)
-            event = new_event(
-                EVENT_SOURCE,
-                enterprise.uscc,
-                events_pb2.EnterpriseRegistered(enterprise=to_proto(enterprise)),
-                occurred_at=enterprise.create_time,
-            )
-            uow.add_event(TOPIC, event)
+            payload = events_pb2.EnterpriseRegistered(enterprise=to_proto(enterprise))
+            event = stage(uow, enterprise.uscc, payload, enterprise.create_time)
             try:
                 uow.commit()
             except StorageConflict:
                 if attempt == 0:
                     continue
                 raise already_exists(enterprise_name(registration.uscc)) from None
-        audit_log.info(
-            "enterprise registered",
-            extra={
-                "action": "CreateEnterprise",
-                "resource": enterprise.name,
-                "subject": principal.subject if principal else None,
-                "role": principal.role.value if principal else None,
-                "event_id": event.id,
-            },
-        )
+        audit("CreateEnterprise", enterprise.name, principal, "enterprise registered", event_id=event.id)
         return Created(enterprise, created=True)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -133,17 +107,7 @@ def scope_query(query: EnterpriseQuery, principal: Principal) -> EnterpriseQuery
     if principal.role == Role.SYSTEM:
         return query
     if principal.role in REGIONAL_ROLES:
-        if not principal.region:
-            raise permission_denied(f"{principal.role} token carries no region, so it may list nothing")
-        if query.region_code is None:
-            return query.within(principal.region)
-        if not region_contains(principal.region, query.region_code):
-            raise permission_denied(
-                f"{principal.role} for region {principal.region} may not list region {query.region_code}; "
-                f"filter on {principal.region} or a region inside it",
-                "OUTSIDE_REGION",
-            )
-        return query
+        return query.within(listing_region(principal, query.region_code, "enterprises"))
     if principal.role == Role.ENTERPRISE and principal.uscc:
         return replace(query, uscc=principal.uscc)
     raise permission_denied(f"{principal.role} {principal.subject!r} may not list enterprises")
@@ -163,15 +127,15 @@ def list_enterprises(
     page_size: int = 0,
     page_token: str = "",
 ) -> Page:
-    size = listing.page_size_of(page_size)
-    query = listing.parse_filter(filter_text)
-    after = listing.decode_page_token(page_token, query)
+    size = queries.page_size_of(page_size)
+    query = queries.parse_filter(filter_text)
+    after = queries.decode_page_token(page_token, query)
     scoped = scope_query(query, principal)
     with uow:
         found = uow.enterprises.list(scoped, after, size + 1)
     page = found[:size]
     more = len(found) > size
-    return Page(page, listing.encode_page_token(page[-1].uscc, query) if more else "")
+    return Page(page, queries.encode_page_token(page[-1].uscc, query) if more else "")
 
 
 # --- updating ---------------------------------------------------------------------------------------
@@ -219,31 +183,16 @@ def update_enterprise(
         if not uow.enterprises.replace(updated, current.etag):
             raise _stale_etag(name, change.etag or current.etag)
         message = to_proto(updated)
-        event_ids = []
-        details = [f for f in changed if f != "status"]
-        if details:
-            payload = events_pb2.EnterpriseUpdated(enterprise=message, changed_fields=details)
-            event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
-            uow.add_event(TOPIC, event)
-            event_ids.append(event.id)
+        payloads: list[events_pb2.EnterpriseUpdated | events_pb2.EnterpriseStatusChanged] = []
+        if details := [f for f in changed if f != "status"]:
+            payloads.append(events_pb2.EnterpriseUpdated(enterprise=message, changed_fields=details))
         if "status" in changed:
-            payload = events_pb2.EnterpriseStatusChanged(
+            status_changed = events_pb2.EnterpriseStatusChanged(
                 enterprise=message,
                 previous_status=current.status,  # type: ignore[arg-type]
             )
-            event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=updated.update_time)
-            uow.add_event(TOPIC, event)
-            event_ids.append(event.id)
+            payloads.append(status_changed)
+        event_ids = [stage(uow, uscc, payload, updated.update_time).id for payload in payloads]
         uow.commit()
-    audit_log.info(
-        "enterprise updated",
-        extra={
-            "action": "UpdateEnterprise",
-            "resource": name,
-            "changed": changed,
-            "subject": principal.subject if principal else None,
-            "role": principal.role.value if principal else None,
-            "event_ids": event_ids,
-        },
-    )
+    audit("UpdateEnterprise", name, principal, "enterprise updated", changed=changed, event_ids=event_ids)
     return Updated(updated, changed)

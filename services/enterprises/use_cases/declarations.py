@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
-
-from google.protobuf.message import Message
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
-from services.enterprises import declarations
-from services.enterprises.declarations import (
+from services.enterprises.adapters.mapping import capability_to_proto, commitment_to_proto
+from services.enterprises.domain import declarations
+from services.enterprises.domain.declarations import (
     CapabilityDeclaration,
     CapabilityDraft,
     Commitment,
     CommitmentDraft,
 )
-from services.enterprises.domain import Enterprise, china_today, enterprise_name, parse_enterprise_name
-from services.enterprises.idempotency import repeat_of, request_key
-from services.enterprises.manifest import TOPIC
-from services.enterprises.messages import capability_to_proto, commitment_to_proto
-from services.enterprises.unit_of_work import EnterprisesUoW
+from services.enterprises.domain.enterprise import (
+    Enterprise,
+    enterprise_name,
+    parse_enterprise_name,
+    require_active,
+)
+from services.enterprises.domain.values import china_today
+from services.enterprises.use_cases.common import audit, original_of, stage
+from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
 from shared.auth import Principal, Role
-from shared.errors import ErrorKind, IntegrityError, failed_precondition, not_found, permission_denied
-from shared.events import new_event, utcnow
-from shared.unit_of_work import StorageConflict
-
-EVENT_SOURCE = "//integrity/enterprises"
-audit_log = logging.getLogger("integrity.audit")
+from shared.errors import (
+    ErrorKind,
+    IntegrityError,
+    StorageConflict,
+    failed_precondition,
+    not_found,
+    permission_denied,
+)
+from shared.events import utcnow
+from shared.idempotency import request_key
 
 
 def _require_own(principal: Principal, uscc: str) -> None:
@@ -42,29 +49,33 @@ def _require_own(principal: Principal, uscc: str) -> None:
     )
 
 
-def _declaring_enterprise(uow: EnterprisesUoW, uscc: str) -> Enterprise:
+def _new_declaration(uow: EnterprisesUoW, uscc: str, kind: str) -> tuple[str, str]:
+    """The id and public code of a new declaration of enterprise `uscc`, once it is known that it may
+    declare (it exists and is not deregistered)."""
     enterprise = uow.enterprises.get(uscc)
     if enterprise is None:
         raise not_found(enterprise_name(uscc))
-    if enterprise.status == enterprises_pb2.ENTERPRISE_STATUS_DEREGISTERED:
-        raise failed_precondition(f"{enterprise.name} is deregistered; it cannot declare", "DEREGISTERED")
-    return enterprise
+    require_active(enterprise, "declare")
+    return uuid.uuid4().hex[:16], public_code(uow, kind)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
+def public_code(uow: EnterprisesUoW, kind: str, printed: str = "", taken: Collection[str] = ()) -> str:
+    """A public code of `kind` that no declaration has, nor is in `taken`: `printed` when it is one (a legacy
+    system's code on a shop-front sign keeps working), else a new one."""
 
+    def free(code: str) -> bool:
+        return code not in taken and uow.declarations.by_public_code(code) is None
 
-def _unused_code(uow: EnterprisesUoW, kind: str) -> str:
+    code = declarations.code_of_kind(printed, kind)
+    if code is not None and free(code):
+        return code
     while True:  # 31^10 codes: a collision is astronomically rare, but never reuse one
         code = declarations.new_public_code(kind)
-        if uow.declarations.by_public_code(code) is None:
+        if free(code):
             return code
 
 
-def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred_at: datetime) -> str:
-    event = new_event(EVENT_SOURCE, uscc, payload, occurred_at=occurred_at)
-    uow.add_event(TOPIC, event)
+def _commit(uow: EnterprisesUoW) -> None:
     try:
         uow.commit()
     except StorageConflict:
@@ -73,20 +84,6 @@ def _stage_and_commit(uow: EnterprisesUoW, uscc: str, payload: Message, occurred
             "CONCURRENT_DECLARATION",
             ErrorKind.ABORTED,
         ) from None
-    return event.id
-
-
-def _audit(action: str, resource: str, principal: Principal, event_id: str) -> None:
-    audit_log.info(
-        action,
-        extra={
-            "action": action,
-            "resource": resource,
-            "subject": principal.subject,
-            "role": principal.role.value,
-            "event_id": event_id,
-        },
-    )
 
 
 def create_commitment(
@@ -107,29 +104,22 @@ def create_commitment(
     valid = declarations.validate_commitment(draft, day)
     key = request_key(request_id)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.declarations.commitment_by_request_id(key),
-                lambda found: declarations.same_commitment(found, uscc, valid),
-                key,
-                "commitment",
-            )
-            if original is not None:
-                return original, declarations.commitment_state(original, day)
-        _declaring_enterprise(uow, uscc)
-        commitment = declarations.new_commitment(
-            uscc,
-            valid,
-            _new_id(),
-            _unused_code(uow, declarations.COMMITMENT_CODE),
-            now or utcnow(),
+        original = original_of(
             key,
+            uow.declarations.commitment_by_request_id,
+            lambda found: declarations.same_commitment(found, uscc, valid),
+            "commitment",
         )
+        if original is not None:
+            return original, declarations.commitment_state(original, day)
+        commitment_id, code = _new_declaration(uow, uscc, declarations.COMMITMENT_CODE)
+        commitment = declarations.new_commitment(uscc, valid, commitment_id, code, now or utcnow(), key)
         uow.declarations.add_commitment(commitment)
         state = declarations.commitment_state(commitment, day)
         payload = events_pb2.CommitmentDeclared(commitment=commitment_to_proto(commitment, state))
-        event_id = _stage_and_commit(uow, uscc, payload, commitment.create_time)
-    _audit("CreateCommitment", commitment.name, principal, event_id)
+        event = stage(uow, uscc, payload, commitment.create_time)
+        _commit(uow)
+    audit("CreateCommitment", commitment.name, principal, event_id=event.id)
     return commitment, state
 
 
@@ -149,20 +139,19 @@ def withdraw_commitment(
         commitment = uow.declarations.get_commitment(uscc, commitment_id)
         if commitment is None:
             raise not_found(name)
-        state = declarations.commitment_state(commitment, day)
-        if state == enterprises_pb2.COMMITMENT_STATE_WITHDRAWN:
-            raise failed_precondition(f"{name} was already withdrawn", "ALREADY_WITHDRAWN")
-        if state == enterprises_pb2.COMMITMENT_STATE_EXPIRED:
+        # Withdrawn already is refused by `withdraw`; an expired one has nothing left to withdraw.
+        if declarations.commitment_state(commitment, day) == enterprises_pb2.COMMITMENT_STATE_EXPIRED:
             raise failed_precondition(
                 f"{name} expired on {commitment.valid_until}; nothing to withdraw", "EXPIRED"
             )
-        withdrawn = replace(commitment, withdraw_time=(now or utcnow()))
+        moment = now or utcnow()
+        withdrawn = declarations.withdraw(commitment, moment)
         uow.declarations.save_commitment(withdrawn)
         state = declarations.commitment_state(withdrawn, day)
         payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
-        assert withdrawn.withdraw_time is not None
-        event_id = _stage_and_commit(uow, uscc, payload, withdrawn.withdraw_time)
-    _audit("WithdrawCommitment", name, principal, event_id)
+        event = stage(uow, uscc, payload, moment)
+        _commit(uow)
+    audit("WithdrawCommitment", name, principal, event_id=event.id)
     return withdrawn, state
 
 
@@ -182,28 +171,21 @@ def declare_capability(
     valid = declarations.validate_capability(draft)
     key = request_key(request_id)
     with uow:
-        if key is not None:
-            original = repeat_of(
-                uow.declarations.capability_by_request_id(key),
-                lambda found: declarations.same_capability(found, uscc, valid),
-                key,
-                "capability declaration",
-            )
-            if original is not None:
-                return original
-        _declaring_enterprise(uow, uscc)
-        declaration = declarations.new_capability(
-            uscc,
-            valid,
-            _new_id(),
-            _unused_code(uow, declarations.CAPABILITY_CODE),
-            now or utcnow(),
+        original = original_of(
             key,
+            uow.declarations.capability_by_request_id,
+            lambda found: declarations.same_capability(found, uscc, valid),
+            "capability declaration",
         )
+        if original is not None:
+            return original
+        declaration_id, code = _new_declaration(uow, uscc, declarations.CAPABILITY_CODE)
+        declaration = declarations.new_capability(uscc, valid, declaration_id, code, now or utcnow(), key)
         uow.declarations.add_capability(declaration)
         payload = events_pb2.CapabilityDeclared(declaration=capability_to_proto(declaration))
-        event_id = _stage_and_commit(uow, uscc, payload, declaration.declare_time)
-    _audit("DeclareCapability", declaration.name, principal, event_id)
+        event = stage(uow, uscc, payload, declaration.declare_time)
+        _commit(uow)
+    audit("DeclareCapability", declaration.name, principal, event_id=event.id)
     return declaration
 
 

@@ -1,0 +1,1 @@
+"""Where calls reach the registry: the gRPC servicer."""
