@@ -1,4 +1,0 @@
-"""Interim: the old module path, kept only for operations/history/ (legacy.py, validation.py, store.py);
-delete this file when the integrator deletes those."""
-
-from services.enterprises.adapters.mapping import *  # noqa: F403
