@@ -41,6 +41,7 @@ from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
 from services.scoring.handlers import ScoringEventHandler
+from services.scoring.manifest import SERVICE
 from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.servicer import ScoringServicer
@@ -221,7 +222,7 @@ def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, conc
         var_dir=Path(directory) / "var", scoring_database_url=f"sqlite:///{directory}/recompute.db"
     )
     app = ServiceApp(
-        name="scoring",
+        manifest=SERVICE,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine, policy))],
         settings=settings,
     )
