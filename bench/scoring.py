@@ -40,9 +40,9 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.manifest import SERVICE
-from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, EnterpriseProjection

@@ -20,7 +20,7 @@ import numpy as np
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.scoring.features import NUMERIC_FEATURES, Timeline, compute_features
+from services.scoring.domain.features import NUMERIC_FEATURES, Timeline, compute_features
 
 Event = events_pb2.Event
 

@@ -59,9 +59,10 @@ def recompute_command(args: argparse.Namespace) -> int:
     # Imported here so `integrity --help` stays fast and does not load the services.
     from tqdm import tqdm
 
+    from services.scoring.adapters.model_store import promoted_scorecard_path
+    from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
     from services.scoring.app import DATABASE_TABLES
-    from services.scoring.model_store import promoted_scorecard_path
-    from services.scoring.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+    from services.scoring.domain.policy import PolicyError
     from services.scoring.recompute import recompute_all
     from shared.db import create_tables, make_engine
     from shared.settings import get_settings

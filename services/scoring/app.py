@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
+from services.scoring.adapters.model_store import promoted_scorecard_path
+from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.handlers import ScoringEventHandler
 from services.scoring.manifest import SERVICE
-from services.scoring.model_store import promoted_scorecard_path
-from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
 from shared.consumer import EventConsumer

@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from integrity.events.v1 import events_pb2
 from services.scoring.convert import level_to_proto
-from services.scoring.domain import Grade, GradeLevel
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.domain.policy import Policy
 from services.scoring.handlers import SOURCE, ScoringEventHandler
 from services.scoring.manifest import TOPIC
-from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository, as_utc
 from services.scoring.tables import AppealRow
 from shared.errors import FieldViolation, failed_precondition, invalid_argument, not_found

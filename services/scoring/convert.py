@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from integrity.scoring.v1 import scoring_pb2
-from services.scoring.domain import Grade, GradeLevel
+from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.repository import RiskEntry, as_utc
 from services.scoring.tables import AppealRow, CreditRepairRow
 

@@ -17,11 +17,11 @@ from sqlmodel import Session
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from services.scoring.convert import grade_to_proto, level_to_proto
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.features import HISTORY_TYPES
-from services.scoring.grading import replay
+from services.scoring.domain.features import HISTORY_TYPES
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.domain.grading import replay
+from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
-from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import EnterpriseProjection
 from shared.db import UnitOfWork

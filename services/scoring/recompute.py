@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.scoring.domain import Grade
-from services.scoring.grading import grade_as_of, replay
+from services.scoring.domain.grades import Grade
+from services.scoring.domain.grading import grade_as_of, replay
+from services.scoring.domain.policy import Policy
 from services.scoring.handlers import grade_changed_event, same_assessment
 from services.scoring.manifest import TOPIC
-from services.scoring.policy import Policy
 from services.scoring.repository import GradeChange, ScoringRepository
 from shared.db import UnitOfWork
 from shared.events import Event, utcnow

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from integrity.events.v1 import events_pb2
-from services.scoring.domain import Grade
-from services.scoring.features import compute_features
-from services.scoring.grading import triggered_hard_rules
+from services.scoring.domain.features import compute_features
+from services.scoring.domain.grades import Grade
+from services.scoring.domain.grading import triggered_hard_rules
+from services.scoring.domain.policy import Policy
 from services.scoring.handlers import SOURCE, ScoringEventHandler
 from services.scoring.manifest import TOPIC
-from services.scoring.policy import Policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import CreditRepairRow
 from shared.errors import FieldViolation, failed_precondition, invalid_argument, not_found

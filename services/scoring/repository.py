@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
-from services.scoring.domain import Grade, GradeLevel, Reason
+from services.scoring.domain.grades import Grade, GradeLevel, Reason
 from services.scoring.risk_query import RiskCursor, RiskFilter
 from services.scoring.tables import EnterpriseEventRow, EnterpriseProjection, GradeHistoryRow, GradeRow
 from shared.db import insert_unless_present

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.scoring.domain import GradeLevel
+from services.scoring.domain.grades import GradeLevel
 from shared import pagination
 from shared.filtering import filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from services.scoring import appeals
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.convert import (
     appeal_to_proto,
     credit_repair_to_proto,
@@ -24,7 +25,7 @@ from services.scoring.convert import (
     level_of_proto,
     risk_entry_to_proto,
 )
-from services.scoring.policy import Policy, load_policy
+from services.scoring.domain.policy import Policy
 from services.scoring.repair import grant_credit_repair
 from services.scoring.repository import ScoringRepository
 from services.scoring.risk_query import (

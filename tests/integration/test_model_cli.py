@@ -11,9 +11,9 @@ import pytest
 from operations import catalogue
 from operations.cli import main
 from operations.demo.province import generate_province
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.app import DATABASE_TABLES, build_app
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from shared.cloudevents import to_json_line
 from shared.db import UnitOfWork, create_tables, make_engine

@@ -12,8 +12,8 @@ import pytest
 from integrity.scoring.v1 import scoring_pb2_grpc
 from operations import catalogue
 from operations.cli import main
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES
 from shared.auth import Role, issue_token

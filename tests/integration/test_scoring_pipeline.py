@@ -28,10 +28,10 @@ from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.app import build_app
-from services.scoring.domain import Grade, GradeLevel
+from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.servicer import ScoringServicer
 from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow

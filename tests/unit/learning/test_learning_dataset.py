@@ -219,8 +219,8 @@ def test_histories_from_a_cloudevents_file_group_by_subject(tmp_path) -> None:
 
 
 def test_histories_from_the_scoring_database(database_url: str) -> None:
+    from services.scoring.adapters.policy_file import load_policy
     from services.scoring.handlers import ScoringEventHandler
-    from services.scoring.policy import load_policy
     from services.scoring.tables import SCORING_TABLES
     from shared.db import UnitOfWork, create_tables, make_engine
     from shared.outbox import OutboxRecord

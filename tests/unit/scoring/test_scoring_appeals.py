@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from integrity.scoring.v1 import scoring_pb2
 from operations import catalogue
-from services.scoring.domain import Grade, GradeLevel
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.repository import ScoringRepository
 from services.scoring.servicer import ScoringServicer

@@ -11,8 +11,8 @@ import pytest
 from operations import catalogue
 from operations.cli import main
 from operations.commands.scoring import parse_as_of
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES
 from shared.db import UnitOfWork, create_tables, make_engine

@@ -17,11 +17,11 @@ from sqlmodel import select
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from operations import catalogue
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.features import UNSUBSTANTIATED_CAP, compute_features
-from services.scoring.grading import EVENT_GRAIN, move_with_hysteresis
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.features import UNSUBSTANTIATED_CAP, compute_features
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.domain.grading import EVENT_GRAIN, move_with_hysteresis
 from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.recompute import recompute_all
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, GradeHistoryRow

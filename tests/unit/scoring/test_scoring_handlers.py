@@ -13,9 +13,9 @@ from sqlmodel import select
 from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
 from operations import catalogue
-from services.scoring.grading import EVENT_GRAIN
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.grading import EVENT_GRAIN
 from services.scoring.handlers import SOURCE, ScoringEventHandler
-from services.scoring.policy import load_policy
 from services.scoring.repository import ScoringRepository
 from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
 from shared.db import UnitOfWork, create_tables, make_engine

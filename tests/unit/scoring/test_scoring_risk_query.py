@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain import GradeLevel
+from services.scoring.domain.grades import GradeLevel
 from services.scoring.risk_query import (
     RiskCursor,
     RiskFilter,
