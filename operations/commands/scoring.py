@@ -61,11 +61,12 @@ def recompute_command(args: argparse.Namespace) -> int:
 
     from services.scoring.adapters.model_store import promoted_scorecard_path
     from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
-    from services.scoring.app import DATABASE_TABLES
+    from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
     from services.scoring.domain.policy import PolicyError
-    from services.scoring.recompute import recompute_all
-    from shared.db import create_tables, make_engine
+    from services.scoring.manifest import SERVICE
+    from services.scoring.use_cases.recompute import recompute_all
     from shared.settings import get_settings
+    from shared.wiring import service_database
 
     try:
         scorecard = args.scorecard or promoted_scorecard_path(get_settings().var_dir)
@@ -74,8 +75,7 @@ def recompute_command(args: argparse.Namespace) -> int:
         print(f"integrity scoring recompute: {exc}", file=sys.stderr)
         return 2
     as_of = args.as_of or datetime.now(UTC)
-    engine = make_engine(get_settings().database_url("scoring"))
-    create_tables(engine, DATABASE_TABLES)
+    engine = service_database(get_settings(), SERVICE)  # its tables created, as the service does
 
     bar = tqdm(unit="enterprise", desc="recompute", disable=args.no_progress)
 
@@ -84,7 +84,7 @@ def recompute_command(args: argparse.Namespace) -> int:
         bar.update(done)
 
     try:
-        summary = recompute_all(engine, policy, as_of, on_progress=progress)
+        summary = recompute_all(ScoringUnitOfWork(engine), policy, as_of, on_progress=progress)
     finally:
         bar.close()
         engine.dispose()

@@ -26,9 +26,9 @@ SERVICE = ServiceManifest(
         "AcceptAppeal": (Role.REGULATOR,),
         "RejectAppeal": (Role.REGULATOR,),
     },
-    bootstrap="services.scoring.app:build_app",
-    tables="services.scoring.app:DATABASE_TABLES",
-    unit_of_work="shared.db:UnitOfWork",
+    bootstrap="services.scoring.bootstrap:build_app",
+    tables="services.scoring.adapters.tables:TABLES",
+    unit_of_work="services.scoring.adapters.unit_of_work:ScoringUnitOfWork",
     publishes=TOPIC,
     consumes=("integrity.enterprises.v1", "integrity.complaints.v1", "integrity.inspections.v1"),
     history=HistoryRules(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from integrity.events.v1 import events_pb2
 from services.scoring.domain.features import FEATURE_VERSION, Features, Timeline, compute_features
 from services.scoring.domain.grades import MAX_REASONS, Grade, GradeLevel, Reason
+from services.scoring.domain.history import HistoryEntry
 from services.scoring.domain.policy import HardRule, Policy
 
 # A grade caused by an event is as of the instant after it, so the event itself counts (features read
@@ -83,6 +84,41 @@ def replay(
     if until is not None and (not times or until > as_of_after(times[-1])):
         grade = grade_as_of(policy, timeline, until, level)
     return grade, levels
+
+
+def regrade_after(
+    policy: Policy, entries: Sequence[HistoryEntry], current: Grade | None, event_time: datetime
+) -> tuple[Grade | None, dict[str, int]]:
+    """The grade after an event at `event_time` joined the history (`entries`, in time order, each with
+    the level stored after it), and the levels after each event that changed (event id -> level).
+
+    The first grade replays the whole history. Otherwise the replay resumes from the level just before
+    the event's time: for the usual event, later than all others, that is one step; a late event
+    rewrites the steps from its time on. It stops at the current grade's as_of when that is later."""
+    history = [entry.event for entry in entries]
+    if current is None:
+        grade, levels = replay(policy, history)
+    else:
+        earlier = [entry.level_after for entry in entries if entry.occurred_at < event_time]
+        previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
+        grade, levels = replay(policy, history, previous=previous, since=event_time, until=current.as_of)
+    changed = {
+        entry.event_id: int(levels[entry.occurred_at])
+        for entry in entries
+        if entry.occurred_at in levels and entry.level_after != int(levels[entry.occurred_at])
+    }
+    return grade, changed
+
+
+def regrade_as_of(
+    policy: Policy, history: Sequence[events_pb2.Event], current: Grade | None, as_of: datetime
+) -> Grade | None:
+    """The grade as of `as_of`: stepped forward from the current level (so hysteresis holds across daily
+    runs), or the whole history replayed for an enterprise never graded."""
+    if current is None:
+        grade, _ = replay(policy, history, until=as_of)
+        return grade
+    return grade_as_of(policy, history, as_of, current.level)
 
 
 def grade_for_new_enterprise(policy: Policy, as_of: datetime) -> Grade:
