@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from operations.commands.scoring import parse_as_of
+from services.scoring.entrypoints.commands import parse_as_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

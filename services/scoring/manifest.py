@@ -34,5 +34,5 @@ SERVICE = ServiceManifest(
     history=HistoryRules(
         refuses={kind: _DECISION for kind in ("grade_changed", "credit_repair_granted", "grade_overridden")}
     ),
-    commands=("operations.commands.scoring:register", "operations.commands.risk_list:register"),
+    commands=("services.scoring.entrypoints.commands:register",),
 )

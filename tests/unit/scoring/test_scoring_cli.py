@@ -10,10 +10,10 @@ import pytest
 
 from operations import catalogue
 from operations.cli import main
-from operations.commands.scoring import parse_as_of
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.tables import TABLES
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.entrypoints.commands import parse_as_of
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.db import create_tables, make_engine
 from shared.settings import get_settings
