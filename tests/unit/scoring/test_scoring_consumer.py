@@ -1,4 +1,4 @@
-"""The scoring event handler against a real SQLite database (no broker)."""
+"""The scoring consumer's handler (the ingest use case) against a real SQLite database (no broker)."""
 
 from __future__ import annotations
 
