@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from sqlmodel import select
 
-from services.scoring.adapters.repository import SqlRepository, as_utc
+from services.scoring.adapters.repository import SqlRepository, domain_of
 from services.scoring.adapters.tables import AppealRow, CreditRepairRow
 from services.scoring.domain.appeals import PENDING, Appeal
 from services.scoring.domain.grades import GradeLevel
@@ -46,7 +46,7 @@ class SqlCreditRepairRepository(SqlRepository):
             CreditRepairRow.uscc == uscc, CreditRepairRow.request_id == request_id
         )
         row = self.session.exec(statement).first()
-        return None if row is None else _repair_of(row)
+        return None if row is None else domain_of(CreditRepair, row)
 
     def add(self, repair: CreditRepair) -> None:
         self.session.add(CreditRepairRow(**asdict(repair)))
@@ -54,50 +54,17 @@ class SqlCreditRepairRepository(SqlRepository):
 
 def _appeal_values(appeal: Appeal) -> dict[str, object]:
     return {
-        "id": appeal.id,
-        "uscc": appeal.uscc,
-        "reason": appeal.reason,
-        "state": appeal.state,
+        **asdict(appeal),
         "appealed_level": int(appeal.appealed_level),
-        "filed_by": appeal.filed_by,
-        "request_id": appeal.request_id,
-        "created_at": appeal.created_at,
-        "decided_by": appeal.decided_by,
-        "decision_reason": appeal.decision_reason,
-        "decided_at": appeal.decided_at,
         "override_level": None if appeal.override_level is None else int(appeal.override_level),
-        "override_expire_at": appeal.override_expire_at,
-        "override_event_id": appeal.override_event_id,
     }
 
 
 def _appeal_of(row: AppealRow) -> Appeal:
-    return Appeal(
-        id=row.id,
-        uscc=row.uscc,
-        reason=row.reason,
-        state=row.state,
+    override = row.override_level
+    return domain_of(
+        Appeal,
+        row,
         appealed_level=GradeLevel(row.appealed_level),
-        filed_by=row.filed_by,
-        request_id=row.request_id,
-        created_at=as_utc(row.created_at),
-        decided_by=row.decided_by,
-        decision_reason=row.decision_reason,
-        decided_at=None if row.decided_at is None else as_utc(row.decided_at),
-        override_level=None if row.override_level is None else GradeLevel(row.override_level),
-        override_expire_at=None if row.override_expire_at is None else as_utc(row.override_expire_at),
-        override_event_id=row.override_event_id,
-    )
-
-
-def _repair_of(row: CreditRepairRow) -> CreditRepair:
-    return CreditRepair(
-        id=row.id,
-        uscc=row.uscc,
-        rule_code=row.rule_code,
-        reason=row.reason,
-        decided_by=row.decided_by,
-        request_id=row.request_id,
-        created_at=as_utc(row.created_at),
-        event_id=row.event_id,
+        override_level=None if override is None else GradeLevel(override),
     )

@@ -10,19 +10,21 @@ in a session that saw a Core write.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from services.scoring.adapters.tables import EnterpriseEventRow, EnterpriseProjection
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
 from shared.db import insert_unless_present
 from shared.events import Event
+
+V = TypeVar("V")
 
 _EVENTS: Table = EnterpriseEventRow.__table__  # type: ignore[attr-defined]
 _PROJECTION: Table = EnterpriseProjection.__table__  # type: ignore[attr-defined]
@@ -65,7 +67,7 @@ class SqlRepository:
 class SqlEnterpriseRepository(SqlRepository):
     def get(self, uscc: str) -> ProjectedEnterprise | None:
         row = self.session.get(EnterpriseProjection, uscc)
-        return None if row is None else _projected(row)
+        return None if row is None else domain_of(ProjectedEnterprise, row)
 
     def save(self, enterprise: ProjectedEnterprise) -> None:
         row = self.session.get(EnterpriseProjection, enterprise.uscc)
@@ -141,14 +143,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _projected(row: EnterpriseProjection) -> ProjectedEnterprise:
-    return ProjectedEnterprise(
-        uscc=row.uscc,
-        display_name=row.display_name,
-        region_code=row.region_code,
-        industry_code=row.industry_code,
-        subject_type=row.subject_type,
-        registered_date=row.registered_date,
-        registered_at=as_utc(row.registered_at),
-        last_event_id=row.last_event_id,
-    )
+def domain_of(value_type: type[V], row: SQLModel, **converted: object) -> V:
+    """The domain value (a dataclass) of a row with the same field names: times in UTC, and the values in
+    `converted` (field name -> value) in place of the row's own."""
+    values = {}
+    for field in fields(value_type):  # type: ignore[arg-type]
+        value = converted[field.name] if field.name in converted else getattr(row, field.name)
+        values[field.name] = as_utc(value) if isinstance(value, datetime) else value
+    return value_type(**values)
