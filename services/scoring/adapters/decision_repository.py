@@ -3,8 +3,6 @@ they are written one at a time, by an API call)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from sqlmodel import select
 
 from services.scoring.adapters.repository import SqlRepository, domain_of
@@ -49,12 +47,12 @@ class SqlCreditRepairRepository(SqlRepository):
         return None if row is None else domain_of(CreditRepair, row)
 
     def add(self, repair: CreditRepair) -> None:
-        self.session.add(CreditRepairRow(**asdict(repair)))
+        self.session.add(CreditRepairRow(**vars(repair)))
 
 
 def _appeal_values(appeal: Appeal) -> dict[str, object]:
     return {
-        **asdict(appeal),
+        **vars(appeal),
         "appealed_level": int(appeal.appealed_level),
         "override_level": None if appeal.override_level is None else int(appeal.override_level),
     }

@@ -10,8 +10,9 @@ in a session that saw a Core write.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, Table, bindparam
@@ -69,11 +70,12 @@ class SqlEnterpriseRepository(SqlRepository):
         row = self.session.get(EnterpriseProjection, uscc)
         return None if row is None else domain_of(ProjectedEnterprise, row)
 
+    def add(self, enterprise: ProjectedEnterprise) -> None:
+        self.session.add(EnterpriseProjection(**vars(enterprise)))
+
     def save(self, enterprise: ProjectedEnterprise) -> None:
-        row = self.session.get(EnterpriseProjection, enterprise.uscc)
-        if row is None:
-            self.session.add(EnterpriseProjection(**asdict(enterprise)))
-            return
+        row = self.session.get(EnterpriseProjection, enterprise.uscc)  # in the session since `get`
+        assert row is not None  # a projection is saved after it was read
         for field in _PROJECTED_FIELDS:
             setattr(row, field, getattr(enterprise, field))
         self.session.add(row)
@@ -147,7 +149,12 @@ def domain_of(value_type: type[V], row: SQLModel, **converted: object) -> V:
     """The domain value (a dataclass) of a row with the same field names: times in UTC, and the values in
     `converted` (field name -> value) in place of the row's own."""
     values = {}
-    for field in fields(value_type):  # type: ignore[arg-type]
-        value = converted[field.name] if field.name in converted else getattr(row, field.name)
-        values[field.name] = as_utc(value) if isinstance(value, datetime) else value
+    for name in _field_names(value_type):
+        value = converted[name] if name in converted else getattr(row, name)
+        values[name] = as_utc(value) if isinstance(value, datetime) else value
     return value_type(**values)
+
+
+@cache
+def _field_names(value_type: type) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(value_type))

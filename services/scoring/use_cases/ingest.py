@@ -53,11 +53,12 @@ def ingest(uow: ScoringUoW, policy: Policy, event: Event) -> None:
 def _project(uow: ScoringUoW, projection: ProjectedEnterprise, kind: str) -> None:
     """Keeps the enterprise projection current: the newest registration or update wins."""
     stored = uow.enterprises.get(projection.uscc)
-    if stored is None and kind != "enterprise_registered":
-        return  # an update before the registration: the registration will bring the projection
-    if stored is not None and stored.registered_at > projection.registered_at:
-        return  # an older event arriving late must not undo a newer one
-    uow.enterprises.save(projection)
+    if stored is None:
+        # An update before the registration changes nothing: the registration will bring the projection.
+        if kind == "enterprise_registered":
+            uow.enterprises.add(projection)
+    elif stored.registered_at <= projection.registered_at:  # an older event arriving late changes nothing
+        uow.enterprises.save(projection)
 
 
 def _regrade(uow: ScoringUoW, policy: Policy, uscc: str, event_time: datetime, cause_event_id: str) -> None:

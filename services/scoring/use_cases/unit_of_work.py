@@ -25,8 +25,10 @@ class EnterpriseRepository(Protocol):
 
     def get(self, uscc: str) -> ProjectedEnterprise | None: ...
 
+    def add(self, enterprise: ProjectedEnterprise) -> None: ...
+
     def save(self, enterprise: ProjectedEnterprise) -> None:
-        """Inserts the enterprise, or replaces the stored one."""
+        """Replaces the stored enterprise (read in this transaction) with the same USCC."""
         ...
 
     def region_code_of(self, uscc: str) -> str | None:

@@ -33,7 +33,11 @@ class FakeEnterpriseRepository:
     def get(self, uscc: str) -> ProjectedEnterprise | None:
         return self.rows.get(uscc)
 
+    def add(self, enterprise: ProjectedEnterprise) -> None:
+        self.rows[enterprise.uscc] = enterprise
+
     def save(self, enterprise: ProjectedEnterprise) -> None:
+        assert enterprise.uscc in self.rows  # a projection is saved after it was read
         self.rows[enterprise.uscc] = enterprise
 
     def region_code_of(self, uscc: str) -> str | None:
