@@ -3,7 +3,8 @@
 - ingest: the scoring consumer (decode, history, projection, regrade, inbox mark, outbox) reading N
   events from a fresh topic on a local Tansu broker, against a bare kafka-python consumer reading the
   same topic in the same run (timed from the first record to the last, so the group join is excluded);
-- recompute: `recompute_all` over E enterprises (three events each) on SQLite, with peak memory;
+- recompute: the recompute use case (`recompute_all`) over E enterprises (three events each) on SQLite,
+  with peak memory;
 - risk list: the first page (50) of a filtered risk list over the E graded enterprises, through gRPC
   with a regulator's token, p50/p99 against the bare echo servicer;
 - GetGrade: throughput and p99 through gRPC against the bare echo servicer.
@@ -25,6 +26,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -40,18 +42,19 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.recompute import recompute_all
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, EnterpriseProjection
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, EnterpriseProjection
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
+from services.scoring.manifest import SERVICE
+from services.scoring.use_cases.recompute import recompute_all
 from shared.auth import Role, issue_token
 from shared.consumer import EventConsumer
 from shared.db import create_tables, make_engine
 from shared.events import Event, new_event, to_record
 from shared.grpc_server import ServiceApp, start
 from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from shared.uscc import with_check_character
 
@@ -90,7 +93,7 @@ def enterprise_events(code: str, i: int) -> list[Event]:
 
 def fresh_engine(directory: str, name: str) -> Engine:
     engine = make_engine(f"sqlite:///{directory}/{name}.db")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     return engine
 
 
@@ -137,6 +140,7 @@ def bench_ingest(directory: str, events_total: int) -> None:
             group_id=f"scoring-{uuid.uuid4().hex[:6]}",
             topics=[topic],
             handler=ScoringEventHandler(load_policy()),
+            unit_of_work=partial(ScoringUnitOfWork, engine),
         )
         consumer.start()
         processed, first = 0, None
@@ -206,7 +210,7 @@ def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, conc
     seeded = time.perf_counter() - started
     policy = load_policy()
     started = time.perf_counter()
-    summary = recompute_all(engine, policy, T0 + timedelta(days=400))
+    summary = recompute_all(ScoringUnitOfWork(engine), policy, T0 + timedelta(days=400))
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rate = summary.enterprises / seconds
@@ -221,8 +225,13 @@ def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, conc
         var_dir=Path(directory) / "var", scoring_database_url=f"sqlite:///{directory}/recompute.db"
     )
     app = ServiceApp(
-        name="scoring",
-        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine, policy))],
+        manifest=SERVICE,
+        servicers=[
+            (
+                scoring_pb2_grpc.add_ScoringServiceServicer_to_server,
+                ScoringServicer(partial(ScoringUnitOfWork, engine), policy),
+            )
+        ],
         settings=settings,
     )
     service = start(app, 0)

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from learning.champion import score_dataset, violation_probability
 from learning.dataset import Dataset
-from services.scoring.policy import Policy
+from services.scoring.domain.policy import Policy
 
 DAY = np.timedelta64(86_400_000_000, "us")
 

@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 
 from learning.dataset import Dataset
-from services.scoring.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RISK_DIRECTION
+from services.scoring.domain.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RISK_DIRECTION
 
 # What skops may build when loading a challenger file; anything else in the file is refused.
 TRUSTED_TYPES = [

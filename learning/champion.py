@@ -1,9 +1,9 @@
 """The champion: a monotone binned scorecard learned from inspection outcomes, exported as the policy's
-`[scorecard]` table so the scorer (services.scoring.scorecard) reads it unchanged.
+`[scorecard]` table so the scorer (services.scoring.domain.scorecard) reads it unchanged.
 
 Per numeric feature: candidate bins at quantiles, adjacent bins merged until the violation rate is
-monotone in the feature's risk direction (services.scoring.features.RISK_DIRECTION) and every bin has
-enough rows. Each bin is encoded by its weight of evidence, WoE = ln(share of clean inspections / share
+monotone in the feature's risk direction (services.scoring.domain.features.RISK_DIRECTION) and every bin
+has enough rows. Each bin is encoded by its weight of evidence, WoE = ln(share of clean inspections / share
 of violations); a logistic regression over the WoE columns gives each feature a weight, and a feature
 whose weight comes out with the wrong sign (more evidence of honesty -> more risk) is dropped and the
 model refitted. Categoricals (subject type, size class) are WoE per category.
@@ -27,9 +27,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from learning.dataset import Dataset
-from services.scoring.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RISK_DIRECTION
-from services.scoring.policy import DEFAULT_POLICY_PATH, Policy, load_policy
-from services.scoring.scorecard import CategoryPoints, NumericBins, Scorecard
+from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
+from services.scoring.domain.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RISK_DIRECTION
+from services.scoring.domain.policy import Policy
+from services.scoring.domain.scorecard import CategoryPoints, NumericBins, Scorecard
 
 _SMOOTH = 0.5  # added to each bin's counts so an all-clean or all-violation bin has a finite WoE
 

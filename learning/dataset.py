@@ -20,7 +20,7 @@ import numpy as np
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.scoring.features import NUMERIC_FEATURES, Timeline, compute_features
+from services.scoring.domain.features import NUMERIC_FEATURES, Timeline, compute_features
 
 Event = events_pb2.Event
 
@@ -200,16 +200,17 @@ def histories_from_jsonl(path: Path) -> list[list[Event]]:
 def histories_from_database(database_url: str, batch_size: int = 2000) -> Iterator[list[Event]]:
     """The histories of every registered enterprise (scoring's projection) in the scoring database, a
     batch at a time; events about an enterprise never registered are not graded, so not learned from."""
-    from services.scoring.repository import ScoringRepository
-    from shared.db import UnitOfWork, make_engine
+    from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+    from shared.db import make_engine
 
     engine = make_engine(database_url)
     try:
-        with UnitOfWork(engine) as uow:
-            usccs = ScoringRepository(uow.session).enterprise_usccs()
+        uow = ScoringUnitOfWork(engine)
+        with uow:
+            usccs = uow.enterprises.usccs()
         for start in range(0, len(usccs), batch_size):
-            with UnitOfWork(engine) as uow:
-                histories = ScoringRepository(uow.session).histories_of(usccs[start : start + batch_size])
+            with uow:
+                histories = uow.history.events_of(usccs[start : start + batch_size])
             yield from histories.values()
     finally:
         engine.dispose()

@@ -30,9 +30,9 @@ from learning.champion import (
     violation_probability,
 )
 from learning.dataset import Dataset, to_datetime
-from services.scoring import model_store
-from services.scoring.features import CATEGORICAL_FEATURES, FEATURE_VERSION, NUMERIC_FEATURES
-from services.scoring.policy import Policy
+from services.scoring.adapters import model_store
+from services.scoring.domain.features import CATEGORICAL_FEATURES, FEATURE_VERSION, NUMERIC_FEATURES
+from services.scoring.domain.policy import Policy
 
 DEFAULT_TEST_SHARE = 0.2
 
@@ -96,7 +96,7 @@ def train_models(
     document = scorecard_document(champion, policy, version)
     comment = (
         f"Learned scorecard {version}: trained on {len(train)} inspections up to {train_until.date()}.\n"
-        "Load with services.scoring.policy.load_policy(scorecard_path=...); promote with "
+        "Load with services.scoring.adapters.policy_file.load_policy(scorecard_path=...); promote with "
         "`integrity model promote`."
     )
     scorecard_path = directory / model_store.SCORECARD_FILE

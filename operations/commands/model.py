@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from operations.commands.scoring import parse_as_of
+from services.scoring.entrypoints.commands import parse_as_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -96,7 +96,7 @@ def _dataset(args: argparse.Namespace, until: datetime | None = None) -> Any:
 
 def train_command(args: argparse.Namespace) -> int:
     from learning.training import train_models
-    from services.scoring.policy import load_policy
+    from services.scoring.adapters.policy_file import load_policy
     from shared.settings import get_settings
 
     try:
@@ -133,7 +133,7 @@ def summary(card: dict[str, Any]) -> str:
 
 def backtest_command(args: argparse.Namespace) -> int:
     from learning.backtest import backtest, format_report
-    from services.scoring.policy import load_policy
+    from services.scoring.adapters.policy_file import load_policy
 
     truth = integrity = None
     try:
@@ -153,8 +153,8 @@ def backtest_command(args: argparse.Namespace) -> int:
 
 
 def promote_command(args: argparse.Namespace) -> int:
-    from services.scoring.model_store import promote
-    from services.scoring.policy import PolicyError
+    from services.scoring.adapters.model_store import promote
+    from services.scoring.domain.policy import PolicyError
     from shared.settings import get_settings
 
     try:
@@ -170,7 +170,7 @@ def promote_command(args: argparse.Namespace) -> int:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    from services.scoring.model_store import list_models
+    from services.scoring.adapters.model_store import list_models
     from shared.settings import get_settings
 
     entries = list_models(get_settings().var_dir)

@@ -1,6 +1,6 @@
 """`python -m services.scoring` runs the scoring service until SIGTERM/SIGINT."""
 
-from services.scoring.app import build_app
+from services.scoring.bootstrap import build_app
 from shared.grpc_server import run
 from shared.settings import get_settings
 

@@ -26,13 +26,13 @@ SERVICE = ServiceManifest(
         "AcceptAppeal": (Role.REGULATOR,),
         "RejectAppeal": (Role.REGULATOR,),
     },
-    bootstrap="services.scoring.app:build_app",
-    tables="services.scoring.app:DATABASE_TABLES",
-    unit_of_work="shared.db:UnitOfWork",
+    bootstrap="services.scoring.bootstrap:build_app",
+    tables="services.scoring.adapters.tables:TABLES",
+    unit_of_work="services.scoring.adapters.unit_of_work:ScoringUnitOfWork",
     publishes=TOPIC,
     consumes=("integrity.enterprises.v1", "integrity.complaints.v1", "integrity.inspections.v1"),
     history=HistoryRules(
         refuses={kind: _DECISION for kind in ("grade_changed", "credit_repair_granted", "grade_overridden")}
     ),
-    commands=("operations.commands.scoring:register", "operations.commands.risk_list:register"),
+    commands=("services.scoring.entrypoints.commands:register",),
 )

@@ -14,7 +14,7 @@ from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from services.enterprises.bootstrap import build_app as build_enterprises
-from services.scoring.app import build_app as build_scoring
+from services.scoring.bootstrap import build_app as build_scoring
 from shared.auth import Role, issue_token
 from shared.db import make_engine
 from shared.grpc_server import start

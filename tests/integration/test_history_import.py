@@ -22,8 +22,8 @@ from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from operations.history.exporter import export_history
 from operations.history.importer import ImportSummary, import_lines
-from services.scoring.app import build_app
-from services.scoring.tables import EnterpriseEventRow, GradeRow
+from services.scoring.adapters.tables import EnterpriseEventRow, GradeRow
+from services.scoring.bootstrap import build_app
 from shared.cloudevents import to_json_line
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start

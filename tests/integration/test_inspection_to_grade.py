@@ -20,7 +20,7 @@ from operations.broker import LocalBroker
 from services.enterprises.bootstrap import build_app as build_enterprises
 from services.inspections.adapters.tables import EnterpriseCopyRow
 from services.inspections.bootstrap import build_app as build_inspections
-from services.scoring.app import build_app as build_scoring
+from services.scoring.bootstrap import build_app as build_scoring
 from shared.auth import Role, issue_token
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start

@@ -11,12 +11,13 @@ import pytest
 from operations import catalogue
 from operations.cli import main
 from operations.demo.province import generate_province
-from services.scoring.app import DATABASE_TABLES, build_app
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.bootstrap import build_app
+from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.cloudevents import to_json_line
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
@@ -41,9 +42,9 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, province: list):
     monkeypatch.setenv("INTEGRITY_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     engine = make_engine(url)
-    create_tables(engine, DATABASE_TABLES)
+    create_tables(engine, TABLES)
     handler = ScoringEventHandler(load_policy())
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         for enterprise in province:
             for event in enterprise.events:
                 handler(uow, event, TOPIC.get(event.source, catalogue.ENTERPRISES.publishes))
@@ -71,10 +72,8 @@ def test_train_promote_and_recompute_with_the_promoted_scorecard(stack, capsys) 
     assert f"* {version}" in capsys.readouterr().out
 
     assert main(["scoring", "recompute", "--as-of", "2026-10-02", "--no-progress"]) == 0
-    with UnitOfWork(engine) as uow:
-        repository = ScoringRepository(uow.session)
-        usccs = repository.enterprise_usccs()
-        grades = repository.grades_of(usccs)
+    with ScoringUnitOfWork(engine) as uow:
+        grades = uow.grades.get_many(uow.enterprises.usccs())
     assert grades and {grade.model_version for grade in grades.values()} == {version}
 
     # The scoring service starts with the promoted scorecard too.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,16 @@ import pytest
 from integrity.scoring.v1 import scoring_pb2_grpc
 from operations import catalogue
 from operations.cli import main
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
 from shared.auth import Role, issue_token
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.grpc_server import RunningService, ServiceApp, start
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings
-from tests.unit.scoring.scoring_fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -36,7 +36,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def service(settings: Settings) -> Iterator[RunningService]:
     engine = make_engine(settings.database_url("scoring"))
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     handler = ScoringEventHandler(load_policy())
     events = []
     for n in range(5):  # Xi'an (610112): one serious violator, four clean
@@ -48,12 +48,17 @@ def service(settings: Settings) -> Iterator[RunningService]:
     events.append(inspection(uscc(0), T0 + timedelta(days=2), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION))
     events.append(registration(uscc(9, region="610302"), region="610302", occurred_at=T0))  # Baoji
     for event in events:
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, event, catalogue.ENTERPRISES.publishes)
             uow.commit()
     app = ServiceApp(
         manifest=catalogue.SCORING,
-        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine))],
+        servicers=[
+            (
+                scoring_pb2_grpc.add_ScoringServiceServicer_to_server,
+                ScoringServicer(partial(ScoringUnitOfWork, engine), load_policy()),
+            )
+        ],
         on_stop=[engine.dispose],
         settings=settings,
     )

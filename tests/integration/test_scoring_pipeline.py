@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,16 @@ from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
-from services.scoring.app import build_app
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.bootstrap import build_app
+from services.scoring.domain.grades import Grade, GradeChange, GradeLevel
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
 from shared import topics
 from shared.auth import Principal, Role, acting_as, issue_token
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.events import Event, decode, new_event, to_record
 from shared.grpc_server import RunningService, start
 from shared.inbox import ProcessedEvent
@@ -304,22 +305,23 @@ def test_replaying_the_sources_from_the_start_changes_nothing(
 def test_risk_list_filters_and_pages_on_the_real_database(database_url: str) -> None:
     """Keyset pagination and prefix filters in the database's own SQL (PostgreSQL as well as SQLite)."""
     engine = make_engine(database_url)
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     handler = ScoringEventHandler(load_policy())
     xian = [fresh_uscc("610112") for _ in range(5)]
     baoji = fresh_uscc("610302")
     try:
         for uscc in xian:
-            with UnitOfWork(engine) as uow:
+            with ScoringUnitOfWork(engine) as uow:
                 handler(uow, registration(uscc, "610112"), catalogue.ENTERPRISES.publishes)
                 uow.commit()
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, registration(baoji, "610302"), catalogue.ENTERPRISES.publishes)
             riskier = Grade(GradeLevel.D, 480, False, (), datetime.now(UTC), 0.5, "policy-v0")
-            ScoringRepository(uow.session).save_grade(xian[3], riskier, None, "test", datetime.now(UTC))
+            current = uow.grades.get(xian[3])
+            uow.grades.save([GradeChange(xian[3], riskier, current, "610112")], "test", datetime.now(UTC))
             uow.commit()
 
-        servicer = ScoringServicer(engine)
+        servicer = ScoringServicer(partial(ScoringUnitOfWork, engine), load_policy())
         regulator = Principal("xian", Role.REGULATOR, region="610100")
         seen, token = [], ""
         with acting_as(regulator):

@@ -22,10 +22,10 @@ from learning.champion import (
     violation_probability,
 )
 from learning.dataset import Dataset, build_dataset
-from services.scoring.features import NUMERIC_FEATURES
-from services.scoring.grading import grade_as_of
-from services.scoring.policy import load_policy
-from services.scoring.scorecard import NumericBins
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.features import NUMERIC_FEATURES
+from services.scoring.domain.grading import grade_as_of
+from services.scoring.domain.scorecard import NumericBins
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_grades_record_the_learned_scorecard_version_as_model_version(
 
 
 def test_a_scorecard_file_is_checked_like_the_policy(tmp_path: Path, exported: Path) -> None:
-    from services.scoring.policy import PolicyError
+    from services.scoring.domain.policy import PolicyError
 
     with pytest.raises(PolicyError, match="does not exist"):
         load_policy(scorecard_path=tmp_path / "missing.toml")

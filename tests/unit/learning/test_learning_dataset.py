@@ -219,17 +219,17 @@ def test_histories_from_a_cloudevents_file_group_by_subject(tmp_path) -> None:
 
 
 def test_histories_from_the_scoring_database(database_url: str) -> None:
-    from services.scoring.handlers import ScoringEventHandler
-    from services.scoring.policy import load_policy
-    from services.scoring.tables import SCORING_TABLES
-    from shared.db import UnitOfWork, create_tables, make_engine
-    from shared.outbox import OutboxRecord
+    from services.scoring.adapters.policy_file import load_policy
+    from services.scoring.adapters.tables import TABLES
+    from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+    from services.scoring.entrypoints.consumer import ScoringEventHandler
+    from shared.db import create_tables, make_engine
 
     engine = make_engine(database_url)
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord])
+    create_tables(engine, TABLES)
     enterprises = list(generate(4, seed=5))
     handler = ScoringEventHandler(load_policy())  # what the scoring consumer stores, as it stores it
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         for e in enterprises:
             for event in e.events:
                 handler(uow, event, "integrity.test.v1")

@@ -12,9 +12,9 @@ from learning.backtest import BacktestReport, backtest, format_report
 from learning.dataset import Dataset, build_dataset
 from learning.training import train_models
 from operations.demo.province import generate_province
-from services.scoring import model_store
-from services.scoring.grading import grade_as_of
-from services.scoring.policy import load_policy
+from services.scoring.adapters import model_store
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.grading import grade_as_of
 
 ENTERPRISES = 6000
 CUTOFF = datetime(2025, 4, 1, tzinfo=UTC)

@@ -21,7 +21,7 @@ from learning.challenger import (
 )
 from learning.champion import fit_champion, score_dataset, scorecard_document, to_toml
 from learning.dataset import Dataset, build_dataset
-from services.scoring.policy import load_policy
+from services.scoring.adapters.policy_file import load_policy
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,20 +13,19 @@ from sqlmodel import select
 
 from integrity.scoring.v1 import scoring_pb2
 from operations import catalogue
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.recompute import recompute_all
-from services.scoring.repository import ScoringRepository
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
+from services.scoring.use_cases.recompute import recompute_all
 from shared.auth import Principal, Role, acting_as
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import Event, decode, utcnow
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.scoring_fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 POLICY = load_policy()
 CODE = uscc(1)
@@ -38,7 +38,7 @@ BAOJI_REGULATOR = Principal("zhao.min", Role.REGULATOR, region="610300")
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     now = utcnow()
     events: list[Event] = []
     for code in (CODE, OTHER):
@@ -48,7 +48,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         ]
     handler = ScoringEventHandler(POLICY)
     for event in events:
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
     yield engine
@@ -57,7 +57,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def servicer(engine: Engine) -> ScoringServicer:
-    return ScoringServicer(engine, POLICY)
+    return ScoringServicer(partial(ScoringUnitOfWork, engine), POLICY)
 
 
 def call(principal: Principal, method, request):
@@ -88,14 +88,14 @@ def error_of(function) -> IntegrityError:
 
 
 def grade_of(engine: Engine, code: str = CODE) -> Grade:
-    with UnitOfWork(engine) as uow:
-        grade = ScoringRepository(uow.session).get_grade(code)
+    with ScoringUnitOfWork(engine) as uow:
+        grade = uow.grades.get(code)
     assert grade is not None
     return grade
 
 
 def published(engine: Engine) -> list[str]:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         return [decode(row.value).WhichOneof("payload") for row in uow.session.exec(select(OutboxRecord))]
 
 
@@ -119,7 +119,7 @@ def test_an_accepted_appeal_overrides_the_grade_until_it_expires(engine, service
     assert published(engine)[-2:] == ["grade_changed", "grade_overridden"]
 
     expiry = decided.override_expire_time.ToDatetime(tzinfo=UTC)
-    recompute_all(engine, POLICY, expiry + timedelta(days=1))
+    recompute_all(ScoringUnitOfWork(engine), POLICY, expiry + timedelta(days=1))
     grade = grade_of(engine)
     assert grade.level == GradeLevel.D and grade.reasons[0].code == "SERIOUS_VIOLATION"
 

@@ -10,16 +10,14 @@ import pytest
 
 from operations import catalogue
 from operations.cli import main
-from operations.commands.scoring import parse_as_of
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
-from services.scoring.tables import SCORING_TABLES
-from shared.db import UnitOfWork, create_tables, make_engine
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.entrypoints.commands import parse_as_of
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from shared.db import create_tables, make_engine
 from shared.settings import get_settings
-from tests.unit.scoring.scoring_fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 T0 = datetime(2022, 1, 1, tzinfo=UTC)
 
@@ -35,14 +33,14 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_recompute_lets_a_serious_violation_lapse(database_url: str, capsys) -> None:
     engine = make_engine(database_url)
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     code = uscc(1)
     handler = ScoringEventHandler(load_policy())
     for event in (
         registration(code, occurred_at=T0),
         inspection(code, T0 + timedelta(days=1), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION),
     ):
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
 
@@ -51,8 +49,8 @@ def test_recompute_lets_a_serious_violation_lapse(database_url: str, capsys) -> 
     assert "recomputed 1 enterprises as of 2023-01-01T00:00:00+00:00" in out and "(0 levels)" in out
     assert main(["scoring", "recompute", "--as-of", "2025-06-01", "--no-progress"]) == 0
     assert "1 grades changed" in capsys.readouterr().out
-    with UnitOfWork(engine) as uow:
-        grade = ScoringRepository(uow.session).get_grade(code)
+    with ScoringUnitOfWork(engine) as uow:
+        grade = uow.grades.get(code)
     # The hard rule lapsed after three years; the decayed violation alone still weighs on the score.
     assert grade is not None and "SERIOUS_VIOLATION" not in [r.code for r in grade.reasons]
     assert "INSPECTION_VIOLATIONS" in [r.code for r in grade.reasons]

@@ -8,17 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain import (
-    FEATURE_VERSION,
-    MODEL_VERSION,
-    Grade,
-    GradeCutoffs,
-    GradeLevel,
-    Reason,
-    ScoreScale,
-    grade_for_new_enterprise,
-)
-from services.scoring.policy import load_policy
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.features import FEATURE_VERSION
+from services.scoring.domain.grades import MODEL_VERSION, Grade, GradeCutoffs, GradeLevel, Reason, ScoreScale
+from services.scoring.domain.grading import grade_for_new_enterprise
 
 SCALE = ScoreScale(base_score=600, base_odds=50.0, points_to_double_odds=20)
 

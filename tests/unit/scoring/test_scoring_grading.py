@@ -17,19 +17,18 @@ from sqlmodel import select
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from operations import catalogue
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.features import UNSUBSTANTIATED_CAP, compute_features
-from services.scoring.grading import EVENT_GRAIN, move_with_hysteresis
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.recompute import recompute_all
-from services.scoring.repository import ScoringRepository
-from services.scoring.tables import SCORING_TABLES, EnterpriseEventRow, GradeHistoryRow
-from shared.db import UnitOfWork, create_tables, make_engine
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, GradeHistoryRow
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.features import UNSUBSTANTIATED_CAP, compute_features
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.domain.grading import EVENT_GRAIN, move_with_hysteresis
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.use_cases.recompute import recompute_all
+from shared.db import create_tables, make_engine
 from shared.events import Event, decode, new_event
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.scoring_fakes import (
+from tests.unit.scoring.fakes import (
     Outcome,
     complaint_filed,
     complaint_resolved,
@@ -44,7 +43,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 def new_engine(directory: Path) -> Engine:
     engine = make_engine(f"sqlite:///{directory / 'scoring.db'}")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     return engine
 
 
@@ -58,25 +57,25 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def handle_all(engine: Engine, events: list[Event]) -> None:
     handler = ScoringEventHandler(POLICY)
     for event in events:
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
 
 
 def grade_of(engine: Engine, code: str) -> Grade:
-    with UnitOfWork(engine) as uow:
-        grade = ScoringRepository(uow.session).get_grade(code)
+    with ScoringUnitOfWork(engine) as uow:
+        grade = uow.grades.get(code)
     assert grade is not None
     return grade
 
 
 def count(engine: Engine, model: type) -> int:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         return len(list(uow.session.exec(select(model))))
 
 
 def level_changes(engine: Engine) -> list[tuple[int, int]]:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         values = [decode(row.value) for row in uow.session.exec(select(OutboxRecord))]
     return [(e.grade_changed.previous_level, e.grade_changed.grade.level) for e in values]
 
@@ -105,8 +104,8 @@ def test_a_complaint_flood_cannot_sink_an_inspected_clean_enterprise(engine) -> 
     handle_all(engine, events)
     grade = grade_of(engine, code)
     assert not grade.provisional and grade.level in (GradeLevel.A, GradeLevel.B)
-    with UnitOfWork(engine) as uow:
-        history = ScoringRepository(uow.session).history(code)
+    with ScoringUnitOfWork(engine) as uow:
+        history = uow.history.events(code)
     features = compute_features(history, grade.as_of)
     assert features.values["unsubstantiated_complaints"] == UNSUBSTANTIATED_CAP
 
@@ -185,9 +184,9 @@ def test_a_serious_violation_lapses_after_its_period_on_recompute(engine) -> Non
             inspection(code, serious, Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION),
         ],
     )
-    recompute_all(engine, POLICY, serious + timedelta(days=365 * 2))
+    recompute_all(ScoringUnitOfWork(engine), POLICY, serious + timedelta(days=365 * 2))
     assert grade_of(engine, code).level == GradeLevel.D
-    recompute_all(engine, POLICY, serious + timedelta(days=365 * 3 + 2))
+    recompute_all(ScoringUnitOfWork(engine), POLICY, serious + timedelta(days=365 * 3 + 2))
     grade = grade_of(engine, code)
     assert "SERIOUS_VIOLATION" not in [r.code for r in grade.reasons]
 
@@ -202,12 +201,12 @@ def test_recompute_with_no_new_events_and_no_time_passed_changes_no_grade(engine
         ]
     handle_all(engine, events)
     as_of = T0 + timedelta(days=400)
-    first = recompute_all(engine, POLICY, as_of)
+    first = recompute_all(ScoringUnitOfWork(engine), POLICY, as_of)
     assert first.enterprises == 3
     before = {code: grade_of(engine, code) for code in codes}
     history_rows, outbox_rows = count(engine, GradeHistoryRow), count(engine, OutboxRecord)
 
-    again = recompute_all(engine, POLICY, as_of)
+    again = recompute_all(ScoringUnitOfWork(engine), POLICY, as_of)
     assert (again.changed, again.level_changed, again.already_later) == (0, 0, 3)
     assert {code: grade_of(engine, code) for code in codes} == before
     assert (count(engine, GradeHistoryRow), count(engine, OutboxRecord)) == (history_rows, outbox_rows)
@@ -217,7 +216,9 @@ def test_a_recompute_of_an_up_to_date_grade_changes_nothing(engine) -> None:
     code = uscc(20)
     handle_all(engine, [registration(code, occurred_at=T0), inspection(code, T0 + timedelta(days=1))])
     before = grade_of(engine, code)
-    summary = recompute_all(engine, POLICY, before.as_of)  # no time passed since the last event
+    summary = recompute_all(
+        ScoringUnitOfWork(engine), POLICY, before.as_of
+    )  # no time passed since the last event
     assert summary.changed == 0 and grade_of(engine, code) == before
 
 
@@ -235,8 +236,8 @@ def test_events_before_the_registration_are_kept_and_graded_once_it_arrives(engi
     code = uscc(22)
     serious = inspection(code, T0 + timedelta(days=3), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION)
     handle_all(engine, [serious])
-    with UnitOfWork(engine) as uow:
-        assert ScoringRepository(uow.session).get_grade(code) is None
+    with ScoringUnitOfWork(engine) as uow:
+        assert uow.grades.get(code) is None
     handle_all(engine, [registration(code, occurred_at=T0)])
     assert grade_of(engine, code).level == GradeLevel.D
 
@@ -332,8 +333,8 @@ def test_overdue_instruments_in_the_registry_put_the_enterprise_at_c_or_worse(en
     handle_all(engine, events)
     grade = grade_of(engine, code)
     assert grade.level >= GradeLevel.C and grade.reasons[0].code == "MANY_OVERDUE_INSTRUMENTS"
-    with UnitOfWork(engine) as uow:
-        features = compute_features(ScoringRepository(uow.session).history(code), grade.as_of)
+    with ScoringUnitOfWork(engine) as uow:
+        features = compute_features(uow.history.events(code), grade.as_of)
     assert features.values["registry_instruments_bad_share"] == pytest.approx(4 / 5)
 
 

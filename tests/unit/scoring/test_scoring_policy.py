@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.scoring.domain import GradeLevel
-from services.scoring.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
+from services.scoring.domain.grades import GradeLevel
+from services.scoring.domain.policy import PolicyError, parse_policy
 
 
 @pytest.fixture
@@ -114,8 +115,8 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 
 def test_shipped_scorecard_covers_the_catalogue_and_is_monotone() -> None:
-    from services.scoring.features import FEATURE_NAMES
-    from services.scoring.policy import HARD_RULE_KEYS
+    from services.scoring.domain.features import FEATURE_NAMES
+    from services.scoring.domain.policy import HARD_RULE_KEYS
 
     policy = load_policy()
     assert sorted(c.feature for c in policy.scorecard.characteristics) == sorted(FEATURE_NAMES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,19 +13,18 @@ from sqlmodel import select
 
 from integrity.scoring.v1 import scoring_pb2
 from operations import catalogue
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES, CreditRepairRow
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES, CreditRepairRow
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
 from shared.auth import Principal, Role, acting_as
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import Event, decode, utcnow
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.scoring_fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 POLICY = load_policy()
 XIAN_REGULATOR = Principal("wang.li", Role.REGULATOR, region="610100")
@@ -34,20 +34,20 @@ BAOJI_REGULATOR = Principal("zhao.min", Role.REGULATOR, region="610300")
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def servicer(engine: Engine) -> ScoringServicer:
-    return ScoringServicer(engine, POLICY)
+    return ScoringServicer(partial(ScoringUnitOfWork, engine), POLICY)
 
 
 def handle_all(engine: Engine, events: list[Event]) -> None:
     handler = ScoringEventHandler(POLICY)
     for event in events:
-        with UnitOfWork(engine) as uow:
+        with ScoringUnitOfWork(engine) as uow:
             handler(uow, event, catalogue.INSPECTIONS.publishes)
             uow.commit()
 
@@ -65,8 +65,8 @@ def seriously_violating(engine: Engine, code: str, days_ago: int) -> None:
 
 
 def grade_of(engine: Engine, code: str) -> Grade:
-    with UnitOfWork(engine) as uow:
-        grade = ScoringRepository(uow.session).get_grade(code)
+    with ScoringUnitOfWork(engine) as uow:
+        grade = uow.grades.get(code)
     assert grade is not None
     return grade
 
@@ -95,12 +95,12 @@ def error_of(call) -> IntegrityError:
 
 
 def outbox(engine: Engine) -> list[Event]:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         return [decode(row.value) for row in uow.session.exec(select(OutboxRecord))]
 
 
 def repairs(engine: Engine) -> int:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         return len(list(uow.session.exec(select(CreditRepairRow))))
 
 

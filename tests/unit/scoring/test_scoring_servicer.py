@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from integrity.scoring.v1 import scoring_pb2
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.features import FEATURE_VERSION
-from services.scoring.handlers import ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.features import FEATURE_VERSION
+from services.scoring.domain.grades import Grade, GradeChange, GradeLevel
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
 from shared.auth import Principal, Role, acting_as
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
-from tests.unit.scoring.scoring_fakes import registration, uscc
+from tests.unit.scoring.fakes import registration, uscc
 
 SYSTEM = Principal("gov-registry", Role.SYSTEM)
 XIAN_REGULATOR = Principal("xian", Role.REGULATOR, region="610100")
@@ -32,26 +31,26 @@ AS_OF = datetime(2024, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def servicer(engine: Engine) -> ScoringServicer:
-    return ScoringServicer(engine)
+    return ScoringServicer(partial(ScoringUnitOfWork, engine), load_policy())
 
 
 def register(engine: Engine, code: str, region: str = "610112", industry: str = "F5265") -> None:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         ScoringEventHandler(load_policy())(uow, registration(code, region=region, industry=industry), "t")
         uow.commit()
 
 
 def regrade(engine: Engine, code: str, level: GradeLevel, probability: float) -> None:
     grade = Grade(level, 500, False, (), AS_OF, probability, "policy-v0")
-    with UnitOfWork(engine) as uow:
-        ScoringRepository(uow.session).save_grade(code, grade, None, "test", AS_OF)
+    with ScoringUnitOfWork(engine) as uow:
+        uow.grades.save([GradeChange(code, grade, uow.grades.get(code), code[2:8])], "test", AS_OF)
         uow.commit()
 
 

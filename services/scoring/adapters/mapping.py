@@ -1,15 +1,13 @@
-"""Domain values -> `integrity.scoring.v1` messages (used by the API and by GradeChanged events)."""
+"""Domain values <-> `integrity.scoring.v1` messages (used by the API and by GradeChanged events)."""
 
 from __future__ import annotations
 
 from integrity.scoring.v1 import scoring_pb2
-from services.scoring.domain import Grade, GradeLevel
-from services.scoring.repository import RiskEntry, as_utc
-from services.scoring.tables import AppealRow, CreditRepairRow
-
-
-def grade_name(uscc: str) -> str:
-    return f"enterprises/{uscc}/grade"
+from services.scoring.domain.appeals import Appeal
+from services.scoring.domain.grades import Grade, GradeLevel
+from services.scoring.domain.names import enterprise_name, grade_name
+from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.risk_list import RiskEntry
 
 
 def level_to_proto(level: GradeLevel | None) -> scoring_pb2.GradeLevel:
@@ -44,7 +42,7 @@ def grade_to_proto(uscc: str, grade: Grade) -> scoring_pb2.Grade:
 
 def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:
     return scoring_pb2.RiskEntry(
-        enterprise=f"enterprises/{entry.uscc}",
+        enterprise=enterprise_name(entry.uscc),
         display_name=entry.display_name,
         region_code=entry.region_code,
         industry_code=entry.industry_code,
@@ -52,32 +50,32 @@ def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:
     )
 
 
-def credit_repair_to_proto(uscc: str, row: CreditRepairRow, grade: Grade) -> scoring_pb2.CreditRepair:
+def credit_repair_to_proto(repair: CreditRepair, grade: Grade) -> scoring_pb2.CreditRepair:
     message = scoring_pb2.CreditRepair(
-        name=f"enterprises/{uscc}/creditRepairs/{row.id}",
-        rule_code=row.rule_code,
-        reason=row.reason,
-        decided_by=row.decided_by,
-        grade=grade_to_proto(uscc, grade),
+        name=repair.name,
+        rule_code=repair.rule_code,
+        reason=repair.reason,
+        decided_by=repair.decided_by,
+        grade=grade_to_proto(repair.uscc, grade),
     )
-    message.create_time.FromDatetime(as_utc(row.created_at))
+    message.create_time.FromDatetime(repair.created_at)
     return message
 
 
-def appeal_to_proto(row: AppealRow) -> scoring_pb2.Appeal:
+def appeal_to_proto(appeal: Appeal) -> scoring_pb2.Appeal:
     message = scoring_pb2.Appeal(
-        name=f"enterprises/{row.uscc}/appeals/{row.id}",
-        reason=row.reason,
-        state=scoring_pb2.AppealState.Value(f"APPEAL_STATE_{row.state}"),
-        appealed_level=level_to_proto(GradeLevel(row.appealed_level)),
-        filed_by=row.filed_by,
-        decided_by=row.decided_by,
-        decision_reason=row.decision_reason,
-        override_level=level_to_proto(None if row.override_level is None else GradeLevel(row.override_level)),
+        name=appeal.name,
+        reason=appeal.reason,
+        state=scoring_pb2.AppealState.Value(f"APPEAL_STATE_{appeal.state}"),
+        appealed_level=level_to_proto(appeal.appealed_level),
+        filed_by=appeal.filed_by,
+        decided_by=appeal.decided_by,
+        decision_reason=appeal.decision_reason,
+        override_level=level_to_proto(appeal.override_level),
     )
-    message.create_time.FromDatetime(as_utc(row.created_at))
-    if row.decided_at is not None:
-        message.decide_time.FromDatetime(as_utc(row.decided_at))
-    if row.override_expire_at is not None:
-        message.override_expire_time.FromDatetime(as_utc(row.override_expire_at))
+    message.create_time.FromDatetime(appeal.created_at)
+    if appeal.decided_at is not None:
+        message.decide_time.FromDatetime(appeal.decided_at)
+    if appeal.override_expire_at is not None:
+        message.override_expire_time.FromDatetime(appeal.override_expire_at)
     return message

@@ -1,4 +1,4 @@
-"""The scoring event handler against a real SQLite database (no broker)."""
+"""The scoring consumer's handler (the ingest use case) against a real SQLite database (no broker)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from sqlmodel import select
 from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
 from operations import catalogue
-from services.scoring.grading import EVENT_GRAIN
-from services.scoring.handlers import SOURCE, ScoringEventHandler
-from services.scoring.policy import load_policy
-from services.scoring.repository import ScoringRepository
-from services.scoring.tables import SCORING_TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
-from shared.db import UnitOfWork, create_tables, make_engine
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.grading import EVENT_GRAIN
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.use_cases.ingest import SOURCE
+from shared.db import create_tables, make_engine
 from shared.events import Event, InvalidEvent, decode, new_event
-from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.scoring_fakes import registration, uscc
+from tests.unit.scoring.fakes import registration, uscc
 
 REGISTERED_AT = datetime(2023, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ REGISTERED_AT = datetime(2023, 6, 1, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'scoring.db'}")
-    create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+    create_tables(engine, TABLES)
     yield engine
     engine.dispose()
 
@@ -43,13 +43,13 @@ def handler() -> ScoringEventHandler:
 def handle(
     engine: Engine, handler: ScoringEventHandler, event: Event, topic: str = catalogue.ENTERPRISES.publishes
 ) -> None:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         handler(uow, event, topic)
         uow.commit()
 
 
 def rows(engine: Engine, model: type) -> list:
-    with UnitOfWork(engine) as uow:
+    with ScoringUnitOfWork(engine) as uow:
         found = list(uow.session.exec(select(model)))
         uow.session.expunge_all()  # keep the loaded values past the unit of work's closing rollback
         return found
@@ -60,8 +60,8 @@ def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, han
     event = registration(code, occurred_at=REGISTERED_AT)
     handle(engine, handler, event)
 
-    with UnitOfWork(engine) as uow:
-        grade = ScoringRepository(uow.session).get_grade(code)
+    with ScoringUnitOfWork(engine) as uow:
+        grade = uow.grades.get(code)
         projection = uow.session.get(EnterpriseProjection, code)
         uow.session.expunge_all()
     assert grade is not None and grade.provisional and grade.level.name == "B"
@@ -141,7 +141,7 @@ def test_grade_changed_id_derives_from_its_cause(tmp_path: Path, handler) -> Non
     ids = []
     for name in ("first", "rebuilt"):
         engine = make_engine(f"sqlite:///{tmp_path / name}.db")
-        create_tables(engine, [*SCORING_TABLES, OutboxRecord, ProcessedEvent])
+        create_tables(engine, TABLES)
         handle(engine, handler, event)
         ids.extend(row.event_id for row in rows(engine, OutboxRecord))
         engine.dispose()

@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain import GradeLevel
-from services.scoring.risk_query import (
-    RiskCursor,
-    RiskFilter,
+from services.scoring.domain.grades import GradeLevel
+from services.scoring.domain.risk_list import RiskCursor, RiskFilter
+from services.scoring.use_cases.queries import (
     decode_page_token,
     encode_page_token,
     page_size_of,

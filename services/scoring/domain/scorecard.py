@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
-from services.scoring.domain import Reason
+from services.scoring.domain.grades import Reason
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""The grading policy: a versioned TOML file a regulator can read, loaded into a frozen value.
+"""The grading policy: what a regulator reads and changes (a versioned TOML file, `policies/*.toml`, read by
+`adapters/policy_file.py`), as a frozen value, and the checks a parsed policy document must pass.
 
-Loading checks everything up front and reports every problem at once, naming the key, so a typo in
+Parsing checks everything up front and reports every problem at once, naming the key, so a typo in
 the policy stops the service at start-up instead of producing odd grades.
 """
 
@@ -8,17 +9,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from services.scoring.domain import GradeCutoffs, GradeLevel, Reason, ScoreScale
-from services.scoring.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from services.scoring.scorecard import CategoryPoints, Characteristic, NumericBins, Scorecard
-
-POLICY_DIR = Path(__file__).parent / "policy"
-DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v2.toml"
+from services.scoring.domain.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from services.scoring.domain.grades import GradeCutoffs, GradeLevel, Reason, ScoreScale
+from services.scoring.domain.scorecard import CategoryPoints, Characteristic, NumericBins, Scorecard
 
 _REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _KNOWN_KEYS = {
@@ -85,34 +81,6 @@ class Policy:
 
     def hard_rule(self, code: str) -> HardRule:
         return next(rule for rule in self.hard_rules if rule.code == code)
-
-
-def load_policy(path: Path = DEFAULT_POLICY_PATH, scorecard_path: Path | None = None) -> Policy:
-    """The policy in `path`; with `scorecard_path`, its `[scorecard]` table replaces the policy's own
-    (a learned, promoted scorecard: the policy's rules stay, the grades record the scorecard's version)."""
-    document = _read_toml(path, "policy")
-    source = str(path)
-    if scorecard_path is not None:
-        scorecard_document = _read_toml(scorecard_path, "scorecard")
-        unknown = sorted(set(scorecard_document) - {"scorecard"})
-        if unknown or "scorecard" not in scorecard_document:
-            raise PolicyError(
-                f"scorecard file {scorecard_path} must hold only a [scorecard] table, found keys "
-                f"{sorted(scorecard_document)}"
-            )
-        document["scorecard"] = scorecard_document["scorecard"]
-        source = f"{path} with the scorecard of {scorecard_path}"
-    return parse_policy(document, source=source)
-
-
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except FileNotFoundError:
-        raise PolicyError(f"{what} file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{what} file {path} is not valid TOML: {exc}") from exc
 
 
 def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:

@@ -2,7 +2,8 @@
 `[scorecard]` form), challenger.skops, card.json and card.md. var/models/PROMOTED names the promoted
 version, whose scorecard the scoring service and `integrity scoring recompute` grade with.
 
-Standard library only: the scoring service imports this at start-up.
+No third-party packages: the scoring service imports this at start-up (the learning stack writes the
+models, see the `learning` package).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from services.scoring.adapters.policy_file import load_policy
 
 SCORECARD_FILE = "scorecard.toml"
 CHALLENGER_FILE = "challenger.skops"
@@ -70,13 +73,11 @@ def promoted_scorecard_path(var_dir: Path) -> Path | None:
 
 def promote(var_dir: Path, version: str) -> Path:
     """Makes `version` the promoted champion, after checking its scorecard loads under the policy."""
-    from services.scoring.policy import load_policy  # checks the scorecard as the service will
-
     path = version_dir(var_dir, version) / SCORECARD_FILE
     if not path.is_file():
         known = [entry.version for entry in list_models(var_dir)]
         raise FileNotFoundError(f"no model {version!r} under {models_dir(var_dir)}; known: {known}")
-    load_policy(scorecard_path=path)
+    load_policy(scorecard_path=path)  # checks the scorecard as the service will read it
     marker = models_dir(var_dir) / PROMOTED_FILE
     temporary = marker.with_suffix(".tmp")
     temporary.write_text(version + "\n", encoding="utf-8")

@@ -1,5 +1,5 @@
-"""Scoring's own tables: the enterprise projection, each enterprise's event history, current grades and
-the grade history.
+"""Scoring's tables: the enterprise projection, each enterprise's event history, current grades, the grade
+history, appeals and credit repairs; with the outbox and the inbox, the whole scoring database (TABLES).
 
 Names are prefixed `scoring_` because every service's models share one SQLModel MetaData. Times are
 stored timezone-aware (PostgreSQL keeps the zone; SQLite hands them back naive, read as UTC).
@@ -11,6 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxRecord
 
 
 class EnterpriseProjection(SQLModel, table=True):
@@ -152,11 +155,15 @@ class AppealRow(SQLModel, table=True):
     override_event_id: str = Field(default="", max_length=64)
 
 
-SCORING_TABLES: list[type[SQLModel]] = [
+# Every table of the scoring database: created when the service, `integrity scoring recompute` or a
+# history import starts.
+TABLES: list[type[SQLModel]] = [
     EnterpriseProjection,
     GradeRow,
     GradeHistoryRow,
     EnterpriseEventRow,
     CreditRepairRow,
     AppealRow,
+    OutboxRecord,
+    ProcessedEvent,
 ]

@@ -1,25 +1,23 @@
-"""Wiring: the scoring database, API servicer, event consumer and GradeChanged outbox relay."""
+"""Wiring: the scoring database, its unit of work, the grading policy, API servicer, event consumer and
+the outbox relay of GradeChanged (and of the events of appeals and repairs)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
-from services.scoring.handlers import ScoringEventHandler
+from services.scoring.adapters.model_store import promoted_scorecard_path
+from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.entrypoints.grpc import ScoringServicer
 from services.scoring.manifest import SERVICE
-from services.scoring.model_store import promoted_scorecard_path
-from services.scoring.policy import DEFAULT_POLICY_PATH, load_policy
-from services.scoring.servicer import ScoringServicer
-from services.scoring.tables import SCORING_TABLES
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
-from shared.inbox import ProcessedEvent
-from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from shared.wiring import outbox_relay, service_database
 
-# Every table of the scoring database: created when the service (or an operator command) starts.
-DATABASE_TABLES = [*SCORING_TABLES, OutboxRecord, ProcessedEvent]
 CONSUMER_GROUP = "integrity-scoring"
 
 
@@ -39,18 +37,21 @@ def build_app(
     # Fails fast on a broken policy or scorecard file, before anything starts.
     policy = load_policy(policy_path, scorecard_path=scorecard_path)
     engine = service_database(settings, SERVICE)
+    unit_of_work = partial(ScoringUnitOfWork, engine)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,
         group_id=group_id,
         topics=list(source_topics or SERVICE.consumes),
         handler=ScoringEventHandler(policy),
+        unit_of_work=unit_of_work,
         client_id="integrity-scoring",
     )
     relay = outbox_relay(engine, settings, SERVICE)
+    servicer = ScoringServicer(unit_of_work, policy, wake=relay.wake)
     return ServiceApp(
         manifest=SERVICE,
-        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, ScoringServicer(engine, policy))],
+        servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)],
         workers=[consumer, relay],
         on_stop=[engine.dispose],
         settings=settings,

@@ -10,53 +10,17 @@ included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from integrity.enterprises.v1 import enterprises_pb2
-from services.scoring.domain import GradeLevel
+from services.scoring.domain.grades import GradeLevel
+from services.scoring.domain.risk_list import LEVEL_PREFIX, RiskCursor, RiskFilter
 from shared import pagination
 from shared.filtering import filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
 
 FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type")
-LEVEL_PREFIX = "GRADE_LEVEL_"
-
-
-@dataclass(frozen=True)
-class RiskFilter:
-    """The conjunction of a risk-list filter; None means "any"."""
-
-    region_code: str | None = None
-    industry_code: str | None = None
-    level: GradeLevel | None = None
-    subject_type: str | None = None
-
-    def with_region(self, region_code: str) -> RiskFilter:
-        return replace(self, region_code=region_code)
-
-    def canonical(self) -> str:
-        """One spelling per meaning, so a page token survives whitespace and term order changes."""
-        terms = []
-        if self.industry_code is not None:
-            terms.append(f'industry_code = "{self.industry_code}"')
-        if self.level is not None:
-            terms.append(f"level = {LEVEL_PREFIX}{self.level.name}")
-        if self.region_code is not None:
-            terms.append(f'region_code = "{self.region_code}"')
-        if self.subject_type is not None:
-            terms.append(f"subject_type = {self.subject_type}")
-        return " AND ".join(terms)
-
-
-@dataclass(frozen=True)
-class RiskCursor:
-    """The last entry of a page: the next page starts strictly after it in risk order."""
-
-    violation_probability: float
-    uscc: str
-
 
 page_size_of = pagination.page_size
 

@@ -3,7 +3,7 @@
 Order independence: a grade depends on the previous level only through hysteresis, and the previous
 level is itself defined by the history: `replay` steps through the history in time order, one step
 per distinct event time. Whatever order the events arrived in, replaying the same set gives the same
-grade. The handler stores the level after each event time, so a late event replays only from its own
+grade. Ingest stores the level after each event time, so a late event replays only from its own
 time on, and an event later than all others is a single step.
 """
 
@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
-from services.scoring.domain import MAX_REASONS, Grade, GradeLevel, Reason
-from services.scoring.features import FEATURE_VERSION, Features, Timeline, compute_features
-from services.scoring.policy import HardRule, Policy
+from services.scoring.domain.features import FEATURE_VERSION, Features, Timeline, compute_features
+from services.scoring.domain.grades import MAX_REASONS, Grade, GradeLevel, Reason
+from services.scoring.domain.history import HistoryEntry
+from services.scoring.domain.policy import HardRule, Policy
 
 # A grade caused by an event is as of the instant after it, so the event itself counts (features read
 # only events strictly before `as_of`). Microseconds: the finest step datetimes and the database keep.
@@ -85,6 +86,56 @@ def replay(
     return grade, levels
 
 
+def regrade_after(
+    policy: Policy, entries: Sequence[HistoryEntry], current: Grade | None, event_time: datetime
+) -> tuple[Grade | None, dict[str, int]]:
+    """The grade after an event at `event_time` joined the history (`entries`, in time order, each with
+    the level stored after it), and the levels after each event that changed (event id -> level).
+
+    The first grade replays the whole history. Otherwise the replay resumes from the level just before
+    the event's time: for the usual event, later than all others, that is one step; a late event
+    rewrites the steps from its time on. It stops at the current grade's as_of when that is later."""
+    history = [entry.event for entry in entries]
+    if current is None:
+        grade, levels = replay(policy, history)
+    else:
+        earlier = [entry.level_after for entry in entries if entry.occurred_at < event_time]
+        previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
+        grade, levels = replay(policy, history, previous=previous, since=event_time, until=current.as_of)
+    changed = {
+        entry.event_id: int(levels[entry.occurred_at])
+        for entry in entries
+        if entry.occurred_at in levels and entry.level_after != int(levels[entry.occurred_at])
+    }
+    return grade, changed
+
+
+def regrade_as_of(
+    policy: Policy, history: Sequence[events_pb2.Event], current: Grade | None, as_of: datetime
+) -> Grade | None:
+    """The grade as of `as_of`: stepped forward from the current level (so hysteresis holds across daily
+    runs), or the whole history replayed for an enterprise never graded."""
+    if current is None:
+        grade, _ = replay(policy, history, until=as_of)
+        return grade
+    return grade_as_of(policy, history, as_of, current.level)
+
+
+def grade_for_new_enterprise(policy: Policy, as_of: datetime) -> Grade:
+    """The provisional grade of an enterprise with no evidence yet, as of `as_of` (when it registered)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")  # a naive time would be read as the host's zone
+    return Grade(
+        level=policy.provisional_level,
+        score=policy.provisional_score,
+        provisional=True,
+        reasons=(policy.provisional_reason,),
+        as_of=as_of.astimezone(UTC),
+        violation_probability=policy.score_scale.violation_probability(policy.provisional_score),
+        policy_version=policy.version,
+    )
+
+
 def move_with_hysteresis(policy: Policy, previous: GradeLevel | None, score: float) -> GradeLevel:
     """The level for `score`; from `previous`, a move needs the score past the cut-off by the margin."""
     cutoffs, margin = policy.grade_cutoffs, policy.hysteresis_margin
@@ -99,12 +150,17 @@ def move_with_hysteresis(policy: Policy, previous: GradeLevel | None, score: flo
     return previous
 
 
-def triggered_hard_rules(policy: Policy, features: Features, as_of: datetime) -> list[HardRule]:
-    evidence = {
+def hard_rule_evidence(features: Features) -> dict[str, datetime | None]:
+    """The latest evidence of each time-bound hard rule (None: none, or lifted by a credit repair)."""
+    return {
         "SERIOUS_VIOLATION": features.last_serious_violation,
         "REFUSED_INSPECTION": features.last_refused_inspection,
         "FALSE_CAPABILITY_DECLARATION": features.last_false_capability,
     }
+
+
+def triggered_hard_rules(policy: Policy, features: Features, as_of: datetime) -> list[HardRule]:
+    evidence = hard_rule_evidence(features)
     triggered = []
     for rule in policy.hard_rules:
         if rule.code in evidence:

@@ -1,20 +1,17 @@
-"""The grading domain: grades, their reasons, and the points-to-odds scale. Pure Python.
+"""Grades: their levels, reasons, the points-to-odds scale and the cut-offs between levels. Pure Python.
 
-No gRPC, Kafka or database here: the handlers, repository and servicer translate at the edges.
+No gRPC, Kafka or database here: the adapters and entrypoints translate at the edges.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from services.scoring.features import FEATURE_VERSION
-
-if TYPE_CHECKING:
-    from services.scoring.policy import Policy
+from services.scoring.domain.features.catalogue import FEATURE_VERSION
 
 MODEL_VERSION = "scorecard-v1-expert"
 # More than four principal reasons is deemed unhelpful (US adverse-action practice, DOMAIN.md).
@@ -108,16 +105,32 @@ class Grade:
             raise ValueError(f"violation_probability must be in [0, 1], got {self.violation_probability}")
 
 
-def grade_for_new_enterprise(policy: Policy, as_of: datetime) -> Grade:
-    """The provisional grade of an enterprise with no evidence yet, as of `as_of` (when it registered)."""
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")  # a naive time would be read as the host's zone
-    return Grade(
-        level=policy.provisional_level,
-        score=policy.provisional_score,
-        provisional=True,
-        reasons=(policy.provisional_reason,),
-        as_of=as_of.astimezone(UTC),
-        violation_probability=policy.score_scale.violation_probability(policy.provisional_score),
-        policy_version=policy.version,
+def same_assessment(a: Grade, b: Grade) -> bool:
+    """Everything but as_of is equal: nothing a reader would see as a change of grade."""
+    return _assessment(a) == _assessment(b)
+
+
+def _assessment(grade: Grade) -> tuple[object, ...]:
+    return (
+        grade.level,
+        grade.score,
+        grade.provisional,
+        grade.reasons,
+        grade.model_version,
+        grade.policy_version,
+        grade.feature_version,
     )
+
+
+class GradeChange(NamedTuple):
+    """A new grade for an enterprise (registered in `region_code`) and the one it replaces (None for its
+    first)."""
+
+    uscc: str
+    grade: Grade
+    previous: Grade | None
+    region_code: str
+
+    @property
+    def level_changed(self) -> bool:
+        return self.previous is None or self.previous.level != self.grade.level

@@ -1,0 +1,24 @@
+"""The SQL unit of work of scoring: its repositories on one session, and the outbox rows (GradeChanged,
+the events of appeals and repairs) that commit with the state they describe."""
+
+from __future__ import annotations
+
+from services.scoring.adapters.decision_repository import SqlAppealRepository, SqlCreditRepairRepository
+from services.scoring.adapters.grade_repository import SqlGradeRepository
+from services.scoring.adapters.repository import SqlEnterpriseRepository, SqlHistoryRepository
+from shared.unit_of_work import OutboxUnitOfWork
+
+
+class ScoringUnitOfWork(OutboxUnitOfWork):
+    enterprises: SqlEnterpriseRepository
+    history: SqlHistoryRepository
+    grades: SqlGradeRepository
+    appeals: SqlAppealRepository
+    repairs: SqlCreditRepairRepository
+
+    def _open_repositories(self) -> None:
+        self.enterprises = SqlEnterpriseRepository(self.session)
+        self.history = SqlHistoryRepository(self.session)
+        self.grades = SqlGradeRepository(self.session)
+        self.appeals = SqlAppealRepository(self.session)
+        self.repairs = SqlCreditRepairRepository(self.session)

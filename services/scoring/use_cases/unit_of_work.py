@@ -1,0 +1,138 @@
+"""The unit of work scoring's use cases need: a repository per aggregate, the outbox, one transaction.
+
+The SQL unit of work (`adapters/unit_of_work.py`) and the in-memory fake of the unit tests
+(`tests/unit/scoring/fakes.py`) both provide it. Entering it opens a transaction; nothing is written
+unless `commit()` is called. It can be entered again after it was left (a recompute commits batch by
+batch in one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, Self
+
+from services.scoring.domain.appeals import Appeal
+from services.scoring.domain.grades import Grade, GradeChange
+from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
+from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from shared.events import Event
+
+
+class EnterpriseRepository(Protocol):
+    """The enterprise projection: what scoring knows of each registered enterprise."""
+
+    def get(self, uscc: str) -> ProjectedEnterprise | None: ...
+
+    def add(self, enterprise: ProjectedEnterprise) -> None: ...
+
+    def save(self, enterprise: ProjectedEnterprise) -> None:
+        """Replaces the stored enterprise (read in this transaction) with the same USCC."""
+        ...
+
+    def region_code_of(self, uscc: str) -> str | None:
+        """The projected enterprise's region code, None when not projected (yet)."""
+        ...
+
+    def region_codes_of(self, usccs: Sequence[str]) -> dict[str, str]:
+        """uscc -> region code of those of `usccs` that are projected."""
+        ...
+
+    def usccs(self) -> list[str]:
+        """Every projected enterprise, in USCC order."""
+        ...
+
+
+class HistoryRepository(Protocol):
+    """Each enterprise's source events, kept whole so its grade can be computed as of any date."""
+
+    def add(self, event: Event, kind: str, occurred_at: datetime) -> bool:
+        """Keeps the event in its subject's history; False when it is there already (a duplicate)."""
+        ...
+
+    def entries(self, uscc: str) -> list[HistoryEntry]:
+        """The enterprise's events in time order (event id as tie-breaker)."""
+        ...
+
+    def events(self, uscc: str) -> list[Event]:
+        """The same, the events alone."""
+        ...
+
+    def events_of(self, usccs: Sequence[str]) -> dict[str, list[Event]]:
+        """The histories of those of `usccs` that have events, each in time order."""
+        ...
+
+    def set_levels_after(self, levels: dict[str, int]) -> None:
+        """Stores the grade level after each given event (event id -> GradeLevel number)."""
+        ...
+
+
+class GradeRepository(Protocol):
+    """Current grades, every grade an enterprise has had, and the risk lists they make."""
+
+    def get(self, uscc: str) -> Grade | None: ...
+
+    def get_many(self, usccs: Sequence[str]) -> dict[str, Grade]:
+        """The current grades of those of `usccs` that have one."""
+        ...
+
+    def save(self, changes: Sequence[GradeChange], cause_event_id: str, recorded_at: datetime) -> None:
+        """Makes each change's grade current and appends it to the grade history. Each `previous` must be
+        the enterprise's current grade as read in this transaction (None: it has none)."""
+        ...
+
+    def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
+        """Moves the as_of of the given enterprises' current grades (nothing else changed)."""
+        ...
+
+    def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
+        """Up to `limit` entries matching the filter after `after`, in risk order (highest violation
+        probability first, then by USCC)."""
+        ...
+
+
+class AppealRepository(Protocol):
+    def get(self, appeal_id: str) -> Appeal | None: ...
+
+    def by_request_id(self, uscc: str, request_id: str) -> Appeal | None: ...
+
+    def pending_of(self, uscc: str) -> Appeal | None:
+        """The enterprise's pending appeal, if it has one."""
+        ...
+
+    def add(self, appeal: Appeal) -> None: ...
+
+    def save(self, appeal: Appeal) -> None:
+        """Replaces the stored appeal with the same id."""
+        ...
+
+
+class CreditRepairRepository(Protocol):
+    def by_request_id(self, uscc: str, request_id: str) -> CreditRepair | None: ...
+
+    def add(self, repair: CreditRepair) -> None: ...
+
+
+class ScoringUoW(Protocol):
+    enterprises: EnterpriseRepository
+    history: HistoryRepository
+    grades: GradeRepository
+    appeals: AppealRepository
+    repairs: CreditRepairRepository
+    # Events committed over this object's life, so the caller knows to wake the outbox relay.
+    committed_events: int
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def add_event(self, topic: str, event: Event) -> None: ...
+
+    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+        """Many events in one statement (a recompute stages thousands)."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

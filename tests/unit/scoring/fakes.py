@@ -1,0 +1,300 @@
+"""Scoring's unit tests' in-memory unit of work (the same repositories and methods as the SQL one, no
+database), and test data: valid USCCs and source events (registrations, inspections, complaints)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Self
+
+from integrity.complaints.v1 import complaints_pb2
+from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+from integrity.inspections.v1 import inspections_pb2
+from services.scoring.domain.appeals import PENDING, Appeal
+from services.scoring.domain.grades import Grade, GradeChange
+from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
+from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from shared.events import Event, new_event
+from shared.regions import region_prefix
+from shared.unit_of_work import StorageConflict
+from shared.uscc import with_check_character
+
+# --- the fake unit of work ----------------------------------------------------------------------------
+
+
+class FakeEnterpriseRepository:
+    def __init__(self, rows: dict[str, ProjectedEnterprise]) -> None:
+        self.rows = rows
+
+    def get(self, uscc: str) -> ProjectedEnterprise | None:
+        return self.rows.get(uscc)
+
+    def add(self, enterprise: ProjectedEnterprise) -> None:
+        self.rows[enterprise.uscc] = enterprise
+
+    def save(self, enterprise: ProjectedEnterprise) -> None:
+        assert enterprise.uscc in self.rows  # a projection is saved after it was read
+        self.rows[enterprise.uscc] = enterprise
+
+    def region_code_of(self, uscc: str) -> str | None:
+        found = self.rows.get(uscc)
+        return None if found is None else found.region_code
+
+    def region_codes_of(self, usccs: Sequence[str]) -> dict[str, str]:
+        return {uscc: self.rows[uscc].region_code for uscc in usccs if uscc in self.rows}
+
+    def usccs(self) -> list[str]:
+        return sorted(self.rows)
+
+
+class FakeHistoryRepository:
+    def __init__(self, rows: dict[str, tuple[str, HistoryEntry]]) -> None:
+        self.rows = rows  # event id -> (uscc, entry)
+
+    def add(self, event: Event, kind: str, occurred_at: datetime) -> bool:
+        if event.id in self.rows:
+            return False
+        self.rows[event.id] = (event.subject, HistoryEntry(event.id, occurred_at, event, None))
+        return True
+
+    def entries(self, uscc: str) -> list[HistoryEntry]:
+        mine = [entry for owner, entry in self.rows.values() if owner == uscc]
+        return sorted(mine, key=lambda entry: (entry.occurred_at, entry.event_id))
+
+    def events(self, uscc: str) -> list[Event]:
+        return [entry.event for entry in self.entries(uscc)]
+
+    def events_of(self, usccs: Sequence[str]) -> dict[str, list[Event]]:
+        return {uscc: events for uscc in usccs if (events := self.events(uscc))}
+
+    def set_levels_after(self, levels: dict[str, int]) -> None:
+        for event_id, level in levels.items():
+            uscc, entry = self.rows[event_id]
+            self.rows[event_id] = (uscc, entry._replace(level_after=level))
+
+
+class FakeGradeRepository:
+    def __init__(
+        self,
+        current: dict[str, Grade],
+        history: list[tuple[GradeChange, str]],
+        enterprises: dict[str, ProjectedEnterprise],
+    ) -> None:
+        self.current = current
+        self.history = history  # (the change, its cause event id), in the order recorded
+        self.enterprises = enterprises
+
+    def get(self, uscc: str) -> Grade | None:
+        return self.current.get(uscc)
+
+    def get_many(self, usccs: Sequence[str]) -> dict[str, Grade]:
+        return {uscc: self.current[uscc] for uscc in usccs if uscc in self.current}
+
+    def save(self, changes: Sequence[GradeChange], cause_event_id: str, recorded_at: datetime) -> None:
+        for change in changes:
+            if change.previous is None and change.uscc in self.current:
+                raise StorageConflict(f"duplicate key: {change.uscc} has a grade")  # an INSERT
+            self.current[change.uscc] = change.grade
+            self.history.append((change, cause_event_id))
+
+    def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
+        for uscc, as_of in as_of_by_uscc.items():
+            if uscc in self.current:
+                self.current[uscc] = replace(self.current[uscc], as_of=as_of)
+
+    def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
+        entries = [
+            RiskEntry(uscc, e.display_name, e.region_code, e.industry_code, grade)
+            for uscc, grade in self.current.items()
+            if (e := self.enterprises.get(uscc)) is not None and _matches(risk_filter, e, grade)
+        ]
+        entries.sort(key=lambda entry: (-entry.grade.violation_probability, entry.uscc))
+        if after is not None:
+            key = (-after.violation_probability, after.uscc)
+            entries = [e for e in entries if (-e.grade.violation_probability, e.uscc) > key]
+        return entries[:limit]
+
+
+def _matches(risk_filter: RiskFilter, enterprise: ProjectedEnterprise, grade: Grade) -> bool:
+    region, industry = risk_filter.region_code, risk_filter.industry_code
+    return (
+        (region is None or enterprise.region_code.startswith(region_prefix(region)))
+        and (industry is None or enterprise.industry_code.startswith(industry))
+        and risk_filter.level in (None, grade.level)
+        and risk_filter.subject_type in (None, enterprise.subject_type)
+    )
+
+
+class FakeAppealRepository:
+    def __init__(self, rows: dict[str, Appeal]) -> None:
+        self.rows = rows
+
+    def get(self, appeal_id: str) -> Appeal | None:
+        return self.rows.get(appeal_id)
+
+    def by_request_id(self, uscc: str, request_id: str) -> Appeal | None:
+        return next((a for a in self.rows.values() if (a.uscc, a.request_id) == (uscc, request_id)), None)
+
+    def pending_of(self, uscc: str) -> Appeal | None:
+        return next((a for a in self.rows.values() if a.uscc == uscc and a.state == PENDING), None)
+
+    def add(self, appeal: Appeal) -> None:
+        self.rows[appeal.id] = appeal
+
+    def save(self, appeal: Appeal) -> None:
+        assert appeal.id in self.rows  # an appeal is saved after it was read
+        self.rows[appeal.id] = appeal
+
+
+class FakeCreditRepairRepository:
+    def __init__(self, rows: dict[str, CreditRepair]) -> None:
+        self.rows = rows
+
+    def by_request_id(self, uscc: str, request_id: str) -> CreditRepair | None:
+        return next((r for r in self.rows.values() if (r.uscc, r.request_id) == (uscc, request_id)), None)
+
+    def add(self, repair: CreditRepair) -> None:
+        self.rows[repair.id] = repair
+
+
+@dataclass
+class FakeScoringUnitOfWork:
+    """Entering copies the committed state into the repositories; `commit` copies it back and publishes
+    the staged events (`published`, in order); leaving rolls back what was not committed. Like the SQL
+    unit of work, it can be entered again once left."""
+
+    enterprises_rows: dict[str, ProjectedEnterprise] = field(default_factory=dict)
+    history_rows: dict[str, tuple[str, HistoryEntry]] = field(default_factory=dict)
+    grade_rows: dict[str, Grade] = field(default_factory=dict)
+    grade_history: list[tuple[GradeChange, str]] = field(default_factory=list)
+    appeal_rows: dict[str, Appeal] = field(default_factory=dict)
+    repair_rows: dict[str, CreditRepair] = field(default_factory=dict)
+    published: list[tuple[str, Event]] = field(default_factory=list)
+    committed_events: int = 0
+    entered: int = 0
+    commits: int = 0
+
+    def __enter__(self) -> Self:
+        self.entered += 1
+        self._open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rollback()
+
+    def _open(self) -> None:
+        enterprises = dict(self.enterprises_rows)
+        self.enterprises = FakeEnterpriseRepository(enterprises)
+        self.history = FakeHistoryRepository(dict(self.history_rows))
+        self.grades = FakeGradeRepository(dict(self.grade_rows), list(self.grade_history), enterprises)
+        self.appeals = FakeAppealRepository(dict(self.appeal_rows))
+        self.repairs = FakeCreditRepairRepository(dict(self.repair_rows))
+        self._staged: list[tuple[str, Event]] = []
+
+    def add_event(self, topic: str, event: Event) -> None:
+        self._staged.append((topic, event))
+
+    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+        self._staged.extend((topic, event) for event in events)
+
+    def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        ids = {event.id for _, event in (*self.published, *self._staged)}
+        return ids.intersection(event_ids)
+
+    def commit(self) -> None:
+        outbox = [event.id for _, event in (*self.published, *self._staged)]
+        if len(outbox) != len(set(outbox)):
+            self.rollback()
+            raise StorageConflict("duplicate event id in the outbox")
+        self.enterprises_rows = dict(self.enterprises.rows)
+        self.history_rows = dict(self.history.rows)
+        self.grade_rows = dict(self.grades.current)
+        self.grade_history = list(self.grades.history)
+        self.appeal_rows = dict(self.appeals.rows)
+        self.repair_rows = dict(self.repairs.rows)
+        self.published.extend(self._staged)
+        self.committed_events += len(self._staged)
+        self.commits += 1
+        self._staged = []
+
+    def rollback(self) -> None:
+        self._open()
+
+    def published_kinds(self) -> list[str | None]:
+        """The payload kinds of the published events, in order (e.g. "grade_changed")."""
+        return [event.WhichOneof("payload") for _, event in self.published]
+
+
+# --- test data ----------------------------------------------------------------------------------------
+
+
+def uscc(serial: int, region: str = "610112") -> str:
+    """A valid USCC registered in `region`, distinct per serial."""
+    return with_check_character(f"91{region}MA{serial:07d}")
+
+
+def registration(
+    code: str,
+    *,
+    region: str = "610112",
+    industry: str = "F5265",
+    name: str = "西安市某某加油站有限公司",
+    occurred_at: datetime | None = None,
+    subject: str | None = None,
+) -> Event:
+    enterprise = enterprises_pb2.Enterprise(
+        name=f"enterprises/{code}",
+        uscc=code,
+        display_name=name,
+        region_code=region,
+        industry_code=industry,
+        subject_type=enterprises_pb2.SubjectType.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
+        registered_date="2020-05-01",
+    )
+    payload = events_pb2.EnterpriseRegistered(enterprise=enterprise)
+    return new_event("//integrity/enterprises", subject or code, payload, occurred_at=occurred_at)
+
+
+ENTERPRISES_SOURCE = "//integrity/enterprises"
+COMPLAINTS_SOURCE = "//integrity/complaints"
+INSPECTIONS_SOURCE = "//integrity/inspections"
+Outcome = inspections_pb2.InspectionOutcome
+
+
+def inspection(
+    code: str,
+    at: datetime,
+    outcome: int = Outcome.INSPECTION_OUTCOME_COMPLIANT,
+    name: str | None = None,
+    **summary: object,
+) -> Event:
+    payload = events_pb2.InspectionCompleted(
+        inspection=name or f"inspections/{uuid.uuid4()}",
+        outcome=outcome,  # type: ignore[arg-type]
+        summary=events_pb2.InspectionFindingSummary(**summary),  # type: ignore[arg-type]
+    )
+    return new_event(INSPECTIONS_SOURCE, code, payload, occurred_at=at)
+
+
+def complaint_filed(code: str, at: datetime, name: str | None = None) -> Event:
+    payload = events_pb2.ComplaintFiled(
+        complaint=name or f"complaints/{uuid.uuid4()}",
+        category=complaints_pb2.COMPLAINT_CATEGORY_SHORT_WEIGHT_OR_MEASURE,
+        channel=complaints_pb2.COMPLAINT_CHANNEL_PLATFORM_12315,
+        anonymous=True,
+        region_code=code[2:8],
+    )
+    return new_event(COMPLAINTS_SOURCE, code, payload, occurred_at=at)
+
+
+def complaint_resolved(code: str, at: datetime, name: str, substantiated: bool) -> Event:
+    payload = events_pb2.ComplaintResolved(
+        complaint=name,
+        category=complaints_pb2.COMPLAINT_CATEGORY_SHORT_WEIGHT_OR_MEASURE,
+        substantiated=substantiated,
+    )
+    return new_event(COMPLAINTS_SOURCE, code, payload, occurred_at=at)
