@@ -76,6 +76,9 @@ def findings_from_proto(message: P.Findings) -> Findings:
         ),
         capability_declaration=message.capability_declaration,
         inspection_refused=message.inspection_refused,
+        minor_findings=message.minor_findings,
+        major_findings=message.major_findings,
+        serious_findings=message.serious_findings,
     )
 
 
@@ -100,6 +103,9 @@ def findings_to_proto(findings: Findings) -> P.Findings:
         ],
         capability_declaration=findings.capability_declaration,  # type: ignore[arg-type]
         inspection_refused=findings.inspection_refused,
+        minor_findings=findings.minor_findings,
+        major_findings=findings.major_findings,
+        serious_findings=findings.serious_findings,
     )
 
 

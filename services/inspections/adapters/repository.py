@@ -163,6 +163,10 @@ def findings_from_json(text: str) -> Findings:
         net_content=tuple(NetContentFinding(**item) for item in data["net_content"]),
         capability_declaration=data["capability_declaration"],
         inspection_refused=data["inspection_refused"],
+        # Rows written before findings were counted have no counts.
+        minor_findings=data.get("minor_findings", 0),
+        major_findings=data.get("major_findings", 0),
+        serious_findings=data.get("serious_findings", 0),
     )
 
 

@@ -27,6 +27,8 @@ MINOR, MAJOR, SERIOUS = (
     Q.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
 )
 OUTCOMES = frozenset({COMPLIANT, MINOR, MAJOR, SERIOUS})
+# The fields counting violations found by severity, mildest first, with the outcome each stands for.
+FINDING_COUNT_FIELDS = (("minor_findings", MINOR), ("major_findings", MAJOR), ("serious_findings", SERIOUS))
 
 PLANNED, COMPLETED, RECTIFYING, OVERDUE, RECTIFIED = (
     Q.INSPECTION_STATE_PLANNED,
@@ -87,10 +89,17 @@ class FindingSummary:
     largest_shortfall_percent: float = 0.0
     capability_declaration: int = 0
     inspection_refused: bool = False
+    minor_findings: int = 0
+    major_findings: int = 0
+    serious_findings: int = 0
 
     @property
     def serious(self) -> bool:
         return is_serious(self.tampering_found, self.capability_declaration, self.inspection_refused)
+
+    @property
+    def finding_counts(self) -> tuple[int, int, int]:
+        return (self.minor_findings, self.major_findings, self.serious_findings)
 
     @property
     def violation_found(self) -> bool:
@@ -105,6 +114,14 @@ class Findings:
     net_content: tuple[NetContentFinding, ...] = ()
     capability_declaration: int = Q.DECLARATION_CHECK_UNSPECIFIED
     inspection_refused: bool = False
+    # Violations found, counted by severity; all 0 when not counted.
+    minor_findings: int = 0
+    major_findings: int = 0
+    serious_findings: int = 0
+
+    @property
+    def finding_counts(self) -> tuple[int, int, int]:
+        return (self.minor_findings, self.major_findings, self.serious_findings)
 
     @property
     def serious(self) -> bool:
@@ -150,6 +167,9 @@ class Findings:
             ),
             capability_declaration=self.capability_declaration,
             inspection_refused=self.inspection_refused,
+            minor_findings=self.minor_findings,
+            major_findings=self.major_findings,
+            serious_findings=self.serious_findings,
         )
 
 
@@ -186,13 +206,17 @@ def findings_violations(findings: Findings) -> list[FieldViolation]:
             )
     if findings.capability_declaration not in (0, Q.DECLARATION_CHECK_CONFIRMED, Q.DECLARATION_CHECK_FALSE):
         violations.append(FieldViolation("findings.capability_declaration", "is not a DeclarationCheck"))
+    for (field, _), count in zip(FINDING_COUNT_FIELDS, findings.finding_counts, strict=True):
+        if count < 0:
+            violations.append(FieldViolation(f"findings.{field}", "must not be negative"))
     return violations
 
 
 def summary_violations(summary: FindingSummary) -> list[FieldViolation]:
     """What is wrong with the counts of a summary (an imported InspectionCompleted)."""
     violations = []
-    for field in ("instruments_checked", "instruments_overdue", "instruments_failed", "net_content_samples"):
+    counted = ("instruments_checked", "instruments_overdue", "instruments_failed", "net_content_samples")
+    for field in counted + tuple(name for name, _ in FINDING_COUNT_FIELDS):
         if getattr(summary, field) < 0:
             violations.append(FieldViolation(f"summary.{field}", "must not be negative"))
     if summary.instruments_overdue + summary.instruments_failed > summary.instruments_checked:
@@ -230,6 +254,10 @@ class ResultClaim:
     violation_found: bool  # the findings show any violation
     penalty_reference: str
     rectification_deadline: datetime | None
+    # Violations counted by severity (minor, major, serious); all 0 when not counted.
+    finding_counts: tuple[int, int, int] = (0, 0, 0)
+    # Where the counts sit in the caller's message: "findings." (CompleteInspection), "summary." (events).
+    counts_prefix: str = "findings."
 
 
 def result_violations(
@@ -256,6 +284,8 @@ def result_violations(
         )
     elif result.violation_found and outcome == COMPLIANT:
         violations.append(FieldViolation("outcome", "cannot be COMPLIANT when the findings show a violation"))
+    else:
+        violations += _count_violations(result)
     if len(result.penalty_reference) > PENALTY_REFERENCE_MAX:
         violations.append(
             FieldViolation("penalty_reference", f"must be at most {PENALTY_REFERENCE_MAX} characters")
@@ -277,6 +307,31 @@ def result_violations(
         elif deadline <= completed_at:
             too_early = "must be after the inspection (time)" if imported else "must be in the future"
             violations.append(FieldViolation("rectification_deadline", too_early))
+    return violations
+
+
+def _count_violations(result: ResultClaim) -> list[FieldViolation]:
+    """Counted findings agree with the outcome, which is the severity of the worst violation found:
+    nothing is counted above it, and at least one at it (unless nothing is counted at all)."""
+    if not any(count > 0 for count in result.finding_counts):
+        return []  # not counted: the outcome alone says what was found
+    violations = []
+    outcome_name = Q.InspectionOutcome.Name(result.outcome).removeprefix("INSPECTION_OUTCOME_")  # type: ignore[arg-type]
+    for (field, severity), count in zip(FINDING_COUNT_FIELDS, result.finding_counts, strict=True):
+        if severity > result.outcome and count > 0:
+            violations.append(
+                FieldViolation(
+                    result.counts_prefix + field,
+                    f"must be 0 when the outcome is {outcome_name}: the outcome is the worst violation found",
+                )
+            )
+        elif severity == result.outcome and count < 1:
+            violations.append(
+                FieldViolation(
+                    result.counts_prefix + field,
+                    f"must be at least 1 when the outcome is {outcome_name} and findings are counted",
+                )
+            )
     return violations
 
 
@@ -332,7 +387,12 @@ def complete(
     """The inspection with its result; INVALID_ARGUMENT when the result does not hold together."""
     penalty_reference = penalty_reference.strip()
     claim = ResultClaim(
-        outcome, findings.serious, findings.any_violation, penalty_reference, rectification_deadline
+        outcome,
+        findings.serious,
+        findings.any_violation,
+        penalty_reference,
+        rectification_deadline,
+        findings.finding_counts,
     )
     if violations := findings_violations(findings) + result_violations(claim, now):
         raise invalid_argument(violations)

@@ -46,7 +46,13 @@ def _check_result(payload: events_pb2.InspectionCompleted, event: Event) -> None
         else None
     )
     claim = ResultClaim(
-        payload.outcome, summary.serious, summary.violation_found, payload.penalty_reference, deadline
+        payload.outcome,
+        summary.serious,
+        summary.violation_found,
+        payload.penalty_reference,
+        deadline,
+        summary.finding_counts,
+        counts_prefix="summary.",
     )
     completed_at = event.occurred_at.ToDatetime(tzinfo=UTC)
     if violations := summary_violations(summary) + result_violations(claim, completed_at, imported=True):
