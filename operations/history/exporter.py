@@ -26,16 +26,22 @@ _FETCH = 2000
 
 def export_history(settings: Settings, out: TextIO, *, since: datetime | None = None) -> int:
     """Writes the events that occurred at or after `since` (all when None); returns how many."""
+    count = 0
+    for event in source_events(settings):
+        if since is not None and event.occurred_at.ToDatetime(tzinfo=UTC) < since:
+            continue
+        out.write(to_json_line(event) + "\n")
+        count += 1
+    return count
+
+
+def source_events(settings: Settings) -> Iterator[Event]:
+    """Every event of the enterprises, complaints and inspections outboxes, in (occurred_at, id) order."""
     engines = [make_engine(settings.database_url(service.name)) for service in catalogue.publishers()]
     try:
         streams = [_outbox_events(engine) for engine in engines]
-        count = 0
         for _key, event in heapq.merge(*streams, key=lambda pair: pair[0]):
-            if since is not None and event.occurred_at.ToDatetime(tzinfo=UTC) < since:
-                continue
-            out.write(to_json_line(event) + "\n")
-            count += 1
-        return count
+            yield event
     finally:
         for engine in engines:
             engine.dispose()

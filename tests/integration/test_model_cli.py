@@ -115,3 +115,61 @@ def test_backtest_from_a_history_file_with_a_truth_file(stack, province: list, c
         assert row in out
     assert main(["model", "backtest", "--from", str(history), "--cutoff", "2031-01-01"]) == 2
     assert "leaves" in capsys.readouterr().err
+
+
+@pytest.fixture
+def empty_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A stack's var directory with nothing in it: no database has been created yet."""
+    monkeypatch.setenv("INTEGRITY_VAR_DIR", str(tmp_path / "var"))
+    for name in ("SCORING", "ENTERPRISES", "COMPLAINTS", "INSPECTIONS"):
+        monkeypatch.delenv(f"{name}_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "var"
+    get_settings.cache_clear()
+
+
+def test_training_straight_after_an_import_with_the_stack_not_running(
+    empty_stack, province: list, capsys
+) -> None:
+    # Nothing imported yet: one line saying what to run first, no traceback, no database left behind.
+    assert main(["model", "train", "--workers", "1"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("integrity model train: no history to learn from: import one first")
+    assert not (empty_stack / "scoring.db").exists()
+
+    history = empty_stack.parent / "history.jsonl"
+    history.write_text("".join(to_json_line(e) + "\n" for p in province for e in p.events), encoding="utf-8")
+    assert main(["import", str(history), "--no-progress"]) == 0
+    capsys.readouterr()
+    # The stack never ran, so scoring has graded nothing: training reads the services' own records.
+    assert main(["model", "train", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "the enterprises, complaints and inspections services' records (400 enterprises" in captured.err
+    assert "held out to test (--test-from to choose)" in captured.err
+    assert "label major_or_worse" in captured.out and "held out to test it" in captured.out
+    version = captured.out.split("integrity model promote ")[-1].strip()
+    card = json.loads((empty_stack / "models" / version / "card.json").read_text(encoding="utf-8"))
+    assert card["grades"]["enterprises"] > 0 and card["label"] == "major_or_worse"
+
+    # The cut-offs again, on the population of another day: shown before and after the hard rules, stored.
+    assert main(["model", "cutoffs", version, "--as-of", "2026-01-01", "--dry-run", "--workers", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "Shares by score alone: A" in shown and "as graded (hard rules" in shown and "dry run" in shown
+    assert main(["model", "cutoffs", version, "--as-of", "2026-01-01", "--workers", "1"]) == 0
+    capsys.readouterr()
+    card = json.loads((empty_stack / "models" / version / "card.json").read_text(encoding="utf-8"))
+    assert card["grades"]["population_as_of"].startswith("2026-01-01")
+    assert main(["model", "promote", version]) == 0
+    assert "Cut-offs A >= " in capsys.readouterr().out
+
+
+def test_the_robustness_suite_prints_every_ranking_and_the_rules(capsys) -> None:
+    code = main(
+        ["model", "suite", "--provinces", "P1-high-rate", "--labels", "non_compliant", "--scale", "0.2"]
+    )
+    out = capsys.readouterr().out
+    assert code in (0, 1) and (code == 0) == ("Both hold everywhere" in out)
+    header = next(line for line in out.splitlines() if line.startswith("| province"))
+    for ranking in ("champion", "challenger", "graded", "graded, no hard rules", "plain logistic", "oracle"):
+        assert f"| {ranking} |" in header
+    assert "| P1-high-rate | non_compliant (" in out
