@@ -10,14 +10,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.inspections.domain.inspections import (
+from services.inspections.domain.findings import (
     Findings,
     FindingSummary,
-    Inspection,
     InstrumentFinding,
     NetContentFinding,
-    PublishedResult,
 )
+from services.inspections.domain.inspections import Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.names import INSPECTOR_PREFIX, PLAN_PREFIX
 from services.inspections.domain.plans import Plan

@@ -13,15 +13,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
-from services.inspections.domain.inspections import (
-    PLANNED,
-    RECTIFYING,
-    Findings,
-    Inspection,
-    InstrumentFinding,
-    NetContentFinding,
-    PublishedResult,
-)
+from services.inspections.domain.findings import Findings, InstrumentFinding, NetContentFinding
+from services.inspections.domain.inspections import PLANNED, RECTIFYING, Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
 from services.inspections.domain.plans import Plan

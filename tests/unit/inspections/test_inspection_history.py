@@ -9,7 +9,8 @@ import pytest
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
-from services.inspections.domain.inspections import Findings, Inspection, complete
+from services.inspections.domain.findings import Findings
+from services.inspections.domain.inspections import Inspection, complete
 from services.inspections.manifest import TOPIC
 from services.inspections.use_cases.history import stage_imported
 from shared.errors import IntegrityError

@@ -19,14 +19,8 @@ from integrity.scoring.v1 import scoring_pb2
 from operations import cli
 from services.inspections.adapters.tables import TABLES, EnterpriseCopyRow, InspectionRow
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
-from services.inspections.domain.inspections import (
-    PLANNED,
-    RECTIFIED,
-    RECTIFYING,
-    Findings,
-    Inspection,
-    InstrumentFinding,
-)
+from services.inspections.domain.findings import Findings, InstrumentFinding
+from services.inspections.domain.inspections import PLANNED, RECTIFIED, RECTIFYING, Inspection
 from services.inspections.domain.inspectors import QUALIFICATIONS
 from services.inspections.domain.plans import PlanRequest, validate_plan_request
 from services.inspections.domain.publication import add_working_days

@@ -13,13 +13,12 @@ from services.scoring.domain.features.catalogue import (
     Features,
 )
 from services.scoring.domain.features.compute import (
-    HistoryFold,
     Timeline,
     compute_features,
     features_before_inspections,
     occurred_at,
-    severity_of,
 )
+from services.scoring.domain.features.fold import HistoryFold, severity_of
 
 __all__ = [
     "CATEGORICAL_FEATURES",

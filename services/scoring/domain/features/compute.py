@@ -18,16 +18,7 @@ from datetime import UTC, datetime
 
 from integrity.events.v1 import events_pb2
 from services.scoring.domain.features.catalogue import Features
-from services.scoring.domain.features.fold import HistoryFold, severity_of
-
-__all__ = [
-    "HistoryFold",
-    "Timeline",
-    "compute_features",
-    "features_before_inspections",
-    "occurred_at",
-    "severity_of",
-]
+from services.scoring.domain.features.fold import HistoryFold
 
 
 def occurred_at(event: events_pb2.Event) -> datetime:
