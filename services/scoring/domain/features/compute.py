@@ -14,15 +14,20 @@ A Timeline sorts and converts a history once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
 from services.scoring.domain.features.catalogue import Features
 from services.scoring.domain.features.fold import HistoryFold
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def occurred_at(event: events_pb2.Event) -> datetime:
-    return event.occurred_at.ToDatetime(tzinfo=UTC)
+    """When the event happened, to the microsecond, in UTC (Timestamp.ToDatetime's result, made faster:
+    every history is converted whole before each grade)."""
+    stamp = event.occurred_at
+    return _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
 class Timeline:
