@@ -1,4 +1,5 @@
-"""The wiring every service's bootstrap repeats: its database with its tables, and its outbox relay."""
+"""The wiring every service's bootstrap repeats: its database with its tables, its outbox relay, and the
+working-day calendar its deadlines count with."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from shared.db import create_tables, make_engine
 from shared.manifest import ServiceManifest, load
 from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.workdays import WorkingCalendar, load_calendar
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
@@ -26,3 +28,8 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
     )
+
+
+def working_calendar(settings: Settings) -> WorkingCalendar:
+    """The PRC working-day calendar with the operator's file (a service refuses to start on a bad file)."""
+    return load_calendar(settings.calendar_path)
