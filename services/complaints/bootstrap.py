@@ -1,4 +1,5 @@
-"""Wiring of the complaints service: database, outbox relay, servicer."""
+"""Wiring of the complaints service: database, outbox relay, the consumer of the registry's events,
+servicer."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from functools import partial
 from integrity.complaints.v1 import complaints_pb2_grpc
 from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
 from services.complaints.domain.deadlines import Deadlines, Rules
+from services.complaints.entrypoints.consumer import CONSUMER_GROUP, handle_event
 from services.complaints.entrypoints.grpc import ComplaintServiceServicer
 from services.complaints.manifest import SERVICE
 from services.complaints.settings import ComplaintSettings
+from shared.consumer import EventConsumer
 from shared.events import utcnow
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
@@ -32,8 +35,19 @@ def build_app(
     """`own`: the service's own settings (from the environment unless given); `clock`: what time it is."""
     engine = service_database(settings, SERVICE)
     relay = outbox_relay(engine, settings, SERVICE)
+    uow_factory = partial(ComplaintsUnitOfWork, engine)
+    # Its copy of the registry: complaints are matched as enterprises register.
+    consumer = EventConsumer(
+        engine,
+        settings.kafka_bootstrap_servers,
+        CONSUMER_GROUP,
+        list(SERVICE.consumes),
+        handle_event,
+        unit_of_work=uow_factory,
+        client_id="integrity-complaints-consumer",
+    )
     servicer = ComplaintServiceServicer(
-        partial(ComplaintsUnitOfWork, engine),
+        uow_factory,
         rules_from(own or ComplaintSettings(), working_calendar(settings)),
         wake=relay.wake,
         clock=clock,
@@ -41,7 +55,7 @@ def build_app(
     return ServiceApp(
         manifest=SERVICE,
         servicers=[(complaints_pb2_grpc.add_ComplaintServiceServicer_to_server, servicer)],
-        workers=[relay],
+        workers=[relay, consumer],
         on_stop=[engine.dispose],
         settings=settings,
     )

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.tables import TABLES
 from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
 from services.complaints.domain.deadlines import Deadlines, Rules
 from services.complaints.domain.intake import ComplaintDraft, Contact
@@ -24,7 +24,6 @@ from services.complaints.use_cases.workflow import accept_complaint, reject_comp
 from shared.auth import Principal, Role
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
-from shared.outbox import OutboxRecord
 from tests.helpers import valid_uscc
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -37,7 +36,7 @@ RULES = Rules(Deadlines(accept_working_days=7, resolve_working_days=45), duplica
 @pytest.fixture
 def new_uow(tmp_path: Path) -> Iterator[partial[ComplaintsUnitOfWork]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'complaints.db'}")
-    create_tables(engine, [ComplaintRow, ComplainantRow, OutboxRecord])
+    create_tables(engine, TABLES)
     yield partial(ComplaintsUnitOfWork, engine)
     engine.dispose()
 
