@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean gbt2260
+.PHONY: all install tools gen run test test-unit test-integration test-e2e lint format breaking bench clean gbt2260
 
 all: install
 
@@ -28,7 +28,13 @@ gen:
 	find gen -type d -exec touch {}/__init__.py \;
 	rm -f gen/__init__.py
 
-run: install
+# buf comes from npm: `make run` installs it too, so README's `buf curl` examples work after it alone. Without
+# npm the stack still runs (and says what is missing).
+tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.bin/buf; \
+	else echo "make: npm not found: the stack runs, but README's buf curl examples need buf (npm ci)"; fi
+
+run: install tools
 	$(VENV)/bin/integrity stack up
 
 test: install node_modules/.bin/buf
