@@ -14,11 +14,10 @@ from services.complaints.entrypoints.consumer import CONSUMER_GROUP, handle_even
 from services.complaints.entrypoints.grpc import ComplaintServiceServicer
 from services.complaints.manifest import SERVICE
 from services.complaints.settings import ComplaintSettings
-from shared.consumer import EventConsumer
 from shared.events import utcnow
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
-from shared.wiring import outbox_relay, service_database, working_calendar
+from shared.wiring import event_consumer, outbox_relay, service_database, working_calendar
 from shared.workdays import PRC, WorkingCalendar
 
 
@@ -37,15 +36,7 @@ def build_app(
     relay = outbox_relay(engine, settings, SERVICE)
     uow_factory = partial(ComplaintsUnitOfWork, engine)
     # Its copy of the registry: complaints are matched as enterprises register.
-    consumer = EventConsumer(
-        engine,
-        settings.kafka_bootstrap_servers,
-        CONSUMER_GROUP,
-        list(SERVICE.consumes),
-        handle_event,
-        unit_of_work=uow_factory,
-        client_id="integrity-complaints-consumer",
-    )
+    consumer = event_consumer(engine, settings, SERVICE, CONSUMER_GROUP, handle_event, uow_factory)
     servicer = ComplaintServiceServicer(
         uow_factory,
         rules_from(own or ComplaintSettings(), working_calendar(settings)),

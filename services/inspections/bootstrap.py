@@ -13,11 +13,10 @@ from services.inspections.entrypoints.grpc import InspectionServiceServicer
 from services.inspections.entrypoints.overdue import OverdueChecker
 from services.inspections.manifest import SERVICE
 from services.inspections.settings import InspectionSettings
-from shared.consumer import EventConsumer
 from shared.events import utcnow
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
-from shared.wiring import outbox_relay, service_database, working_calendar
+from shared.wiring import event_consumer, outbox_relay, service_database, working_calendar
 
 
 def build_app(
@@ -27,15 +26,7 @@ def build_app(
     engine = service_database(settings, SERVICE)
     relay = outbox_relay(engine, settings, SERVICE)
     uow_factory = partial(InspectionsUnitOfWork, engine)
-    consumer = EventConsumer(
-        engine,
-        settings.kafka_bootstrap_servers,
-        CONSUMER_GROUP,
-        list(SERVICE.consumes),
-        handle_event,
-        unit_of_work=uow_factory,
-        client_id="integrity-inspections-consumer",
-    )
+    consumer = event_consumer(engine, settings, SERVICE, CONSUMER_GROUP, handle_event, uow_factory)
     own = own or InspectionSettings()
     overdue = OverdueChecker(uow_factory, own.overdue_check_seconds, wake=relay.wake)
     servicer = InspectionServiceServicer(
