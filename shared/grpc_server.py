@@ -21,13 +21,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shared.access import MethodRoles, authorize, is_public_method
 from shared.auth import INVALID_TOKEN, Principal, TokenVerifier, acting_as
+from shared.bounds import check_request
 from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
-from shared.grpc_errors import STATUS_CODES, internal_status, to_rpc_status
+from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_status, to_rpc_status
 from shared.logs import configure_logging
 from shared.manifest import ServiceManifest
 from shared.settings import Settings, get_settings
@@ -36,6 +38,7 @@ log = logging.getLogger("integrity.server")
 access_log = logging.getLogger("integrity.access")
 
 MAX_WORKERS = 16
+MAX_REQUEST_BYTES = 1 << 20
 REQUEST_ID_KEY = "x-request-id"
 
 
@@ -124,7 +127,7 @@ def _serving(
             context.abort_with_status(internal_status(request_id))
         else:  # a status chosen by context.abort (here or in the servicer) or set_code before raising
             code = context.code()
-            context.abort(code, _text(context.details()))
+            context.abort(code, clip(_text(context.details()), MAX_MESSAGE_BYTES))
     except GeneratorExit:  # the client went away during a response stream
         code = grpc.StatusCode.CANCELLED
         raise
@@ -171,11 +174,16 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
-def _reject_undecodable(request: Any) -> None:
-    """Called inside `_serving`, so a malformed request is authenticated, then INVALID_ARGUMENT."""
+def _admit(request: Any) -> None:
+    """Called inside `_serving`, so the caller is authenticated first: a malformed request, or one beyond
+    the bounds its .proto declares (`shared.bounds`), is INVALID_ARGUMENT before the servicer sees it.
+    Fields this server does not know (a newer client's) are dropped, so they travel nowhere."""
     if isinstance(request, _Undecodable):
         problem = f"the request bytes are not a valid protobuf message of this method ({request.error})"
         raise invalid_argument([FieldViolation("request", problem)])
+    if isinstance(request, Message):
+        request.DiscardUnknownFields()
+        check_request(request)
 
 
 def _wrap(
@@ -186,7 +194,7 @@ def _wrap(
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier, rules):
-                _reject_undecodable(request)
+                _admit(request)
                 yield from inner(request, context)
 
     else:
@@ -194,7 +202,7 @@ def _wrap(
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier, rules):
-                _reject_undecodable(request)
+                _admit(request)
                 return inner(request, context)
 
     factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
@@ -275,7 +283,12 @@ def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService
     server = grpc.server(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"grpc-{app.name}"),
         interceptors=[_Interceptor(verifier, app.manifest.method_roles())],
-        options=[("grpc.so_reuseport", 0)],  # a second server on a taken port must fail, not share it
+        options=[
+            ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share it
+            # No request needs more (the largest, 1,000 verifications, is a fraction); a larger one is
+            # RESOURCE_EXHAUSTED before it is read into memory.
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+        ],
     )
     names = [service_full_name(add) for add, _ in app.servicers]
     for add, servicer in app.servicers:
