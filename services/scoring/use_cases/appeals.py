@@ -22,17 +22,19 @@ from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
 from shared.errors import failed_precondition, not_found
 from shared.events import new_event
+from shared.idempotency import repeat_of
 
 
 def file_appeal(
     uow: ScoringUoW, principal: Principal, uscc: str, reason: str, now: datetime, request_id: str = ""
 ) -> Appeal:
     """Files an appeal against the current grade; one pending appeal per enterprise at a time. A repeat
-    with the same request id returns the appeal the first one filed."""
+    with the same request id returns the appeal the first one filed; the same request id with another
+    reason is ALREADY_EXISTS (REQUEST_ID_REUSED)."""
     require_enterprise_read(principal, uscc, None)  # only enterprises may appeal (method roles): itself
     with uow:
-        repeated = uow.appeals.by_request_id(uscc, request_id) if request_id else None
-        if repeated is not None:
+        found = uow.appeals.by_request_id(uscc, request_id) if request_id else None
+        if repeated := repeat_of(found, lambda appeal: appeal.reason == reason, request_id, "appeal"):
             return repeated
         require_reason(reason, "appeal.reason")
         grade = uow.grades.get(uscc)

@@ -24,6 +24,7 @@ from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal
 from shared.errors import not_found
 from shared.events import new_event
+from shared.idempotency import repeat_of
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,11 @@ def grant_credit_repair(
     with the same request id returns the repair the first one granted."""
     with uow:
         require_access(uow, principal, uscc)  # only regulators may repair (method roles): of its region
-        repeated = uow.repairs.by_request_id(uscc, request_id) if request_id else None
-        if repeated is not None:
+        found = uow.repairs.by_request_id(uscc, request_id) if request_id else None
+        asked = (rule_code, reason)
+        if repeated := repeat_of(
+            found, lambda r: (r.rule_code, r.reason) == asked, request_id, "credit repair"
+        ):
             grade = uow.grades.get(uscc)
             assert grade is not None  # a repair is only granted to a graded enterprise
             return GrantedRepair(repeated, grade)
