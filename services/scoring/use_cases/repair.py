@@ -24,7 +24,7 @@ from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal
 from shared.errors import not_found
 from shared.events import new_event
-from shared.idempotency import repeat_of
+from shared.idempotency import repeat_of, settled_after_conflict
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,25 @@ def grant_credit_repair(
 ) -> GrantedRepair:
     """Lifts `rule_code` for the enterprise as of `now`; raises INVALID_ARGUMENT, NOT_FOUND or
     FAILED_PRECONDITION (rule not in force, or its evidence too recent) and then changes nothing. A repeat
-    with the same request id returns the repair the first one granted."""
+    with the same request id returns the repair the first one granted, also when both arrive at once (the
+    database's unique index on the request id settles it: the loser is answered as the repeat)."""
+
+    def attempt() -> GrantedRepair:
+        return _grant(uow, policy, principal, uscc, rule_code, reason, now, request_id)
+
+    return settled_after_conflict(attempt, enterprise_name(uscc))
+
+
+def _grant(
+    uow: ScoringUoW,
+    policy: Policy,
+    principal: Principal,
+    uscc: str,
+    rule_code: str,
+    reason: str,
+    now: datetime,
+    request_id: str,
+) -> GrantedRepair:
     with uow:
         require_access(uow, principal, uscc)  # only regulators may repair (method roles): of its region
         found = uow.repairs.by_request_id(uscc, request_id) if request_id else None
