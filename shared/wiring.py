@@ -8,6 +8,7 @@ from shared.db import create_tables, make_engine
 from shared.manifest import ServiceManifest, load
 from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.transport import kafka_options
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
@@ -25,4 +26,5 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         poll_seconds=settings.relay_poll_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
+        kafka=kafka_options(settings),
     )

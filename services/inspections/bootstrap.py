@@ -14,6 +14,7 @@ from services.inspections.settings import InspectionSettings
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
+from shared.transport import kafka_options
 from shared.wiring import outbox_relay, service_database
 
 
@@ -30,6 +31,7 @@ def build_app(settings: Settings, *, own: InspectionSettings | None = None) -> S
         handle_event,
         unit_of_work=uow_factory,
         client_id="integrity-inspections-consumer",
+        kafka=kafka_options(settings),
     )
     own = own or InspectionSettings()
     overdue = OverdueChecker(uow_factory, own.overdue_check_seconds, wake=relay.wake)
