@@ -1,0 +1,99 @@
+"""A region's grades in aggregate, for a regulator's dashboard: counts by level (in the region and in each
+of its child divisions), the distribution month by month, and the recent level changes. Pure Python.
+
+The month-by-month distribution is rebuilt from the grade history without reading every enterprise's grade
+at every month end: each history row adds one to its level and takes one from its previous level, so the
+running sum of the per-month changes is the distribution at the end of each month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from services.scoring.domain.grades import GradeLevel
+
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 60
+DEFAULT_CHANGE_DAYS = 30
+MAX_CHANGE_DAYS = 366
+LATEST_CHANGES = 20
+
+
+def child_prefix_length(region_code: str) -> int:
+    """How many leading digits name a child division of `region_code`: the cities of a province (4), the
+    counties of a city (6); a county has no children and is grouped as itself (6)."""
+    return 4 if region_code.endswith("0000") else 6
+
+
+def child_code(region_code: str, prefix: str) -> str:
+    """The division code a group prefix stands for: 6101 -> 610100."""
+    return prefix.ljust(6, "0")
+
+
+@dataclass(frozen=True)
+class LevelCounts:
+    by_level: Mapping[GradeLevel, int] = field(default_factory=dict)
+    provisional: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_level.values())
+
+
+@dataclass(frozen=True)
+class GradeChangeItem:
+    uscc: str
+    display_name: str
+    region_code: str
+    from_level: GradeLevel
+    to_level: GradeLevel
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class GradeSummary:
+    region_code: str
+    totals: LevelCounts
+    regions: Mapping[str, LevelCounts]  # child division code -> its counts
+    months: list[tuple[str, dict[GradeLevel, int]]]  # ("YYYY-MM", levels at the month's end), oldest first
+    recent_changes: Mapping[tuple[GradeLevel, GradeLevel], int]
+    latest_changes: list[GradeChangeItem]
+    change_window_start: datetime
+
+
+def month_keys(today: date, months: int) -> list[str]:
+    """The last `months` months ending with today's, oldest first, as "YYYY-MM"."""
+    year, month = today.year, today.month
+    keys = []
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return keys[::-1]
+
+
+def monthly_distribution(
+    deltas: Iterable[tuple[str, int | None, int, int]], keys: list[str]
+) -> list[tuple[str, dict[GradeLevel, int]]]:
+    """The levels at the end of each month of `keys` from grouped history rows (month "YYYY-MM", previous
+    level number or None, new level number, how many rows): each row adds to its level and takes from its
+    previous one. Rows before the first month count towards it; rows after the last are ignored."""
+    if not keys:
+        return []
+    per_month: dict[str, dict[int, int]] = {}
+    for month, previous, level, count in deltas:
+        if month > keys[-1]:
+            continue
+        bucket = per_month.setdefault(max(month, keys[0]), {})
+        bucket[level] = bucket.get(level, 0) + count
+        if previous is not None:
+            bucket[previous] = bucket.get(previous, 0) - count
+    running = {level: 0 for level in GradeLevel}
+    result = []
+    for key in keys:
+        for number, change in per_month.get(key, {}).items():
+            if number in GradeLevel._value2member_map_:
+                running[GradeLevel(number)] += change
+        result.append((key, {level: max(0, n) for level, n in running.items()}))
+    return result
