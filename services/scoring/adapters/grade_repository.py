@@ -82,6 +82,8 @@ class SqlGradeRepository(SqlRepository):
             statement = statement.where(GradeRow.level == int(risk_filter.level))
         if risk_filter.subject_type is not None:
             statement = statement.where(EnterpriseProjection.subject_type == risk_filter.subject_type)
+        if risk_filter.provisional is not None:
+            statement = statement.where(GradeRow.provisional == risk_filter.provisional)
         if after is not None:
             statement = statement.where(
                 or_(

@@ -1,0 +1,83 @@
+"""The console's gRPC clients of the four services, and what their errors mean to a person.
+
+One channel per service for the life of the process; every call carries the signed-in person's own token
+(none for the public), so the services decide what the person may see and do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+from console.manifest import CONSOLE
+from console.settings import ConsoleSettings
+from integrity.complaints.v1 import complaints_pb2_grpc
+from integrity.enterprises.v1 import enterprises_pb2_grpc
+from integrity.inspections.v1 import inspections_pb2_grpc
+from integrity.scoring.v1 import scoring_pb2_grpc
+from shared.settings import Settings
+
+T = TypeVar("T")
+CALL_TIMEOUT_SECONDS = 15.0
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+@dataclass(frozen=True)
+class ServiceError(Exception):
+    """A service refused or failed a call: its status, its message, and the fields it named."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str = ""
+    fields: tuple[tuple[str, str], ...] = ()  # (field, what is wrong), from BadRequest
+
+    def __str__(self) -> str:
+        return f"{self.code.name}: {self.message}"
+
+
+class Services:
+    """The four services' stubs on long-lived channels."""
+
+    def __init__(self, console: ConsoleSettings, platform: Settings) -> None:
+        self._channels = {
+            name: grpc.aio.insecure_channel(console.address(platform, name)) for name in CONSOLE.upstreams
+        }
+        self.enterprises = enterprises_pb2_grpc.EnterpriseServiceStub(self._channels["enterprises"])
+        self.complaints = complaints_pb2_grpc.ComplaintServiceStub(self._channels["complaints"])
+        self.inspections = inspections_pb2_grpc.InspectionServiceStub(self._channels["inspections"])
+        self.scoring = scoring_pb2_grpc.ScoringServiceStub(self._channels["scoring"])
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+
+
+async def call(method: Callable[..., Awaitable[T]], request: Any, token: str | None) -> T:
+    """`method(request)` as the person holding `token` (none: the public); ServiceError when refused."""
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    try:
+        return await method(request, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        raise service_error(error) from None
+
+
+def service_error(error: grpc.aio.AioRpcError) -> ServiceError:
+    reason, fields = "", []
+    for key, value in error.trailing_metadata() or ():
+        if key != _STATUS_DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                fields += [(v.field, v.description) for v in bad.field_violations]
+    return ServiceError(error.code(), error.details() or "", reason, tuple(fields))
