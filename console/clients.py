@@ -7,7 +7,6 @@ One channel per service for the life of the process; every call carries the sign
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
@@ -26,14 +25,17 @@ CALL_TIMEOUT_SECONDS = 15.0
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
-@dataclass(frozen=True)
 class ServiceError(Exception):
     """A service refused or failed a call: its status, its message, and the fields it named."""
 
-    code: grpc.StatusCode
-    message: str
-    reason: str = ""
-    fields: tuple[tuple[str, str], ...] = ()  # (field, what is wrong), from BadRequest
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: str = "", fields: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.fields = fields  # (field, what is wrong), from BadRequest
 
     def __str__(self) -> str:
         return f"{self.code.name}: {self.message}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.messages import PAGES
 from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.inspections.v1 import inspections_pb2 as I
@@ -79,14 +80,23 @@ ENUMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "CommitmentItem": {
         "COMMITMENT_ITEM_VERIFIED_INSTRUMENTS": ("使用检定合格的计量器具", "uses verified instruments only"),
-        "COMMITMENT_ITEM_NO_CHEATING_DEVICES": ("不使用作弊器具、不破坏计量器具", "no cheating devices or tampering"),
-        "COMMITMENT_ITEM_ACCURATE_MEASUREMENT": ("计量准确，不缺斤短两", "accurate measurement, no short weight"),
+        "COMMITMENT_ITEM_NO_CHEATING_DEVICES": (
+            "不使用作弊器具、不破坏计量器具",
+            "no cheating devices or tampering",
+        ),
+        "COMMITMENT_ITEM_ACCURATE_MEASUREMENT": (
+            "计量准确，不缺斤短两",
+            "accurate measurement, no short weight",
+        ),
         "COMMITMENT_ITEM_HONEST_NET_CONTENT": ("定量包装商品净含量合格", "honest net content"),
         "COMMITMENT_ITEM_PUBLISH_INSTRUMENT_INFORMATION": (
             "公示计量器具及检定信息",
             "publishes its instruments and their verification",
         ),
-        "COMMITMENT_ITEM_ACCEPT_SUPERVISION": ("接受社会和政府监督，缺量赔付", "accepts supervision, compensates"),
+        "COMMITMENT_ITEM_ACCEPT_SUPERVISION": (
+            "接受社会和政府监督，缺量赔付",
+            "accepts supervision, compensates",
+        ),
     },
     "CommitmentState": {
         "COMMITMENT_STATE_SCHEDULED": ("未生效", "scheduled"),
@@ -142,7 +152,10 @@ ENUMS: dict[str, dict[str, tuple[str, str]]] = {
 MESSAGES: dict[str, tuple[str, str]] = {
     # the frame
     "app.name": ("诚信计量分类监管", "Metrology integrity supervision"),
-    "app.tagline": ("诚信计量 · 分类监管 · 双随机一公开", "Integrity grades, risk-based inspection, public results"),
+    "app.tagline": (
+        "诚信计量 · 分类监管 · 双随机一公开",
+        "Integrity grades, risk-based inspection, public results",
+    ),
     "nav.home": ("首页", "Home"),
     "nav.dashboard": ("监管概览", "Dashboard"),
     "nav.risk": ("风险名单", "Risk list"),
@@ -205,3 +218,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The service API this needs is not available yet.",
     ),
 }
+MESSAGES.update(PAGES)

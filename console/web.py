@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,8 @@ class Page:
             "path": self.request.url.path,
             "query": self.request.url.query,
             "local_mode": self.request.app.state.console.mode == "local",
+            # An AIP-155 idempotency key per form shown: a double submit creates one record.
+            "new_request_id": lambda: str(uuid.uuid4()),
         }
 
 
@@ -97,7 +100,9 @@ Endpoint = Callable[[Page], Awaitable[Response]]
 ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {}
 
 
-def page_route(path: str, endpoint: Endpoint, roles: Iterable[Role], methods: tuple[str, ...] = ("GET",)) -> Route:
+def page_route(
+    path: str, endpoint: Endpoint, roles: Iterable[Role], methods: tuple[str, ...] = ("GET",)
+) -> Route:
     """A route that only `roles` may open; POSTs must carry the session's CSRF token."""
     allowed = frozenset(roles)
     for method in methods:
