@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 from starlette.responses import Response
 
 from console.clients import call
+from console.i18n import CHINA
 from console.pages.regulator import optional
 from console.web import BadForm, Page, page_route, redirect
 from integrity.enterprises.v1 import enterprises_pb2 as E
@@ -63,7 +64,7 @@ async def commitment_page(page: Page, problem: str = "") -> Response:
     listed = await call(
         page.services.enterprises.ListCommitments, E.ListCommitmentsRequest(parent=name), page.token
     )
-    today = date.today()
+    today = datetime.now(CHINA).date()  # commitments are dated in China
     return page.render(
         "enterprise/commitment.html",
         commitments=listed.commitments,
