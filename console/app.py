@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,7 +43,8 @@ _SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """Adds the CSP and friends to every response; pages (not static assets) are never cached."""
+    """Adds the CSP and friends to every response; pages (not static assets) are never cached. A
+    Server-Timing header says how long the console took to answer (its calls to the services included)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,11 +54,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
+        started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers += _SECURITY_HEADERS
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                headers.append((b"server-timing", f"app;dur={elapsed_ms:.1f}".encode()))
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

@@ -219,3 +219,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 MESSAGES.update(PAGES)
+
+# Enums of the workflows issue's RPCs, labelled once the generated code has them.
+_LATER: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "CreditRepairApplicationState": (
+        "CreditRepairApplicationState",
+        {
+            "CREDIT_REPAIR_APPLICATION_STATE_PENDING": ("待审核", "pending"),
+            "CREDIT_REPAIR_APPLICATION_STATE_GRANTED": ("已准予", "granted"),
+            "CREDIT_REPAIR_APPLICATION_STATE_REFUSED": ("不予修复", "refused"),
+        },
+    ),
+    "OverrideReviewAction": (
+        "OverrideReviewAction",
+        {
+            "OVERRIDE_REVIEW_ACTION_CONFIRM": ("确认", "confirmed"),
+            "OVERRIDE_REVIEW_ACTION_SHORTEN": ("缩短", "shortened"),
+            "OVERRIDE_REVIEW_ACTION_LIFT": ("撤销", "lifted"),
+        },
+    ),
+}
+for _name, (_type, _labels) in _LATER.items():
+    if hasattr(S, _type):
+        ENUM_TYPES[_name] = getattr(S, _type)
+        ENUMS[_name] = _labels

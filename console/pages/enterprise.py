@@ -196,6 +196,56 @@ async def appeal_file(page: Page) -> Response:
     )
 
 
+REPAIRABLE_RULES = ("SERIOUS_VIOLATION", "REFUSED_INSPECTION", "FALSE_CAPABILITY_DECLARATION")
+HAS_APPLICATIONS = hasattr(S, "CreateCreditRepairApplicationRequest")
+
+
+async def repair_page(page: Page) -> Response:
+    """Apply for credit repair (信用修复) with a new commitment letter; my applications, their decisions."""
+    applications = None
+    if HAS_APPLICATIONS:
+        listed = await optional(
+            call(
+                page.services.scoring.ListCreditRepairApplications,  # type: ignore[attr-defined]
+                S.ListCreditRepairApplicationsRequest(parent=f"enterprises/{_uscc(page)}"),  # type: ignore[attr-defined]
+                page.token,
+            )
+        )
+        applications = None if listed is None else list(listed.credit_repair_applications)
+    return page.render(
+        "enterprise/repair.html",
+        applications=applications,
+        rules=REPAIRABLE_RULES,
+        uscc=_uscc(page),
+        tab="repair",
+    )
+
+
+async def repair_apply(page: Page) -> Response:
+    form = await page.request.form()
+    rule, letter = str(form.get("rule", "")), str(form.get("letter", "")).strip()
+    if rule not in REPAIRABLE_RULES:
+        raise BadForm("repairs.bad_rule", rule)
+    if not letter:
+        raise BadForm("repair.letter_required", "letter")
+    if not HAS_APPLICATIONS:
+        raise BadForm("common.not_available")
+    await call(
+        page.services.scoring.CreateCreditRepairApplication,  # type: ignore[attr-defined]
+        S.CreateCreditRepairApplicationRequest(  # type: ignore[attr-defined]
+            parent=f"enterprises/{_uscc(page)}",
+            credit_repair_application=S.CreditRepairApplication(  # type: ignore[attr-defined]
+                rule_code=rule,
+                commitment_letter=letter,
+                rectification_statement=str(form.get("statement", "")).strip(),
+            ),
+            request_id=str(form.get("request_id", "")),
+        ),
+        page.token,
+    )
+    return redirect(f"/enterprise/{_uscc(page)}/repair")
+
+
 ROUTES = [
     page_route("/enterprise", own, ENTERPRISE),
     page_route("/enterprise/{uscc}", grade_page, ENTERPRISE),
@@ -212,4 +262,6 @@ ROUTES = [
     page_route("/enterprise/{uscc}/instruments", instruments_page, ENTERPRISE),
     page_route("/enterprise/{uscc}/appeal", appeal_page, ENTERPRISE),
     page_route("/enterprise/{uscc}/appeal", appeal_file, ENTERPRISE, methods=("POST",)),
+    page_route("/enterprise/{uscc}/repair", repair_page, ENTERPRISE),
+    page_route("/enterprise/{uscc}/repair", repair_apply, ENTERPRISE, methods=("POST",)),
 ]

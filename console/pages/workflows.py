@@ -3,7 +3,9 @@ reason), credit repair, and complaints with their deadlines and workflow actions
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time
+from typing import Any
 
 from starlette.responses import Response
 
@@ -18,19 +20,33 @@ from shared.auth import Role
 REGULATOR = (Role.REGULATOR,)
 REPAIRABLE_RULES = ("SERIOUS_VIOLATION", "REFUSED_INSPECTION", "FALSE_CAPABILITY_DECLARATION")
 COMPLAINT_ACTIONS = ("accept", "reject", "investigate", "resolve", "close")
+OVERRIDE_ACTIONS = (
+    "OVERRIDE_REVIEW_ACTION_CONFIRM",
+    "OVERRIDE_REVIEW_ACTION_SHORTEN",
+    "OVERRIDE_REVIEW_ACTION_LIFT",
+)
+HAS_APPLICATIONS = hasattr(S, "ListCreditRepairApplicationsRequest")
+
+
+async def _appeal_list(page: Page, filter_text: str) -> list[S.Appeal] | None:
+    """The region's appeals the filter selects, oldest first; None while scoring offers no ListAppeals."""
+    if not hasattr(S, "ListAppealsRequest"):
+        return None
+    listed = await optional(
+        call(
+            page.services.scoring.ListAppeals,  # type: ignore[attr-defined]
+            S.ListAppealsRequest(parent="enterprises/-", filter=filter_text, page_size=200),  # type: ignore[attr-defined]
+            page.token,
+        )
+    )
+    return None if listed is None else list(listed.appeals)
 
 
 async def appeals(page: Page) -> Response:
-    listed = None
-    if hasattr(S, "ListAppealsRequest"):
-        listed = await optional(
-            call(
-                page.services.scoring.ListAppeals,  # type: ignore[attr-defined]
-                S.ListAppealsRequest(filter="state = APPEAL_STATE_PENDING", page_size=100),  # type: ignore[attr-defined]
-                page.token,
-            )
-        )
-    return page.render("regulator/appeals.html", appeals=None if listed is None else listed.appeals)
+    pending, overrides = await asyncio.gather(
+        _appeal_list(page, "state = APPEAL_STATE_PENDING"), _appeal_list(page, "override_active = true")
+    )
+    return page.render("regulator/appeals.html", appeals=pending, overrides=overrides)
 
 
 async def appeal_open(page: Page) -> Response:
@@ -58,7 +74,17 @@ async def appeal_decide(page: Page) -> Response:
     if not reason:
         raise BadForm("appeals.reason_required", "reason")
     name = _appeal_name(page)
-    if form.get("decision") == "accept":
+    if form.get("decision") == "review":  # an accepted appeal's override, confirmed, shortened or lifted
+        action = str(form.get("action", ""))
+        if not hasattr(S, "ReviewAppealOverrideRequest") or action not in OVERRIDE_ACTIONS:
+            raise BadForm("appeals.bad_review", action)
+        review = S.ReviewAppealOverrideRequest(
+            name=name, action=S.OverrideReviewAction.Value(action), reason=reason
+        )  # type: ignore[attr-defined]
+        if action.endswith("SHORTEN"):
+            review.override_expire_time.FromDatetime(_china_end_of_day(str(form.get("expires", ""))))
+        await call(page.services.scoring.ReviewAppealOverride, review, page.token)  # type: ignore[attr-defined]
+    elif form.get("decision") == "accept":
         request = S.AcceptAppealRequest(
             name=name,
             override_level=S.GradeLevel.Value(str(form.get("level", "GRADE_LEVEL_B"))),
@@ -84,8 +110,56 @@ def _china_end_of_day(text: str) -> datetime:
     return datetime.combine(day, time(23, 59, 59), CHINA).astimezone(UTC)
 
 
-async def repairs(page: Page) -> Response:
-    return page.render("regulator/repairs.html", rules=REPAIRABLE_RULES, granted=None)
+async def _pending_applications(page: Page) -> list[Any] | None:
+    """The region's credit repair applications waiting for a decision; None while scoring has none."""
+    if not HAS_APPLICATIONS:
+        return None
+    listed = await optional(
+        call(
+            page.services.scoring.ListCreditRepairApplications,  # type: ignore[attr-defined]
+            S.ListCreditRepairApplicationsRequest(  # type: ignore[attr-defined]
+                parent="enterprises/-",
+                filter="state = CREDIT_REPAIR_APPLICATION_STATE_PENDING",
+                page_size=200,
+            ),
+            page.token,
+        )
+    )
+    return None if listed is None else list(listed.credit_repair_applications)
+
+
+async def repairs(page: Page, granted: Any = None) -> Response:
+    return page.render(
+        "regulator/repairs.html",
+        rules=REPAIRABLE_RULES,
+        granted=granted,
+        applications=await _pending_applications(page),
+    )
+
+
+async def application_decide(page: Page) -> Response:
+    """Grants or refuses an enterprise's credit repair application, with a reason."""
+    params = page.request.path_params
+    form = await page.request.form()
+    reason = str(form.get("reason", "")).strip()
+    if not reason:
+        raise BadForm("appeals.reason_required", "reason")
+    if not HAS_APPLICATIONS:
+        raise BadForm("common.not_available")
+    name = f"enterprises/{params['uscc']}/creditRepairApplications/{params['application_id']}"
+    if form.get("decision") == "grant":
+        await call(
+            page.services.scoring.GrantCreditRepairApplication,  # type: ignore[attr-defined]
+            S.GrantCreditRepairApplicationRequest(name=name, reason=reason),  # type: ignore[attr-defined]
+            page.token,
+        )
+    else:
+        await call(
+            page.services.scoring.RefuseCreditRepairApplication,  # type: ignore[attr-defined]
+            S.RefuseCreditRepairApplicationRequest(name=name, reason=reason),  # type: ignore[attr-defined]
+            page.token,
+        )
+    return redirect("/regulator/repairs")
 
 
 async def repair_grant(page: Page) -> Response:
@@ -104,7 +178,7 @@ async def repair_grant(page: Page) -> Response:
         ),
         page.token,
     )
-    return page.render("regulator/repairs.html", rules=REPAIRABLE_RULES, granted=granted.credit_repair)
+    return await repairs(page, granted.credit_repair)
 
 
 async def complaints(page: Page) -> Response:
@@ -192,6 +266,9 @@ ROUTES = [
     page_route("/regulator/appeals/{uscc}/{appeal_id}", appeal_decide, REGULATOR, methods=("POST",)),
     page_route("/regulator/repairs", repairs, REGULATOR),
     page_route("/regulator/repairs", repair_grant, REGULATOR, methods=("POST",)),
+    page_route(
+        "/regulator/repairs/{uscc}/{application_id}", application_decide, REGULATOR, methods=("POST",)
+    ),
     page_route("/regulator/complaints", complaints, REGULATOR),
     page_route("/regulator/complaints/{complaint_id}", complaint_detail, REGULATOR),
     page_route("/regulator/complaints/{complaint_id}/{action}", complaint_act, REGULATOR, methods=("POST",)),

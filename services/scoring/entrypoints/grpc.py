@@ -53,6 +53,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self.policy = policy
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
+        # Dashboards aggregate a whole region: the same summary is answered from memory for a minute.
+        self._summaries: summary.SummaryCache = summary.SummaryCache()
 
     def _wake_if_written(self, uow: ScoringUoW) -> None:
         if uow.committed_events:
@@ -165,8 +167,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self, request: scoring_pb2.SummarizeGradesRequest, context: grpc.ServicerContext
     ) -> scoring_pb2.SummarizeGradesResponse:
         principal = current_principal()
-        result = summary.summarize(
-            self._uow_factory(), principal, request.filter, request.months, request.change_days, utcnow()
+        result = self._summaries.get(
+            (summary.scope_key(principal, request.filter), request.months, request.change_days),
+            lambda: summary.summarize(
+                self._uow_factory(), principal, request.filter, request.months, request.change_days, utcnow()
+            ),
         )
         _audit(principal, "SummarizeGrades", result.region_code or "(all)")
         return summary_to_proto(result)

@@ -5,6 +5,9 @@ pages through a whole risk list.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,6 +102,36 @@ def grade_history(
         ],
         next_token,
     )
+
+
+def scope_key(principal: Principal, filter_text: str) -> str:
+    """What a summary request covers once narrowed to the caller's region: two callers with the same
+    key get the same answer (a refusal is raised here, before any cache is read)."""
+    return scope_to_principal(parse_filter(filter_text), principal).canonical()
+
+
+class SummaryCache:
+    """Summaries by what they cover, kept `ttl_seconds`: a dashboard reloaded, or opened by the region's
+    other regulators, is answered from memory instead of aggregating the region again."""
+
+    def __init__(self, ttl_seconds: float = 60.0, max_entries: int = 256) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[Hashable, tuple[float, GradeSummary]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], GradeSummary]) -> GradeSummary:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None and now - cached[0] < self.ttl_seconds:
+            return cached[1]
+        fresh = compute()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (now, fresh)
+        return fresh
 
 
 def _child(region: str | None, prefix: str) -> str:

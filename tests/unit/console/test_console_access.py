@@ -33,6 +33,7 @@ PARAMS = {
     "action": "accept",
     "inspection_id": "i1",
     "commitment_id": "m1",
+    "application_id": "r1",
 }
 
 
