@@ -93,6 +93,20 @@ def seed_grades(directory: str, enterprises: int) -> str:
     return f"sqlite:///{directory}/scoring.db"
 
 
+def seeded_database(directory: str, enterprises: int, keep: Path | None) -> str:
+    """The scoring database's URL: seeded in `directory`, or in `keep` (reused when it was seeded there
+    with the same number of enterprises)."""
+    if keep is None:
+        return seed_grades(directory, enterprises)
+    keep.mkdir(parents=True, exist_ok=True)
+    marker = keep / "enterprises.txt"
+    if not (marker.exists() and marker.read_text().strip() == str(enterprises)):
+        (keep / "scoring.db").unlink(missing_ok=True)
+        seed_grades(str(keep), enterprises)
+        marker.write_text(str(enterprises))
+    return f"sqlite:///{keep.resolve()}/scoring.db"
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -170,11 +184,18 @@ def main() -> None:
     )
     parser.add_argument("--calls", type=int, default=400, help="page loads per measurement (default 400)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="seed the scoring database into DIR and keep it; reused by a later run of the same size",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-console-") as directory:
         started = time.perf_counter()
-        scoring_url = seed_grades(directory, args.enterprises)
-        print(f"console over {args.enterprises:,} grades: seeded in {time.perf_counter() - started:.0f} s")
+        scoring_url = seeded_database(directory, args.enterprises, args.keep)
+        seconds = time.perf_counter() - started
+        print(f"console over {args.enterprises:,} grades: database ready in {seconds:.0f} s")
         ports = {
             name: free_port() for name in ("enterprises", "complaints", "inspections", "scoring", "console")
         }
@@ -239,7 +260,11 @@ def main() -> None:
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(30)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
     print(
         f"  {args.concurrency} client threads; console, scoring and the bare endpoint in their own processes"
     )

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import grpc
 from starlette.responses import Response
 
-from console.clients import ServiceError, call
+from console.clients import SUMMARY_TIMEOUT_SECONDS, ServiceError, call
 from console.exports import RISK_COLUMNS, csv_response, xlsx_response
 from console.web import BadForm, Page, page_route
 from integrity.complaints.v1 import complaints_pb2 as C
@@ -33,7 +33,12 @@ LEVELS = ("GRADE_LEVEL_A", "GRADE_LEVEL_B", "GRADE_LEVEL_C", "GRADE_LEVEL_D")
 async def dashboard(page: Page) -> Response:
     region = page.principal.region or ""
     summary, overdue = await asyncio.gather(
-        call(page.services.scoring.SummarizeGrades, S.SummarizeGradesRequest(months=12), page.token),
+        call(
+            page.services.scoring.SummarizeGrades,
+            S.SummarizeGradesRequest(months=12),
+            page.token,
+            SUMMARY_TIMEOUT_SECONDS,
+        ),
         optional(
             call(
                 page.services.complaints.ListOverdueComplaints,

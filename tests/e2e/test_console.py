@@ -291,3 +291,43 @@ def test_english_on_request_and_an_expired_session_returns_to_sign_in_and_back(
     page.fill("input[name=region]", "610100")
     page.click("form[action='/sign-in'] button[type=submit]")
     expect(page).to_have_url(f"{console.base}/regulator/risk?level=GRADE_LEVEL_B")
+
+
+WORKFLOWS = pytest.mark.skipif(
+    not hasattr(S, "ListAppealsRequest") or not hasattr(I, "ListInspectionsRequest"),
+    reason="needs the workflows issue's ListAppeals and ListInspections",
+)
+
+
+@WORKFLOWS
+def test_an_appeal_goes_from_the_enterprise_to_the_regulators_queue_and_is_decided(
+    console: Console, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    sign_in(page, console.base, "enterprise", uscc=THEIRS)
+    page.goto(f"{console.base}/enterprise/{THEIRS}/appeal")
+    page.fill("textarea[name=reason]", "本站计量器具均已按期检定，请求复核。")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#appeal-filed")).to_contain_text("待处理")
+
+    sign_in(page, console.base, "regulator", region="610100")
+    page.goto(f"{console.base}/regulator/appeals")
+    page.click(f"#appeals a:has-text('{THEIRS}')")
+    page.check("input[name=decision][value=accept]")
+    page.select_option("select[name=level]", "GRADE_LEVEL_A")
+    page.fill("textarea[name=reason]", "核实无误。")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#appeal-state")).to_have_text("已采纳")
+    page.goto(f"{console.base}/regulator/appeals")
+    expect(page.locator("#overrides")).to_contain_text(THEIRS)  # an override in force, to review
+
+
+@WORKFLOWS
+def test_an_inspector_sees_the_assigned_inspections(console: Console, browser: BrowserContext) -> None:
+    inspection = _planned_inspection(console, MINE)
+    page = browser.new_page()
+    sign_in(page, console.base, "inspector", region="610100", subject=inspection.inspectors[1])
+    page.goto(f"{console.base}/inspector")
+    expect(page.locator(f"#my-inspections a[href='/inspector/{inspection.name}']")).to_be_visible()
+    page.click(f"#my-inspections a[href='/inspector/{inspection.name}']")
+    expect(page.locator("#result-form")).to_be_visible()
