@@ -20,7 +20,7 @@ from integrity.inspections.v1 import inspections_pb2 as I
 from integrity.scoring.v1 import scoring_pb2 as S
 from shared.auth import Role
 from shared.industries import industry_problem
-from shared.regions import SHAANXI_CITIES, region_problem
+from shared.regions import PROVINCES, SHAANXI_CITIES, region_problem
 
 T = TypeVar("T")
 REGULATOR = (Role.REGULATOR,)
@@ -85,7 +85,14 @@ async def dashboard(page: Page) -> Response:
         if overdue_rectifications is None
         else len(overdue_rectifications.inspections),
         region_names=SHAANXI_CITIES,
+        region_title=_region_title(region),
     )
+
+
+def _region_title(region: str) -> str:
+    if region.endswith("0000"):
+        return PROVINCES.get(region[:2], region)
+    return SHAANXI_CITIES.get(region, region)
 
 
 def _count(counts: Any, level: str) -> int:

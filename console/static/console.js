@@ -39,13 +39,14 @@
       }).then(function (geo) {
         window.echarts.registerMap(d.map, geo);
         var byCode = {};
-        d.regions.forEach(function (r) { byCode[r.code] = r; });
+        var top = 10;  // the scale's top: the highest share, rounded up to ten
+        d.regions.forEach(function (r) { byCode[r.code] = r; top = Math.max(top, Math.ceil(r.share / 10) * 10); });
         map.setOption({
           tooltip: { trigger: "item", renderMode: "richText", formatter: function (p) {
             var r = byCode[p.data && p.data.code];
             return p.name + "\n" + d.labels.share + ": " + (r ? r.share + "%" : "—") + "\n" + d.labels.total + ": " + (r ? r.total : 0);
           } },
-          visualMap: { min: 0, max: 50, text: ["50%", "0%"], calculable: true, inRange: { color: ["#e8f5e9", "#ffb74d", "#c62828"] }, left: 8, bottom: 8 },
+          visualMap: { min: 0, max: top, text: [top + "%", "0%"], calculable: true, inRange: { color: ["#e8f5e9", "#ffb74d", "#c62828"] }, left: 8, bottom: 8 },
           series: [{ type: "map", map: d.map, roam: true, nameProperty: "name",
             data: geo.features.map(function (f) {
               var r = byCode[f.properties.code] || byCode[f.properties.parent];

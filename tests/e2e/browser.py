@@ -87,7 +87,7 @@ def screenshots(base: str, out: Path, region: str, uscc: str) -> None:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(800)  # the charts' entry animation
-                page.screenshot(path=str(out / f"{name}.png"))
+                page.screenshot(path=str(out / f"{name}.png"), full_page=name == "dashboard")
             page.goto(f"{base}/regulator/enterprises/{uscc}" if role == "regulator" else f"{base}/results")
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(800)
