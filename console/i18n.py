@@ -13,6 +13,10 @@ from zoneinfo import ZoneInfo
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from console.labels import ENUMS, MESSAGES
+from shared.regions import divisions
+
+# The province whose cities the public pages and the sign-in offer first (the demo province's).
+HOME_PROVINCE = "610000"
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LANGUAGES = ("zh", "en")
@@ -118,3 +122,19 @@ def _name_of(enum_name: str, number: int) -> str:
     from console.labels import ENUM_TYPES
 
     return ENUM_TYPES[enum_name].Name(number) if number in ENUM_TYPES[enum_name].values() else str(number)
+
+
+def division_name(code: str) -> str:
+    """The division's own name (610100 -> 西安市), or the code when it is not on the GB/T 2260 list."""
+    return divisions().get(code, code)
+
+
+def child_divisions(region: str = HOME_PROVINCE) -> dict[str, str]:
+    """Code -> name of the divisions directly inside `region`: a province's cities, a city's counties."""
+    if region.endswith("0000"):
+        return {
+            c: n for c, n in divisions().items() if c[:2] == region[:2] and c.endswith("00") and c != region
+        }
+    if region.endswith("00"):
+        return {c: n for c, n in divisions().items() if c[:4] == region[:4] and c != region}
+    return {}

@@ -9,12 +9,13 @@ import uuid
 from starlette.responses import Response
 
 from console.clients import call
+from console.i18n import HOME_PROVINCE, child_divisions
 from console.web import BadForm, Page, page_route, redirect
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.inspections.v1 import inspections_pb2 as I
 from integrity.scoring.v1 import scoring_pb2 as S
 from shared.auth import Role
-from shared.regions import SHAANXI_CITIES, region_problem
+from shared.regions import region_problem
 
 REGULATOR = (Role.REGULATOR,)
 # The service's defaults (services/inspections: A 0% unless triggered, B 10%, C 30%, D 100%, ungraded 10%).
@@ -61,7 +62,7 @@ async def plan_new(page: Page) -> Response:
         region=page.principal.region,
         percents=DEFAULT_PERCENT,
         request_id=str(uuid.uuid4()),
-        cities=SHAANXI_CITIES,
+        cities=child_divisions(page.principal.region or HOME_PROVINCE),
     )
 
 

@@ -11,11 +11,12 @@ import qrcode.image.svg
 from starlette.responses import Response
 
 from console.clients import call
+from console.i18n import child_divisions
 from console.web import LANG_COOKIE, PUBLIC, Page, page_route, redirect, safe_next
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.inspections.v1 import inspections_pb2 as I
 from shared.auth import Role
-from shared.regions import SHAANXI_CITIES, region_problem
+from shared.regions import region_problem
 
 # Results fetched per search; the published list is filtered here by name or USCC.
 SEARCH_PAGES = 10
@@ -69,7 +70,7 @@ async def results(page: Page) -> Response:
         q=text,
         problem=problem,
         next_token=next_token,
-        cities=SHAANXI_CITIES,
+        cities=child_divisions(),
     )
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from console.clients import SUMMARY_TIMEOUT_SECONDS, ServiceError, call
 from console.exports import RISK_COLUMNS, csv_response, xlsx_response
+from console.i18n import HOME_PROVINCE, child_divisions, division_name
 from console.web import BadForm, Page, page_route
 from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.enterprises.v1 import enterprises_pb2 as E
@@ -20,7 +21,7 @@ from integrity.inspections.v1 import inspections_pb2 as I
 from integrity.scoring.v1 import scoring_pb2 as S
 from shared.auth import Role
 from shared.industries import industry_problem
-from shared.regions import PROVINCES, SHAANXI_CITIES, region_problem
+from shared.regions import region_problem
 
 T = TypeVar("T")
 REGULATOR = (Role.REGULATOR,)
@@ -64,7 +65,7 @@ async def dashboard(page: Page) -> Response:
         "regions": [
             {
                 "code": r.region_code,
-                "name": SHAANXI_CITIES.get(r.region_code, r.region_code),
+                "name": division_name(r.region_code),
                 "share": _share_cd(r.counts),
                 "total": sum(c.count for c in r.counts),
             }
@@ -84,15 +85,13 @@ async def dashboard(page: Page) -> Response:
         overdue_rectifications=None
         if overdue_rectifications is None
         else len(overdue_rectifications.inspections),
-        region_names=SHAANXI_CITIES,
+        region_names={r.region_code: division_name(r.region_code) for r in summary.regions},
         region_title=_region_title(region),
     )
 
 
 def _region_title(region: str) -> str:
-    if region.endswith("0000"):
-        return PROVINCES.get(region[:2], region)
-    return SHAANXI_CITIES.get(region, region)
+    return division_name(region)
 
 
 def _count(counts: Any, level: str) -> int:
@@ -158,7 +157,7 @@ async def risk_list(page: Page) -> Response:
         first_page=not token,
         values=values,
         query_without_token=_query_without_token(page),
-        cities=SHAANXI_CITIES,
+        cities=child_divisions(page.principal.region or HOME_PROVINCE),
     )
 
 

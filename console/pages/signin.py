@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from console.i18n import child_divisions
 from console.settings import Mode
 from console.web import PUBLIC, Forbidden, Page, page_route, redirect, safe_next, sign_in
 from shared.auth import Role, issue_token
 from shared.errors import IntegrityError
-from shared.regions import SHAANXI_CITIES
 
 LOCAL_TOKEN_SECONDS = 8 * 3600
 ROLES = (Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE)
@@ -29,7 +29,7 @@ async def sign_in_page(page: Page) -> Response:
         expired=bool(params.get("expired")),
         production=_production(page),
         identity_provider=page.request.app.state.console.identity_provider_url,
-        cities=SHAANXI_CITIES,
+        cities=child_divisions(),
         problem="",
         form={},
     )
@@ -62,7 +62,7 @@ async def sign_in_local(page: Page) -> Response:
             expired=False,
             production=False,
             identity_provider="",
-            cities=SHAANXI_CITIES,
+            cities=child_divisions(),
             problem=str(exc),
             form={"role": role, **values},
         )
@@ -84,7 +84,7 @@ async def sign_in_with_token(page: Page) -> Response:
             expired=False,
             production=_production(page),
             identity_provider=page.request.app.state.console.identity_provider_url,
-            cities=SHAANXI_CITIES,
+            cities=child_divisions(),
             problem=f"{page.t('signin.bad_token')} ({exc.message})",
             form={},
         )

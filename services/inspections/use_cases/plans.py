@@ -20,6 +20,7 @@ from shared.auth import Principal, Role, listing_region
 from shared.errors import ErrorKind, IntegrityError, StorageConflict, failed_precondition, not_found
 from shared.events import new_event, utcnow
 from shared.idempotency import repeat_of, request_key
+from shared.regions import region_name
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
             original := repeat_of(uow.plans.get_by_request_id(key), lambda p: p.answers(request), key, "plan")
         ):
             return PlanView(original, uow.inspections.of_plan(original.id))
+        population = uow.enterprises.active_in(request.region_code, request.subject_type)
         inputs = draw_inputs(
             request,
-            population=uow.enterprises.active_in(request.region_code, request.subject_type),
+            population=population,
             previous_leads=uow.inspections.previous_leads(request.region_code),
             roster=uow.inspectors.available_in(request.region_code),
             loads=uow.inspections.planned_loads(),
@@ -51,7 +53,8 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
             raise failed_precondition(str(exc), "NOT_ENOUGH_INSPECTORS") from None
         plan = new_plan(request, inputs, principal.subject, key, now)
         uow.plans.add(plan)
-        inspections = planned_inspections(plan, drawn, now)
+        regions = {e.uscc: e.region_code for e in population}
+        inspections = planned_inspections(plan, drawn, regions, now)
         for position, inspection in enumerate(inspections):
             uow.inspections.add(inspection, position)
             payload = mapping.planned_event(inspection, plan)
@@ -108,6 +111,39 @@ def list_plans(
 def require_plan_reader(uow: InspectionsUoW, principal: Principal, name: str) -> None:
     """NOT_FOUND or PERMISSION_DENIED unless the caller may read the plan (as GetInspectionPlan)."""
     get_plan(uow, name, principal)
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One inspection of a plan as a person reads it: the enterprise's name and its region's name."""
+
+    inspection: Inspection
+    enterprise_name: str
+    region_name: str
+    subject_type: int
+    grade_level: int
+
+
+def plan_sheet(uow: InspectionsUoW, name: str) -> tuple[Plan, list[SheetRow]]:
+    """The plan and its inspections in the draw's order, with names from the local copy and GB/T 2260."""
+    plan_id = parse_name(name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None:
+            raise not_found(name)
+        rows = []
+        for inspection in uow.inspections.of_plan(plan_id):
+            copy = uow.enterprises.get(inspection.uscc)
+            rows.append(
+                SheetRow(
+                    inspection,
+                    copy.display_name,
+                    region_name(inspection.region_code),
+                    copy.subject_type,
+                    copy.grade_level,
+                )
+            )
+    return plan, rows
 
 
 @dataclass(frozen=True)
