@@ -44,7 +44,11 @@ def test_the_house_keeps_its_contracts(copy: Path) -> None:
     ("module", "back_edge", "contract"),
     [
         ("shared/events.py", "import services.scoring.manifest", "nothing reaches up"),
-        ("console/web.py", "import services.scoring.manifest", "The console is only a client, never a service"),
+        (
+            "console/web.py",
+            "import services.scoring.manifest",
+            "The console is only a client, never a service",
+        ),
         ("console/clients.py", "import operations.catalogue", "nothing reaches up"),
         ("services/scoring/domain/grades.py", "import sqlalchemy", "Domains are pure: no gRPC, SQL or Kafka"),
         (
