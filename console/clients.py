@@ -74,6 +74,28 @@ async def call(
         raise service_error(error) from None
 
 
+async def optional(awaitable: Awaitable[T]) -> T | None:
+    """The call's answer; None when the service does not offer the method (yet) or the thing is not there."""
+    try:
+        return await awaitable
+    except ServiceError as error:
+        if error.code in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):
+            return None
+        raise
+
+
+async def if_offered(
+    stub: Any, method: str, module: Any, request: str, token: str | None, **fields: Any
+) -> Any:
+    """`stub.method(module.request(**fields))` when this build's generated code has the method and the
+    service answers it; None otherwise. For the methods the workflows issue adds (ListAppeals,
+    ListInspections, credit repair applications): a page shows "not available" rather than failing."""
+    request_type = getattr(module, request, None)
+    if request_type is None or not hasattr(stub, method):
+        return None
+    return await optional(call(getattr(stub, method), request_type(**fields), token))
+
+
 def service_error(error: grpc.aio.AioRpcError) -> ServiceError:
     reason, fields = "", []
     for key, value in error.trailing_metadata() or ():

@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 
 from starlette.responses import Response
 
-from console.clients import call
+from console.clients import call, if_offered, optional
 from console.i18n import CHINA
-from console.pages.regulator import optional
 from console.web import BadForm, Page, page_route, redirect
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.scoring.v1 import scoring_pb2 as S
@@ -162,11 +161,9 @@ async def appeal_page(page: Page) -> Response:
     grade = await optional(
         call(page.services.scoring.GetGrade, S.GetGradeRequest(name=f"{name}/grade"), page.token)
     )
-    appeals = None
-    if hasattr(S, "ListAppealsRequest"):
-        appeals = await optional(
-            call(page.services.scoring.ListAppeals, S.ListAppealsRequest(parent=name), page.token)  # type: ignore[attr-defined]
-        )
+    appeals = await if_offered(
+        page.services.scoring, "ListAppeals", S, "ListAppealsRequest", page.token, parent=name
+    )
     return page.render(
         "enterprise/appeal.html",
         grade=grade.grade if grade else None,
@@ -202,16 +199,15 @@ HAS_APPLICATIONS = hasattr(S, "CreateCreditRepairApplicationRequest")
 
 async def repair_page(page: Page) -> Response:
     """Apply for credit repair (信用修复) with a new commitment letter; my applications, their decisions."""
-    applications = None
-    if HAS_APPLICATIONS:
-        listed = await optional(
-            call(
-                page.services.scoring.ListCreditRepairApplications,  # type: ignore[attr-defined]
-                S.ListCreditRepairApplicationsRequest(parent=f"enterprises/{_uscc(page)}"),  # type: ignore[attr-defined]
-                page.token,
-            )
-        )
-        applications = None if listed is None else list(listed.credit_repair_applications)
+    listed = await if_offered(
+        page.services.scoring,
+        "ListCreditRepairApplications",
+        S,
+        "ListCreditRepairApplicationsRequest",
+        page.token,
+        parent=f"enterprises/{_uscc(page)}",
+    )
+    applications = None if listed is None else list(listed.credit_repair_applications)
     return page.render(
         "enterprise/repair.html",
         applications=applications,

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, time
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from console.clients import call
+from console.clients import call, if_offered
 from console.i18n import CHINA
-from console.pages.regulator import optional
 from console.web import BadForm, Page, page_route, redirect
 from integrity.inspections.v1 import inspections_pb2 as I
 from shared.auth import Role
@@ -20,15 +19,15 @@ FINDING_ROWS = 3
 
 
 async def my_inspections(page: Page) -> Response:
-    listed = None
-    if hasattr(I, "ListInspectionsRequest"):
-        listed = await optional(
-            call(
-                page.services.inspections.ListInspections,  # type: ignore[attr-defined]
-                I.ListInspectionsRequest(filter=f'inspector = "{page.principal.subject}"', page_size=200),  # type: ignore[attr-defined]
-                page.token,
-            )
-        )
+    listed = await if_offered(
+        page.services.inspections,
+        "ListInspections",
+        I,
+        "ListInspectionsRequest",
+        page.token,
+        filter=f'inspector = "{page.principal.subject}"',
+        page_size=200,
+    )
     return page.render("inspector/list.html", inspections=None if listed is None else listed.inspections)
 
 
@@ -42,11 +41,9 @@ async def open_inspection(page: Page) -> Response:
 
 async def inspection_form(page: Page) -> Response:
     name = f"inspections/{page.request.path_params['inspection_id']}"
-    found = None
-    if hasattr(I, "GetInspectionRequest"):
-        found = await optional(
-            call(page.services.inspections.GetInspection, I.GetInspectionRequest(name=name), page.token)  # type: ignore[attr-defined]
-        )
+    found = await if_offered(
+        page.services.inspections, "GetInspection", I, "GetInspectionRequest", page.token, name=name
+    )
     return page.render(
         "inspector/form.html",
         name=name,

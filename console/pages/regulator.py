@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-import grpc
 from starlette.responses import Response
 
-from console.clients import SUMMARY_TIMEOUT_SECONDS, ServiceError, call
+from console.clients import SUMMARY_TIMEOUT_SECONDS, call, if_offered, optional
 from console.exports import RISK_COLUMNS, csv_response, xlsx_response
 from console.i18n import HOME_PROVINCE, child_divisions, division_name
 from console.web import BadForm, Page, page_route
@@ -48,14 +46,14 @@ async def dashboard(page: Page) -> Response:
             )
         ),
     )
-    overdue_rectifications = await optional(
-        call(
-            page.services.inspections.ListInspections,  # type: ignore[attr-defined]
-            I.ListInspectionsRequest(filter="state = INSPECTION_STATE_RECTIFICATION_OVERDUE", page_size=1000),  # type: ignore[attr-defined]
-            page.token,
-        )
-        if hasattr(I, "ListInspectionsRequest")
-        else _unavailable()
+    overdue_rectifications = await if_offered(
+        page.services.inspections,
+        "ListInspections",
+        I,
+        "ListInspectionsRequest",
+        page.token,
+        filter="state = INSPECTION_STATE_RECTIFICATION_OVERDUE",
+        page_size=1000,
     )
     chart = {
         "levels": [page.t(f"level.{letter}") for letter in "ABCD"],
@@ -221,14 +219,14 @@ async def enterprise_page(page: Page) -> Response:
                 page.token,
             )
         ),
-        optional(
-            call(
-                page.services.inspections.ListInspections,  # type: ignore[attr-defined]
-                I.ListInspectionsRequest(filter=f'enterprise = "{name}"', page_size=1000),  # type: ignore[attr-defined]
-                page.token,
-            )
-            if hasattr(I, "ListInspectionsRequest")
-            else _unavailable()
+        if_offered(
+            page.services.inspections,
+            "ListInspections",
+            I,
+            "ListInspectionsRequest",
+            page.token,
+            filter=f'enterprise = "{name}"',
+            page_size=1000,
         ),
     )
     chart = {
@@ -274,20 +272,6 @@ def _timeline(instruments: Any, complaints: list[C.Complaint], inspections: Any)
                 }
             )
     return sorted(items, key=lambda item: item["date"], reverse=True)
-
-
-async def optional(awaitable: Awaitable[T]) -> T | None:
-    """The call's result; None when the service does not offer it (yet) or it does not exist."""
-    try:
-        return await awaitable
-    except ServiceError as error:
-        if error.code in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):
-            return None
-        raise
-
-
-async def _unavailable() -> None:
-    raise ServiceError(grpc.StatusCode.UNIMPLEMENTED, "not offered by this version of the service")
 
 
 ROUTES = [

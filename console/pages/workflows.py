@@ -9,9 +9,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from console.clients import call
+from console.clients import call, if_offered
 from console.i18n import CHINA
-from console.pages.regulator import optional
 from console.web import BadForm, Page, page_route, redirect
 from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.scoring.v1 import scoring_pb2 as S
@@ -30,14 +29,15 @@ HAS_APPLICATIONS = hasattr(S, "ListCreditRepairApplicationsRequest")
 
 async def _appeal_list(page: Page, filter_text: str) -> list[S.Appeal] | None:
     """The region's appeals the filter selects, oldest first; None while scoring offers no ListAppeals."""
-    if not hasattr(S, "ListAppealsRequest"):
-        return None
-    listed = await optional(
-        call(
-            page.services.scoring.ListAppeals,  # type: ignore[attr-defined]
-            S.ListAppealsRequest(parent="enterprises/-", filter=filter_text, page_size=200),  # type: ignore[attr-defined]
-            page.token,
-        )
+    listed = await if_offered(
+        page.services.scoring,
+        "ListAppeals",
+        S,
+        "ListAppealsRequest",
+        page.token,
+        parent="enterprises/-",
+        filter=filter_text,
+        page_size=200,
     )
     return None if listed is None else list(listed.appeals)
 
@@ -112,18 +112,15 @@ def _china_end_of_day(text: str) -> datetime:
 
 async def _pending_applications(page: Page) -> list[Any] | None:
     """The region's credit repair applications waiting for a decision; None while scoring has none."""
-    if not HAS_APPLICATIONS:
-        return None
-    listed = await optional(
-        call(
-            page.services.scoring.ListCreditRepairApplications,  # type: ignore[attr-defined]
-            S.ListCreditRepairApplicationsRequest(  # type: ignore[attr-defined]
-                parent="enterprises/-",
-                filter="state = CREDIT_REPAIR_APPLICATION_STATE_PENDING",
-                page_size=200,
-            ),
-            page.token,
-        )
+    listed = await if_offered(
+        page.services.scoring,
+        "ListCreditRepairApplications",
+        S,
+        "ListCreditRepairApplicationsRequest",
+        page.token,
+        parent="enterprises/-",
+        filter="state = CREDIT_REPAIR_APPLICATION_STATE_PENDING",
+        page_size=200,
     )
     return None if listed is None else list(listed.credit_repair_applications)
 
