@@ -63,6 +63,13 @@ def summarize(
         return servicer.SummarizeGrades(scoring_pb2.SummarizeGradesRequest(**request), None)  # type: ignore[arg-type]
 
 
+def same(a: scoring_pb2.SummarizeGradesResponse, b: scoring_pb2.SummarizeGradesResponse) -> bool:
+    """Equal but for the window's start (each call's own now)."""
+    a, b = scoring_pb2.SummarizeGradesResponse.FromString(a.SerializeToString()), b
+    a.change_window_start.CopyFrom(b.change_window_start)
+    return a == b
+
+
 def counts(message) -> dict[str, int]:
     return {scoring_pb2.GradeLevel.Name(c.level)[-1]: c.count for c in message.counts}
 
@@ -101,6 +108,14 @@ def test_summary_by_city_county_month_and_recent_changes(servicer, engine) -> No
     assert list(city.months) == []
     narrowed = summarize(servicer, SHAANXI, filter='region_code = "610300"', change_days=-1)
     assert counts(narrowed) == {"D": 1} and list(narrowed.recent_changes) == []
+
+    # From the snapshot the worker takes (what a dashboard reads at scale), the same answers.
+    servicer.snapshots.refresh(ScoringUnitOfWork(engine), datetime.now(UTC))
+    assert same(summarize(servicer, SHAANXI), province)
+    assert same(summarize(servicer, XIAN, months=-1), city)
+    assert same(summarize(servicer, SHAANXI, filter='region_code = "610300"', change_days=-1), narrowed)
+    industry = summarize(servicer, SHAANXI, filter='industry_code = "F52"', months=-1, change_days=-1)
+    assert counts(industry) == {"A": 1, "B": 1, "D": 2}  # read from the tables: the snapshot has no industry
 
 
 def test_summary_outside_the_region_is_refused(servicer) -> None:

@@ -21,7 +21,7 @@ from services.scoring.adapters.repository import SqlRepository, as_utc
 from services.scoring.adapters.tables import EnterpriseProjection, GradeHistoryRow, GradeRow
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
-from services.scoring.domain.summary import GradeChangeItem
+from services.scoring.domain.summary import GradeChangeItem, SummarySnapshot
 from shared.regions import region_prefix
 
 _GRADES: Table = GradeRow.__table__  # type: ignore[attr-defined]
@@ -189,6 +189,37 @@ class SqlGradeRepository(SqlRepository):
             (row.id, _grade_of(row), row.previous_level, as_utc(row.recorded_at))  # type: ignore[arg-type]
             for row in self._execute(statement)
         ]
+
+    def snapshot(self, taken_at: datetime) -> SummarySnapshot:
+        """Every grade and level change counted per region code and subject type (two grouped scans)."""
+        grades = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, _GRADES.c.level, _GRADES.c.provisional,
+                func.count(),
+            )
+            .select_from(_GRADES.join(_PROJECTION, _PROJECTION.c.uscc == _GRADES.c.uscc))
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, _GRADES.c.level, _GRADES.c.provisional
+            )
+        )  # fmt: skip
+        month = self._month(_GRADE_HISTORY.c.as_of)
+        moves = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, month, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level, func.count(),
+            )
+            .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+            .where(_level_changed())
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, month, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level,
+            )
+        )  # fmt: skip
+        return SummarySnapshot(
+            taken_at,
+            {(r[0], r[1], r[2], bool(r[3])): r[4] for r in self._execute(grades)},
+            {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in self._execute(moves)},
+        )
 
     def _month(self, column: ColumnElement[datetime]) -> ColumnElement[str]:
         """ "YYYY-MM" of a stored time, in UTC: SQLite keeps ISO text, PostgreSQL a timestamptz."""

@@ -97,3 +97,37 @@ def monthly_distribution(
                 running[GradeLevel(number)] += change
         result.append((key, {level: max(0, n) for level, n in running.items()}))
     return result
+
+
+@dataclass(frozen=True)
+class SummarySnapshot:
+    """Every current grade and every level change, counted per county (full region code) and subject type:
+    small enough to keep in memory, and any region's summary (province, city, county) is a sum over it.
+
+    counts: (region code, subject type, level number, provisional) -> how many current grades;
+    moves: (region code, subject type, month, previous level number or None, level number) -> how many
+    history rows that set a level.
+    """
+
+    taken_at: datetime
+    counts: Mapping[tuple[str, str, int, bool], int]
+    moves: Mapping[tuple[str, str, str, int | None, int], int]
+
+    def level_counts(
+        self, prefix: str, subject_type: str | None, prefix_length: int
+    ) -> list[tuple[str, int, bool, int]]:
+        """As the repository's level_counts: (region prefix of `prefix_length`, level, provisional, n)."""
+        summed: dict[tuple[str, int, bool], int] = {}
+        for (region, subject, level, provisional), n in self.counts.items():
+            if region.startswith(prefix) and subject_type in (None, subject):
+                key = (region[:prefix_length], level, provisional)
+                summed[key] = summed.get(key, 0) + n
+        return [(*key, n) for key, n in summed.items()]
+
+    def monthly_deltas(self, prefix: str, subject_type: str | None) -> list[tuple[str, int | None, int, int]]:
+        """As the repository's monthly_level_deltas, for the region prefix and subject type."""
+        summed: dict[tuple[str, int | None, int], int] = {}
+        for (region, subject, month, previous, level), n in self.moves.items():
+            if region.startswith(prefix) and subject_type in (None, subject):
+                summed[(month, previous, level)] = summed.get((month, previous, level), 0) + n
+        return [(*key, n) for key, n in summed.items()]

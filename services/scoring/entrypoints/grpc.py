@@ -48,13 +48,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         uow_factory: Callable[[], ScoringUoW],
         policy: Policy,
         wake: Callable[[], None] | None = None,
+        snapshots: summary.SummarySnapshots | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self.policy = policy
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
-        # Dashboards aggregate a whole region: the same summary is answered from memory for a minute.
-        self._summaries: summary.SummaryCache = summary.SummaryCache()
+        # Counts of every grade, refreshed by a worker (entrypoints/summaries.py), for the dashboards.
+        self.snapshots = snapshots or summary.SummarySnapshots()
 
     def _wake_if_written(self, uow: ScoringUoW) -> None:
         if uow.committed_events:
@@ -167,11 +168,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         self, request: scoring_pb2.SummarizeGradesRequest, context: grpc.ServicerContext
     ) -> scoring_pb2.SummarizeGradesResponse:
         principal = current_principal()
-        result = self._summaries.get(
-            (summary.scope_key(principal, request.filter), request.months, request.change_days),
-            lambda: summary.summarize(
-                self._uow_factory(), principal, request.filter, request.months, request.change_days, utcnow()
-            ),
+        result = summary.summarize(
+            self._uow_factory(),
+            principal,
+            request.filter,
+            request.months,
+            request.change_days,
+            utcnow(),
+            self.snapshots.current,
         )
         _audit(principal, "SummarizeGrades", result.region_code or "(all)")
         return summary_to_proto(result)

@@ -6,8 +6,6 @@ pages through a whole risk list.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +18,7 @@ from services.scoring.domain.summary import (
     MAX_MONTHS,
     GradeSummary,
     LevelCounts,
+    SummarySnapshot,
     child_code,
     child_prefix_length,
     month_keys,
@@ -38,19 +37,33 @@ CHINA_OFFSET = timedelta(hours=8)
 
 
 def summarize(
-    uow: ScoringUoW, principal: Principal, filter_text: str, months: int, change_days: int, now: datetime
+    uow: ScoringUoW,
+    principal: Principal,
+    filter_text: str,
+    months: int,
+    change_days: int,
+    now: datetime,
+    snapshot: SummarySnapshot | None = None,
 ) -> GradeSummary:
     """The summary of the grades the filter selects, within the caller's region (a system caller without
-    a region in the filter: the whole country, grouped by province)."""
+    a region in the filter: the whole country, grouped by province).
+
+    With a `snapshot`, the counts by level and month come from it (a filter on industry reads the tables
+    instead); the recent changes are read from the grade history either way (an index range, cheap)."""
     months = _bounded("months", months, DEFAULT_MONTHS, MAX_MONTHS)
     change_days = _bounded("change_days", change_days, DEFAULT_CHANGE_DAYS, MAX_CHANGE_DAYS)
     risk_filter = scope_to_principal(parse_filter(filter_text), principal)
     region = risk_filter.region_code
     prefix_length = 2 if region is None else child_prefix_length(region)
     since = now - timedelta(days=change_days)
+    if snapshot is not None and risk_filter.industry_code is None:
+        prefix = "" if region is None else region_prefix(region)
+        counts = snapshot.level_counts(prefix, risk_filter.subject_type, prefix_length)
+        deltas = snapshot.monthly_deltas(prefix, risk_filter.subject_type) if months else []
     with uow:
-        counts = uow.grades.level_counts(risk_filter, prefix_length)
-        deltas = uow.grades.monthly_level_deltas(risk_filter) if months else []
+        if snapshot is None or risk_filter.industry_code is not None:
+            counts = uow.grades.level_counts(risk_filter, prefix_length)
+            deltas = uow.grades.monthly_level_deltas(risk_filter) if months else []
         changes = uow.grades.level_changes_since(risk_filter, since) if change_days else []
         latest = uow.grades.latest_level_changes(risk_filter, since, LATEST_CHANGES) if change_days else []
     by_region: dict[str, tuple[dict[GradeLevel, int], int]] = {}
@@ -104,33 +117,24 @@ def grade_history(
     )
 
 
-def scope_key(principal: Principal, filter_text: str) -> str:
-    """What a summary request covers once narrowed to the caller's region: two callers with the same
-    key get the same answer (a refusal is raised here, before any cache is read)."""
-    return scope_to_principal(parse_filter(filter_text), principal).canonical()
+class SummarySnapshots:
+    """The latest snapshot of every grade's counts (see SummarySnapshot), refreshed by a worker: a
+    dashboard then sums a few thousand rows in memory instead of joining a million grades per request."""
 
-
-class SummaryCache:
-    """Summaries by what they cover, kept `ttl_seconds`: a dashboard reloaded, or opened by the region's
-    other regulators, is answered from memory instead of aggregating the region again."""
-
-    def __init__(self, ttl_seconds: float = 60.0, max_entries: int = 256) -> None:
-        self.ttl_seconds = ttl_seconds
-        self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[float, GradeSummary]] = {}
+    def __init__(self) -> None:
+        self._current: SummarySnapshot | None = None
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], GradeSummary]) -> GradeSummary:
-        now = time.monotonic()
+    @property
+    def current(self) -> SummarySnapshot | None:
         with self._lock:
-            cached = self._entries.get(key)
-        if cached is not None and now - cached[0] < self.ttl_seconds:
-            return cached[1]
-        fresh = compute()
+            return self._current
+
+    def refresh(self, uow: ScoringUoW, now: datetime) -> SummarySnapshot:
+        with uow:
+            fresh = uow.grades.snapshot(now)
         with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (now, fresh)
+            self._current = fresh
         return fresh
 
 
