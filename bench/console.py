@@ -122,7 +122,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 120) 
 
 
 def signed_in_client(base: str, token: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    client = httpx.Client(base_url=base, timeout=180, follow_redirects=False)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text)
     assert csrf is not None
     response = client.post("/sign-in/token", data={"token": token, "csrf_token": csrf.group(1), "next": "/"})
@@ -231,7 +231,7 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{bare_port}/", processes[4])
             risk_path = "/regulator/risk?region=610100&level=GRADE_LEVEL_C"
             for path in (risk_path, "/regulator"):  # warm up (and wait for the services to serve)
-                deadline = time.monotonic() + 120
+                deadline = time.monotonic() + 600
                 while True:
                     try:
                         page_driver(base, token, path, [])(0)
