@@ -6,6 +6,7 @@ pages through a whole risk list.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,22 +120,29 @@ def grade_history(
 
 class SummarySnapshots:
     """The latest snapshot of every grade's counts (see SummarySnapshot), refreshed by a worker: a
-    dashboard then sums a few thousand rows in memory instead of joining a million grades per request."""
+    dashboard then sums a few thousand rows in memory instead of joining a million grades per request.
 
-    def __init__(self) -> None:
+    Where taking it is cheap (under `direct_below_seconds`: a small province, a new stack) the summaries
+    read the tables instead, so they are exact to the last grade; the snapshot serves when it matters."""
+
+    def __init__(self, direct_below_seconds: float = 1.0) -> None:
+        self.direct_below_seconds = direct_below_seconds
         self._current: SummarySnapshot | None = None
+        self._cost_seconds = 0.0
         self._lock = threading.Lock()
 
     @property
     def current(self) -> SummarySnapshot | None:
+        """The snapshot to answer from; None when reading the tables is as cheap."""
         with self._lock:
-            return self._current
+            return self._current if self._cost_seconds >= self.direct_below_seconds else None
 
     def refresh(self, uow: ScoringUoW, now: datetime) -> SummarySnapshot:
+        started = time.monotonic()
         with uow:
             fresh = uow.grades.snapshot(now)
         with self._lock:
-            self._current = fresh
+            self._current, self._cost_seconds = fresh, time.monotonic() - started
         return fresh
 
 
