@@ -301,4 +301,5 @@ PAGES: dict[str, tuple[str, str]] = {
     "appeals.lift": ("撤销调整", "Lift"),
     "appeals.shorten_help": ("缩短时填写新的截止日期。", "When shortening: the new end date."),
     "appeals.bad_review": ("复核结论不正确。", "Unknown review action."),
+    "plans.bad_state": ("检查状态不正确。", "Unknown inspection state."),
 }

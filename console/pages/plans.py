@@ -8,7 +8,7 @@ import uuid
 
 from starlette.responses import Response
 
-from console.clients import call
+from console.clients import call, if_offered
 from console.i18n import HOME_PROVINCE, child_divisions
 from console.web import BadForm, Page, page_route, redirect
 from integrity.enterprises.v1 import enterprises_pb2 as E
@@ -145,7 +145,31 @@ async def plan_verify(page: Page) -> Response:
     return await plan_detail(page, verification)
 
 
+async def inspections(page: Page) -> Response:
+    """The region's inspections by state, e.g. the rectifications overdue (the dashboard links here)."""
+    state = page.request.query_params.get("state", "")
+    if state and state not in I.InspectionState.DESCRIPTOR.values_by_name:
+        raise BadForm("plans.bad_state", state)
+    listed = await if_offered(
+        page.services.inspections,
+        "ListInspections",
+        I,
+        "ListInspectionsRequest",
+        page.token,
+        filter=f"state = {state}" if state else "",
+        page_size=200,
+        page_token=page.request.query_params.get("page_token", ""),
+    )
+    return page.render(
+        "regulator/inspections.html",
+        inspections=None if listed is None else listed.inspections,
+        next_token="" if listed is None else listed.next_page_token,
+        state=state,
+    )
+
+
 ROUTES = [
+    page_route("/regulator/inspections", inspections, REGULATOR),
     page_route("/regulator/plans", plan_list, REGULATOR),
     page_route("/regulator/plans/new", plan_new, REGULATOR),
     page_route("/regulator/plans/preview", plan_preview, REGULATOR, methods=("POST",)),
