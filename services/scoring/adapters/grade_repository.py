@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_
 from sqlalchemy import insert as sa_insert
@@ -21,7 +21,7 @@ from services.scoring.adapters.repository import SqlRepository, as_utc
 from services.scoring.adapters.tables import EnterpriseProjection, GradeHistoryRow, GradeRow
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
-from services.scoring.domain.summary import GradeChangeItem, SummarySnapshot
+from services.scoring.domain.summary import SNAPSHOT_DAYS, GradeChangeItem, SummarySnapshot
 from shared.regions import region_prefix
 
 _GRADES: Table = GradeRow.__table__  # type: ignore[attr-defined]
@@ -215,17 +215,33 @@ class SqlGradeRepository(SqlRepository):
                 _GRADE_HISTORY.c.level,
             )
         )  # fmt: skip
+        day = self._month(_GRADE_HISTORY.c.as_of, day=True)
+        recent = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, day, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level, func.count(),
+            )
+            .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+            .where(_GRADE_HISTORY.c.previous_level.is_not(None), _level_changed())
+            .where(_GRADE_HISTORY.c.as_of >= taken_at - timedelta(days=SNAPSHOT_DAYS))
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, day, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level,
+            )
+        )  # fmt: skip
         return SummarySnapshot(
             taken_at,
             {(r[0], r[1], r[2], bool(r[3])): r[4] for r in self._execute(grades)},
             {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in self._execute(moves)},
+            {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in self._execute(recent)},
         )
 
-    def _month(self, column: ColumnElement[datetime]) -> ColumnElement[str]:
-        """ "YYYY-MM" of a stored time, in UTC: SQLite keeps ISO text, PostgreSQL a timestamptz."""
+    def _month(self, column: ColumnElement[datetime], day: bool = False) -> ColumnElement[str]:
+        """ "YYYY-MM" (or "YYYY-MM-DD") of a stored time, in UTC: SQLite keeps ISO text, PostgreSQL a
+        timestamptz."""
         if self.session.get_bind().dialect.name == "postgresql":
-            return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-        return func.substr(column, 1, 7)
+            return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD" if day else "YYYY-MM")
+        return func.substr(column, 1, 10 if day else 7)
 
 
 def _level_changed() -> ColumnElement[bool]:

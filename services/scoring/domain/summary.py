@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services.scoring.domain.grades import GradeLevel
 
@@ -19,6 +19,8 @@ MAX_MONTHS = 60
 DEFAULT_CHANGE_DAYS = 30
 MAX_CHANGE_DAYS = 366
 LATEST_CHANGES = 20
+# Days of level changes a snapshot keeps by day: the default window of recent changes, and one more.
+SNAPSHOT_DAYS = 31
 
 
 def child_prefix_length(region_code: str) -> int:
@@ -106,12 +108,30 @@ class SummarySnapshot:
 
     counts: (region code, subject type, level number, provisional) -> how many current grades;
     moves: (region code, subject type, month, previous level number or None, level number) -> how many
-    history rows that set a level.
+    history rows that set a level;
+    recent: (region code, subject type, day, previous level number, level number) -> how many level
+    changes of the last SNAPSHOT_DAYS days.
     """
 
     taken_at: datetime
     counts: Mapping[tuple[str, str, int, bool], int]
     moves: Mapping[tuple[str, str, str, int | None, int], int]
+    recent: Mapping[tuple[str, str, str, int, int], int] = field(default_factory=dict)
+
+    def covers(self, since: datetime) -> bool:
+        """True when its day-by-day changes reach back to `since`."""
+        return self.taken_at - since <= timedelta(days=SNAPSHOT_DAYS)
+
+    def changes_since(
+        self, prefix: str, subject_type: str | None, since: datetime
+    ) -> list[tuple[int, int, int]]:
+        """As the repository's level_changes_since, to the day: (previous level, level, n)."""
+        first = since.date().isoformat()
+        summed: dict[tuple[int, int], int] = {}
+        for (region, subject, day, previous, level), n in self.recent.items():
+            if day >= first and region.startswith(prefix) and subject_type in (None, subject):
+                summed[(previous, level)] = summed.get((previous, level), 0) + n
+        return [(*key, n) for key, n in summed.items()]
 
     def level_counts(
         self, prefix: str, subject_type: str | None, prefix_length: int

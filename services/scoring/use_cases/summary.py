@@ -49,32 +49,39 @@ def summarize(
     """The summary of the grades the filter selects, within the caller's region (a system caller without
     a region in the filter: the whole country, grouped by province).
 
-    With a `snapshot`, the counts by level and month come from it (a filter on industry reads the tables
-    instead); the recent changes are read from the grade history either way (an index range, cheap)."""
+    With a `snapshot`, the counts by level, month and recent day come from it (a filter on industry, or
+    a window longer than the snapshot's days, reads the tables instead); the latest changes are read from
+    the grade history, newest first on its as_of index."""
     months = _bounded("months", months, DEFAULT_MONTHS, MAX_MONTHS)
     change_days = _bounded("change_days", change_days, DEFAULT_CHANGE_DAYS, MAX_CHANGE_DAYS)
     risk_filter = scope_to_principal(parse_filter(filter_text), principal)
     region = risk_filter.region_code
     prefix_length = 2 if region is None else child_prefix_length(region)
     since = now - timedelta(days=change_days)
-    if snapshot is not None and risk_filter.industry_code is None:
-        prefix = "" if region is None else region_prefix(region)
-        counts = snapshot.level_counts(prefix, risk_filter.subject_type, prefix_length)
-        deltas = snapshot.monthly_deltas(prefix, risk_filter.subject_type) if months else []
+    snap = snapshot if risk_filter.industry_code is None else None  # it counts no industries
+    prefix, subject_type = ("" if region is None else region_prefix(region)), risk_filter.subject_type
     with uow:
-        if snapshot is None or risk_filter.industry_code is not None:
+        if snap is not None:
+            counts = snap.level_counts(prefix, subject_type, prefix_length)
+            deltas = snap.monthly_deltas(prefix, subject_type) if months else []
+        else:
             counts = uow.grades.level_counts(risk_filter, prefix_length)
             deltas = uow.grades.monthly_level_deltas(risk_filter) if months else []
-        changes = uow.grades.level_changes_since(risk_filter, since) if change_days else []
+        if not change_days:
+            changes: list[tuple[int, int, int]] = []
+        elif snap is not None and snap.covers(since):
+            changes = snap.changes_since(prefix, subject_type, since)
+        else:
+            changes = uow.grades.level_changes_since(risk_filter, since)
         latest = uow.grades.latest_level_changes(risk_filter, since, LATEST_CHANGES) if change_days else []
     by_region: dict[str, tuple[dict[GradeLevel, int], int]] = {}
     totals: dict[GradeLevel, int] = {}
     provisional = 0
-    for prefix, level_number, is_provisional, count in counts:
+    for group, level_number, is_provisional, count in counts:
         level = GradeLevel(level_number)
-        levels, region_provisional = by_region.get(_child(region, prefix), ({}, 0))
+        levels, region_provisional = by_region.get(_child(region, group), ({}, 0))
         levels[level] = levels.get(level, 0) + count
-        by_region[_child(region, prefix)] = (levels, region_provisional + (count if is_provisional else 0))
+        by_region[_child(region, group)] = (levels, region_provisional + (count if is_provisional else 0))
         totals[level] = totals.get(level, 0) + count
         provisional += count if is_provisional else 0
     return GradeSummary(
