@@ -48,7 +48,7 @@ class Services:
 
     def __init__(self, console: ConsoleSettings, platform: Settings) -> None:
         self._channels = {
-            name: grpc.aio.insecure_channel(console.address(platform, name)) for name in CONSOLE.upstreams
+            name: _channel(platform, console.address(platform, name)) for name in CONSOLE.upstreams
         }
         self.enterprises = enterprises_pb2_grpc.EnterpriseServiceStub(self._channels["enterprises"])
         self.complaints = complaints_pb2_grpc.ComplaintServiceStub(self._channels["complaints"])
@@ -72,6 +72,15 @@ async def call(
         return await method(request, metadata=metadata, timeout=timeout)
     except grpc.aio.AioRpcError as error:
         raise service_error(error) from None
+
+
+def _channel(platform: Settings, address: str) -> grpc.aio.Channel:
+    """TLS when INTEGRITY_TLS_CA_FILE names the services' CA (production), plaintext otherwise. The console
+    calls the services' main ports, where the person's bearer token says who calls: no client certificate."""
+    if platform.tls_ca_file is None:
+        return grpc.aio.insecure_channel(address)
+    roots = platform.tls_ca_file.read_bytes()
+    return grpc.aio.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=roots))
 
 
 async def optional(awaitable: Awaitable[T]) -> T | None:

@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from operations import catalogue
 from operations.supervisor import Backoff, ServiceProcess, StopFlag, stop_all
 from shared.settings import Settings
+from shared.transport import kafka_options
 
 if TYPE_CHECKING:
     from operations.broker import LocalBroker
@@ -66,7 +67,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     broker: LocalBroker | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     services = [
-        ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log")
+        ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log", settings)
         for s in (*catalogue.SERVICES, *catalogue.WEB)
     ]
     try:
@@ -84,7 +85,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
                 print(f"integrity stack: {problem}", file=sys.stderr)
                 return 1
             bootstrap = broker.bootstrap
-        elif (problem := _create_topics(bootstrap)) is not None:
+        elif (problem := _create_topics(bootstrap, kafka_options(settings))) is not None:
             print(f"integrity stack: {problem}", file=sys.stderr)
             return 1
         env = {
@@ -166,11 +167,11 @@ def _start_broker(broker: LocalBroker) -> str | None:
     return _create_topics(broker.bootstrap)
 
 
-def _create_topics(bootstrap: str) -> str | None:
+def _create_topics(bootstrap: str, kafka: dict[str, Any] | None = None) -> str | None:
     from operations.broker import ensure_topics
 
     try:
-        ensure_topics(bootstrap, catalogue.topics())
+        ensure_topics(bootstrap, catalogue.topics(), kafka=kafka)
     except KafkaError as exc:
         return f"cannot create topics on {bootstrap}: {exc}"
     return None

@@ -21,7 +21,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from shared import transport
 from shared.manifest import ServiceManifest, WebManifest
+from shared.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not between fork and exec
@@ -92,8 +94,15 @@ class Backoff:
 class ServiceProcess:
     """One service process with its log file (appended to across restarts)."""
 
-    def __init__(self, manifest: ServiceManifest | WebManifest, address: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        manifest: ServiceManifest | WebManifest,
+        address: str,
+        log_path: Path,
+        settings: Settings | None = None,
+    ) -> None:
         self.manifest = manifest
+        self.settings = settings  # how to reach it (TLS when the settings say so)
         self.name = manifest.name
         self.address = address
         self.log_path = log_path
@@ -130,7 +139,11 @@ class ServiceProcess:
         health path)."""
         if isinstance(self.manifest, WebManifest):
             return _http_ok(self.address, self.manifest.health_path)
-        with grpc.insecure_channel(self.address) as channel:
+        settings = self.settings
+        opened = (
+            transport.channel(settings, self.address) if settings else grpc.insecure_channel(self.address)
+        )
+        with opened as channel:
             try:
                 reply = health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(), timeout=1.0

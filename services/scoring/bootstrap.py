@@ -20,6 +20,7 @@ from services.scoring.use_cases.summary import SummarySnapshots
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
+from shared.transport import kafka_options
 from shared.wiring import outbox_relay, service_database
 
 CONSUMER_GROUP = "integrity-scoring"
@@ -51,6 +52,7 @@ def build_app(
         handler=ScoringEventHandler(policy),
         unit_of_work=unit_of_work,
         client_id="integrity-scoring",
+        kafka=kafka_options(settings),
     )
     relay = outbox_relay(engine, settings, SERVICE)
     snapshots = SummarySnapshots()

@@ -174,9 +174,19 @@ class SqlDeclarationRepository:
         row = self.session.get(CommitmentRow, commitment_id)
         return _commitment(row) if row is not None and row.uscc == uscc else None
 
-    def save_commitment(self, commitment: Commitment) -> None:
-        self.session.flush()  # a commitment this transaction added is merged into, not added twice
-        self.session.merge(_commitment_row(commitment))
+    def save_commitment(self, commitment: Commitment) -> bool:
+        """Stores a withdrawn commitment only while the stored one is not withdrawn yet (its one transition):
+        one statement, so two concurrent withdrawals cannot both win. False when another got there first."""
+        self.session.flush()  # a commitment this transaction added is written first
+        result = self.session.execute(
+            update(CommitmentRow)
+            .where(
+                col(CommitmentRow.commitment_id) == commitment.commitment_id,
+                col(CommitmentRow.withdraw_time).is_(None),
+            )
+            .values(withdraw_time=commitment.withdraw_time)
+        )
+        return bool(result.rowcount == 1)
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.session.add(CapabilityDeclarationRow(**vars(declaration)))

@@ -32,6 +32,7 @@ from shared.errors import (
     ErrorKind,
     IntegrityError,
     StorageConflict,
+    concurrent_change,
     failed_precondition,
     not_found,
     permission_denied,
@@ -147,7 +148,8 @@ def withdraw_commitment(
             )
         moment = now or utcnow()
         withdrawn = declarations.withdraw(commitment, moment)
-        uow.declarations.save_commitment(withdrawn)
+        if not uow.declarations.save_commitment(withdrawn):
+            raise concurrent_change(name)
         state = declarations.commitment_state(withdrawn, day)
         payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
         event = stage(uow, uscc, payload, moment)

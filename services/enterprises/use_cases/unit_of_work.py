@@ -60,8 +60,9 @@ class DeclarationRepository(Protocol):
 
     def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
 
-    def save_commitment(self, commitment: Commitment) -> None:
-        """Stores a changed commitment (one this transaction added, too)."""
+    def save_commitment(self, commitment: Commitment) -> bool:
+        """Stores a withdrawn commitment (one this transaction added, too) while the stored one is not
+        withdrawn yet; False when another transaction withdrew it first."""
         ...
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None: ...

@@ -12,7 +12,7 @@ from services.inspections.domain.inspections import Inspection
 from services.inspections.domain.names import PLAN_PREFIX, parse_name
 from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, new_plan, planned_inspections
 from services.inspections.manifest import TOPIC
-from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.access import require_plan_read, require_region
 from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared import pagination
@@ -78,9 +78,9 @@ def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
         plan = uow.plans.get(plan_id)
         if plan is None:
             raise not_found(name)
-        if principal.role == Role.REGULATOR:
-            require_region(principal, plan.region_code)
-        return PlanView(plan, uow.inspections.of_plan(plan_id))
+        inspections = uow.inspections.of_plan(plan_id)
+        require_plan_read(principal, plan.region_code, (i.inspectors for i in inspections))
+        return PlanView(plan, inspections)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,10 @@ class InspectionRepository(Protocol):
 
     def get(self, inspection_id: str) -> Inspection | None: ...
 
-    def save(self, inspection: Inspection) -> None: ...
+    def save(self, inspection: Inspection, expected_state: int) -> bool:
+        """Writes the changed inspection only while its stored state is `expected_state` (the guard
+        against a concurrent move); False when another transaction moved it first."""
+        ...
 
     def of_plan(self, plan_id: str) -> list[Inspection]:
         """The plan's inspections in the draw's order."""

@@ -129,8 +129,9 @@ class AppealRepository(Protocol):
 
     def add(self, appeal: Appeal) -> None: ...
 
-    def save(self, appeal: Appeal) -> None:
-        """Replaces the stored appeal with the same id."""
+    def save(self, appeal: Appeal, expected_state: str) -> bool:
+        """Replaces the stored appeal with the same id while its stored state is `expected_state` (the guard
+        against a concurrent decision); False when another transaction changed it first."""
         ...
 
 

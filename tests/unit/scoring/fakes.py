@@ -146,9 +146,12 @@ class FakeAppealRepository:
     def add(self, appeal: Appeal) -> None:
         self.rows[appeal.id] = appeal
 
-    def save(self, appeal: Appeal) -> None:
+    def save(self, appeal: Appeal, expected_state: str) -> bool:
         assert appeal.id in self.rows  # an appeal is saved after it was read
+        if self.rows[appeal.id].state != expected_state:
+            return False
         self.rows[appeal.id] = appeal
+        return True
 
 
 class FakeCreditRepairRepository:
