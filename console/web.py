@@ -9,6 +9,7 @@ holds a token of its own: the services see the person.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -158,6 +159,12 @@ async def require_csrf(request: Request) -> None:
     sent = request.headers.get(CSRF_HEADER) or str((await request.form()).get(CSRF_FIELD, ""))
     if not expected or not hmac.compare_digest(str(expected), sent):
         raise Forbidden()
+
+
+def embedded_json(value: Any) -> str:
+    """JSON to put inside <script type="application/json">: no "<" survives, so a name holding
+    "</script>" cannot end the element (the page reads it back with JSON.parse)."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def redirect(path: str) -> RedirectResponse:

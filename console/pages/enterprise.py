@@ -7,14 +7,13 @@ of one USCC are refused to another (and /enterprise takes a person to their own)
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timedelta
 
 from starlette.responses import Response
 
 from console.clients import call, if_offered, optional
 from console.i18n import CHINA
-from console.web import BadForm, Page, page_route, redirect
+from console.web import BadForm, Page, embedded_json, page_route, redirect
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.scoring.v1 import scoring_pb2 as S
 from shared.auth import Role
@@ -52,7 +51,7 @@ async def grade_page(page: Page) -> Response:
         "enterprise/grade.html",
         enterprise=enterprise.enterprise,
         grade=grade.grade if grade else None,
-        chart_json=json.dumps(chart, ensure_ascii=False),
+        chart_json=embedded_json(chart),
         uscc=_uscc(page),
         tab="grade",
     )

@@ -4,7 +4,6 @@ the dashboard, the risk list with its exports, and an enterprise's page."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, TypeVar
 
 from starlette.responses import Response
@@ -12,7 +11,7 @@ from starlette.responses import Response
 from console.clients import SUMMARY_TIMEOUT_SECONDS, call, if_offered, optional
 from console.exports import RISK_COLUMNS, csv_response, xlsx_response
 from console.i18n import HOME_PROVINCE, child_divisions, division_name
-from console.web import BadForm, Page, page_route
+from console.web import BadForm, Page, embedded_json, page_route
 from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.enterprises.v1 import enterprises_pb2 as E
 from integrity.inspections.v1 import inspections_pb2 as I
@@ -75,7 +74,7 @@ async def dashboard(page: Page) -> Response:
     return page.render(
         "regulator/dashboard.html",
         summary=summary,
-        chart_json=json.dumps(chart, ensure_ascii=False),
+        chart_json=embedded_json(chart),
         total=sum(c.count for c in summary.counts),
         level_counts={level: _count(summary.counts, level) for level in LEVELS},
         overdue_complaints=None if overdue is None else len(overdue.complaints),
@@ -241,7 +240,7 @@ async def enterprise_page(page: Page) -> Response:
         enterprise=enterprise.enterprise,
         grade=grade.grade if grade else None,
         history=history.entries,
-        chart_json=json.dumps(chart, ensure_ascii=False),
+        chart_json=embedded_json(chart),
         instruments=instruments.instruments,
         commitments=commitments.commitments,
         capabilities=capabilities.declarations,

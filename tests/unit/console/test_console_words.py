@@ -60,3 +60,14 @@ def test_every_enum_value_has_a_label(name: str) -> None:
 def test_times_are_shown_in_china() -> None:
     assert i18n.china_time(datetime(2026, 9, 30, 16, 30, tzinfo=UTC)) == "2026-10-01 00:30"
     assert i18n.china_time(None) == ""
+
+
+def test_json_embedded_in_a_page_cannot_end_its_script_element() -> None:
+    import json
+
+    from console.web import embedded_json
+
+    value = {"name": "</script><script>alert(1)</script>", "zh": "西安市"}
+    text = embedded_json(value)
+    assert "<" not in text and ">" not in text and "西安市" in text
+    assert json.loads(text) == value
