@@ -68,7 +68,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     services = [
         ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log", settings)
-        for s in catalogue.SERVICES
+        for s in (*catalogue.SERVICES, *catalogue.WEB)
     ]
     try:
         if not bootstrap:
@@ -94,10 +94,11 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
             "INTEGRITY_VAR_DIR": str(var_dir),  # absolute, so every service agrees on it
             "PYTHONUNBUFFERED": "1",
         }
-        for service in services:
+        for service in services:  # every port first: the console is told where the services are
             env[f"{service.name.upper()}_PORT"] = str(
                 settings.port(service.name, service.manifest.default_port)
             )
+        for service in services:
             service.start(env)
 
         problem = _wait_until_serving(services, stop)
@@ -252,9 +253,11 @@ def _print_banner(
         f"  {'broker':<12} {bootstrap}  ({broker_kind})",
     ]
     for service in services:
-        lines.append(
-            f"  {service.name:<12} {service.address}  {_masked(settings.database_url(service.name))}"
-        )
+        if service.name in catalogue.BY_NAME:
+            where = _masked(settings.database_url(service.name))
+            lines.append(f"  {service.name:<12} {service.address}  {where}")
+        else:
+            lines.append(f"  {service.name:<12} http://{_browsable(service.address)}/  (web console)")
     example = settings.address(catalogue.ENTERPRISES.name, catalogue.ENTERPRISES.default_port)
     # Tokens must be signed with this stack's key: name its var directory when it is not the default.
     var_dir = log_dir.parent
@@ -288,7 +291,12 @@ def _print_banner(
             f'  {cli} risk-list export --token "$({cli} token --role regulator --region 610100)" \\',
             "    --filter 'level = GRADE_LEVEL_D'",
         ]
-    lines += ["", f"ready: {len(services)} services serving; Ctrl-C stops everything"]
+    lines += [
+        "Open the console in a browser (local sign-in: pick a role; Chinese first, English at the top):",
+        f"  http://{_browsable(services[-1].address)}/",
+        "",
+        f"ready: {len(catalogue.SERVICES)} services and the console serving; Ctrl-C stops everything",
+    ]
     print("\n".join(lines), flush=True)
 
 
@@ -300,6 +308,12 @@ def _port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return True
     return False
+
+
+def _browsable(address: str) -> str:
+    """An address a browser on this machine opens: 0.0.0.0 binds everywhere, 127.0.0.1 reaches it."""
+    host, _, port = address.rpartition(":")
+    return f"{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
 
 def _masked(url: str) -> str:

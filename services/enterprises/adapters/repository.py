@@ -204,6 +204,29 @@ class SqlDeclarationRepository:
         row = self.session.exec(statement).first()
         return _capability(row) if row is not None else None
 
+    def commitments_of(self, uscc: str, offset: int, limit: int) -> list[Commitment]:
+        statement = (
+            select(CommitmentRow)
+            .where(CommitmentRow.uscc == uscc)
+            .order_by(CommitmentRow.create_time.desc(), CommitmentRow.commitment_id)  # type: ignore[attr-defined]
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_commitment(row) for row in self.session.exec(statement)]
+
+    def capabilities_of(self, uscc: str, offset: int, limit: int) -> list[CapabilityDeclaration]:
+        statement = (
+            select(CapabilityDeclarationRow)
+            .where(CapabilityDeclarationRow.uscc == uscc)
+            .order_by(
+                CapabilityDeclarationRow.declare_time.desc(),  # type: ignore[attr-defined]
+                CapabilityDeclarationRow.declaration_id,
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_capability(row) for row in self.session.exec(statement)]
+
     def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None:
         row = self.session.exec(select(CommitmentRow).where(CommitmentRow.public_code == code)).first()
         if row is not None:

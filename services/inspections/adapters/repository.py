@@ -146,6 +146,16 @@ class SqlPlanRepository(_SqlRepository):
         row = self.session.exec(select(PlanRow).where(PlanRow.request_id == request_id)).first()
         return _plan(row) if row is not None else None
 
+    def list(self, region_code: str, offset: int, limit: int) -> list[Plan]:
+        statement = (
+            select(PlanRow)
+            .where(_in_region(PlanRow.region_code, region_code))
+            .order_by(col(PlanRow.create_time).desc(), col(PlanRow.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_plan(row) for row in self.session.exec(statement)]
+
 
 # --- inspections -----------------------------------------------------------------------------------
 

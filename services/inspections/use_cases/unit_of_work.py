@@ -37,6 +37,10 @@ class PlanRepository(Protocol):
 
     def get_by_request_id(self, request_id: str) -> Plan | None: ...
 
+    def list(self, region_code: str, offset: int, limit: int) -> list[Plan]:
+        """The plans of the region and the regions inside it, newest first, from `offset` on."""
+        ...
+
 
 class InspectionRepository(Protocol):
     def add(self, inspection: Inspection, position: int) -> None:

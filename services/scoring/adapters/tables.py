@@ -89,6 +89,10 @@ class GradeHistoryRow(SQLModel, table=True):
     cause_event_id: str = Field(index=True, max_length=64)
 
 
+# The dashboards' recent level changes and the latest of them read the history newest first.
+Index("ix_scoring_grade_history_as_of", GradeHistoryRow.__table__.c.as_of)  # type: ignore[attr-defined]
+
+
 class EnterpriseEventRow(SQLModel, table=True):
     """One source event about an enterprise, kept whole so features can be computed as of any date."""
 
