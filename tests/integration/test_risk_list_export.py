@@ -83,6 +83,7 @@ def test_a_regulator_exports_their_region_highest_risk_first(
     assert rows[0]["reason_codes"].split(";")[0] == "SERIOUS_VIOLATION"
     assert "严重" in rows[0]["reasons_zh"] and rows[0]["label"] == "major_or_worse"
     assert all(row["region_code"] == "610112" for row in rows)
+    assert all(row["region_name"] == "陕西省西安市未央区" for row in rows)
     # The risk list's order: level (D first), then probability.
     order = [("ABCD".index(row["level"]), float(row["violation_probability"])) for row in rows]
     assert order == sorted(order, reverse=True)

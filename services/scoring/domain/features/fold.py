@@ -33,6 +33,7 @@ from services.scoring.domain.features.catalogue import (
     WORST_WINDOW_DAYS,
     Features,
 )
+from shared.enums import enum_name
 from shared.industries import industry_problem, normalize_industry
 
 _Outcome = inspections_pb2.InspectionOutcome
@@ -382,8 +383,9 @@ def _attributes(profile: enterprises_pb2.Enterprise | None) -> dict[str, str]:
     return {
         "industry": (code if industry_problem(code) else normalize_industry(code)) if code else MISSING,
         "district": profile.region_code or MISSING,
-        "subject_type": enterprises_pb2.SubjectType.Name(profile.subject_type),
-        "size_class": enterprises_pb2.SizeClass.Name(profile.size_class),
+        # A number from a newer registry is an unknown category (the scorecard's default points).
+        "subject_type": enum_name(enterprises_pb2.SubjectType, profile.subject_type),
+        "size_class": enum_name(enterprises_pb2.SizeClass, profile.size_class),
     }
 
 
