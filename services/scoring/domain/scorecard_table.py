@@ -86,6 +86,8 @@ def parse_scorecard(check: Checker, table: dict[str, Any], prefix: str = "scorec
         if name in seen:
             check.problem(where + "feature", f"{name!r} appears twice")
         seen.add(name)
+        if name in NUMERIC_FEATURES or name in CATEGORICAL_FEATURES:
+            where = f"{prefix}features[{index}] ({name})."  # a person edits the feature, not the index
         code = check.text(entry, "code", prefix=where)
         reason = check.reason(entry, code, where)
         if name in NUMERIC_FEATURES:

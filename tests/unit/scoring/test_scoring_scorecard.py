@@ -118,6 +118,6 @@ def test_cutoffs_and_hierarchy_in_the_table_are_checked() -> None:
     problems = dict(check.problems)
     assert problems["scorecard.label"].startswith("must be one of ['major_or_worse', 'non_compliant']")
     assert problems["scorecard.cutoffs"].startswith("must strictly decrease A > B > C")
-    assert problems["scorecard.features[0].hierarchy"].startswith(
+    assert problems["scorecard.features[0] (industry).hierarchy"].startswith(
         "must be decreasing positive prefix lengths"
     )
