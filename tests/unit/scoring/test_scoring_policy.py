@@ -170,13 +170,15 @@ def test_shipped_rules_and_scorecard() -> None:
 
 def test_scorecard_points_must_be_monotone_in_risk(document: dict[str, Any]) -> None:
     document["scorecard"]["features"][1]["points"] = [0, -60, -35]
-    assert "scorecard.features[1] (major_decayed).points: must be monotone in risk (increasing)" in _problems(document)
+    problem = "scorecard.features[1] (major_decayed).points: must be monotone in risk (increasing)"
+    assert problem in _problems(document)
 
 
 def test_a_fixed_risk_direction_of_the_catalogue_is_kept(document: dict[str, Any]) -> None:
     entry = document["scorecard"]["features"][1]  # major_decayed: more of it, more risk
     entry.update(risk="decreasing", points=[-60, -35, 0])
-    assert "scorecard.features[1] (major_decayed).risk: major_decayed is increasing in risk" in _problems(document)
+    problem = "scorecard.features[1] (major_decayed).risk: major_decayed is increasing in risk"
+    assert problem in _problems(document)
 
 
 def test_scorecard_bins_and_features_are_checked(document: dict[str, Any]) -> None:
@@ -184,7 +186,8 @@ def test_scorecard_bins_and_features_are_checked(document: dict[str, Any]) -> No
     document["scorecard"]["features"][1]["feature"] = "shoe_size"
     document["scorecard"]["features"][2]["risk"] = "sideways"
     problems = _problems(document)
-    assert "scorecard.features[0] (serious_decayed).upper_bounds: must strictly increase and end with inf" in problems
+    bounds = "scorecard.features[0] (serious_decayed).upper_bounds: must strictly increase and end with inf"
+    assert bounds in problems
     assert "scorecard.features[1].feature: unknown feature 'shoe_size'" in problems
     assert "scorecard.features[2] (minor_decayed).risk: must be 'increasing' or 'decreasing'" in problems
 
