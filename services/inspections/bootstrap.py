@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from integrity.inspections.v1 import inspections_pb2_grpc
@@ -33,7 +34,12 @@ def build_app(settings: Settings, *, own: InspectionSettings | None = None) -> S
     )
     own = own or InspectionSettings()
     overdue = OverdueChecker(uow_factory, own.overdue_check_seconds, wake=relay.wake)
-    servicer = InspectionServiceServicer(uow_factory, own.publication_working_days, wake=relay.wake)
+    servicer = InspectionServiceServicer(
+        uow_factory,
+        own.publication_working_days,
+        wake=relay.wake,
+        reveal_after=timedelta(days=own.plan_reveal_days),
+    )
     return ServiceApp(
         manifest=SERVICE,
         servicers=[(inspections_pb2_grpc.add_InspectionServiceServicer_to_server, servicer)],

@@ -9,10 +9,17 @@ from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, String, func, literal, or_
 from sqlmodel import Session, col, select
 
-from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
+from services.inspections.adapters.tables import (
+    EnterpriseCopyRow,
+    InspectionRow,
+    InspectorRow,
+    PlanCommitmentRow,
+    PlanRow,
+)
+from services.inspections.domain.commitment import PlanCommitment
 from services.inspections.domain.inspections import (
     PLANNED,
     RECTIFYING,
@@ -25,6 +32,7 @@ from services.inspections.domain.inspections import (
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
 from services.inspections.domain.plans import Plan
+from services.inspections.domain.worklist import InspectionQuery
 from shared.regions import region_prefix
 
 
@@ -108,7 +116,7 @@ class SqlInspectorRepository(_SqlRepository):
 # --- plans -----------------------------------------------------------------------------------------
 
 
-def _plan(row: PlanRow) -> Plan:
+def _plan(row: PlanRow, commitment: PlanCommitmentRow | None) -> Plan:
     return Plan(
         id=row.id,
         region_code=row.region_code,
@@ -119,7 +127,17 @@ def _plan(row: PlanRow) -> Plan:
         created_by=row.created_by,
         request_id=row.request_id,
         create_time=_utc(row.create_time),  # type: ignore[arg-type]
+        commitment=None if commitment is None else _commitment(commitment),
     )
+
+
+# The commitment's fields and the row's columns have the same names.
+_COMMITMENT_FIELDS = tuple(field.name for field in fields(PlanCommitment))
+
+
+def _commitment(row: PlanCommitmentRow) -> PlanCommitment:
+    values = {name: getattr(row, name) for name in _COMMITMENT_FIELDS}
+    return PlanCommitment(**{**values, "reveal_time": _utc(row.reveal_time)})
 
 
 class SqlPlanRepository(_SqlRepository):
@@ -137,14 +155,37 @@ class SqlPlanRepository(_SqlRepository):
                 create_time=plan.create_time,
             )
         )
+        if plan.commitment is not None:
+            self.session.add(PlanCommitmentRow(**vars(plan.commitment)))
 
     def get(self, plan_id: str) -> Plan | None:
         row = self.session.get(PlanRow, plan_id)
-        return _plan(row) if row is not None else None
+        return _plan(row, self.session.get(PlanCommitmentRow, plan_id)) if row is not None else None
 
     def get_by_request_id(self, request_id: str) -> Plan | None:
         row = self.session.exec(select(PlanRow).where(PlanRow.request_id == request_id)).first()
-        return _plan(row) if row is not None else None
+        return _plan(row, self.session.get(PlanCommitmentRow, row.id)) if row is not None else None
+
+    def committed(self, region_code: str, after_id: str | None, limit: int) -> list[Plan]:
+        """Up to `limit` plans with a commitment, of the region ("" = every one), newest first, those
+        before `after_id`."""
+        statement = select(PlanRow, PlanCommitmentRow).join(
+            PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id)
+        )
+        if region_code:
+            statement = statement.where(_in_region(PlanRow.region_code, region_code))
+        if after_id is not None:
+            statement = statement.where(col(PlanRow.id) < after_id)
+        rows = self.session.exec(statement.order_by(col(PlanRow.id).desc()).limit(limit))
+        return [_plan(plan, commitment) for plan, commitment in rows]
+
+    def get_many(self, plan_ids: Iterable[str]) -> dict[str, Plan]:
+        statement = (
+            select(PlanRow, PlanCommitmentRow)
+            .join(PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id), isouter=True)
+            .where(col(PlanRow.id).in_(set(plan_ids)))
+        )
+        return {plan.id: _plan(plan, commitment) for plan, commitment in self.session.exec(statement)}
 
 
 # --- inspections -----------------------------------------------------------------------------------
@@ -229,6 +270,19 @@ class SqlInspectionRepository(_SqlRepository):
         )
         return [_inspection(row) for row in rows]
 
+    def unpublished_counts(self, plan_ids: Iterable[str], today: date) -> dict[str, int]:
+        """Plan id -> how many of its inspections are not published by `today` (0 for none)."""
+        unpublished = or_(col(InspectionRow.publish_date).is_(None), col(InspectionRow.publish_date) > today)
+        ids = set(plan_ids)
+        statement = (
+            select(InspectionRow.plan_id, func.count())
+            .where(col(InspectionRow.plan_id).in_(ids), unpublished)
+            .group_by(col(InspectionRow.plan_id))
+        )
+        counts = dict.fromkeys(ids, 0)
+        counts.update({plan_id: count for plan_id, count in self.session.exec(statement)})
+        return counts
+
     def planned_loads(self) -> dict[str, int]:
         """Inspector id -> how many PLANNED inspections it is assigned to (every region)."""
         loads: dict[str, int] = {}
@@ -260,8 +314,33 @@ class SqlInspectionRepository(_SqlRepository):
         )
         return [_inspection(row) for row in rows]
 
+    def list(self, query: InspectionQuery, after_id: str | None, limit: int) -> list[Inspection]:
+        """Up to `limit` inspections matching `query`, by id, those after `after_id`."""
+        statement = select(InspectionRow)
+        if query.plan_id is not None:
+            statement = statement.where(InspectionRow.plan_id == query.plan_id)
+        if query.inspector_id is not None:
+            # The team is a comma-separated list: match the whole id between its commas.
+            team = literal(",", String) + col(InspectionRow.inspectors) + literal(",", String)
+            statement = statement.where(team.contains(f",{query.inspector_id},", autoescape=True))
+        if query.state is not None:
+            statement = statement.where(InspectionRow.state == query.state)
+        if query.region_code is not None:
+            statement = statement.where(_in_region(InspectionRow.region_code, query.region_code))
+        if query.uscc is not None:
+            statement = statement.where(InspectionRow.uscc == query.uscc)
+        if after_id is not None:
+            statement = statement.where(col(InspectionRow.id) > after_id)
+        rows = self.session.exec(statement.order_by(col(InspectionRow.id)).limit(limit))
+        return [_inspection(row) for row in rows]
+
     def published(
-        self, region_code: str | None, today: date, after_id: str | None, limit: int
+        self,
+        region_code: str | None,
+        today: date,
+        after_id: str | None,
+        limit: int,
+        plan_id: str | None = None,
     ) -> list[PublishedResult]:
         """Completed results whose publication date has come, newest id first, with the enterprise name."""
         statement = (
@@ -271,6 +350,8 @@ class SqlInspectionRepository(_SqlRepository):
         )
         if region_code:
             statement = statement.where(_in_region(InspectionRow.region_code, region_code))
+        if plan_id is not None:
+            statement = statement.where(InspectionRow.plan_id == plan_id)
         if after_id is not None:
             statement = statement.where(col(InspectionRow.id) < after_id)
         statement = statement.order_by(col(InspectionRow.id).desc()).limit(limit)
