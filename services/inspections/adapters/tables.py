@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, DateTime, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 from shared.inbox import ProcessedEvent
@@ -47,7 +47,8 @@ class PlanRow(SQLModel, table=True):
     subject_type: int = 0
     # JSON {level: ratio}.
     ratios: str = Field(sa_column=Column(Text, nullable=False))
-    seed: int
+    # 64-bit: a generated seed has 62 bits (PostgreSQL's INTEGER would refuse it).
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
     # JSON of the draw inputs (services.inspections.domain.draw.inputs_to_json).
     snapshot: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str = Field(sa_column=Column(Text, nullable=False))
