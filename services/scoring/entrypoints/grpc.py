@@ -10,6 +10,7 @@ Reads of non-public grades, and decisions, are audit-logged with the caller (DES
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import grpc
 
@@ -25,7 +26,6 @@ from services.scoring.adapters.mapping import (
 from services.scoring.domain.names import (
     appeal_of,
     grade_name,
-    list_parent_of,
     uscc_of_grade_name,
     uscc_of_parent,
 )
@@ -158,19 +158,9 @@ class ScoringServicer(RepairAndListingMethods, scoring_pb2_grpc.ScoringServiceSe
     def ListAppeals(
         self, request: S.ListAppealsRequest, context: grpc.ServicerContext
     ) -> S.ListAppealsResponse:
-        principal = current_principal()
-        page = appeals.list_appeals(
-            self._uow_factory(),
-            principal,
-            list_parent_of(request.parent),
-            request.filter,
-            request.page_size,
-            request.page_token,
-            utcnow(),
-        )
-        audit(principal, "ListAppeals", request.parent, filter=request.filter, count=len(page.appeals))
+        page = self._decision_page("ListAppeals", request, partial(appeals.list_appeals, now=utcnow()))
         return S.ListAppealsResponse(
-            appeals=[appeal_to_proto(a) for a in page.appeals], next_page_token=page.next_page_token
+            appeals=[appeal_to_proto(a) for a in page.items], next_page_token=page.next_page_token
         )
 
     def ReviewAppealOverride(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -21,12 +22,14 @@ from services.scoring.adapters.mapping import (
 from services.scoring.domain.names import application_of, list_parent_of, listing_of, uscc_of_parent
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases import dishonesty, repair
+from services.scoring.use_cases.access import DecisionPage
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, current_principal
 from shared.errors import FieldViolation, invalid_argument
 from shared.events import utcnow
 
 S = scoring_pb2
+T = TypeVar("T")
 audit_log = logging.getLogger("integrity.audit")
 
 
@@ -79,24 +82,9 @@ class RepairAndListingMethods:
     def ListCreditRepairApplications(
         self, request: S.ListCreditRepairApplicationsRequest, context: grpc.ServicerContext
     ) -> S.ListCreditRepairApplicationsResponse:
-        principal = current_principal()
-        page = repair.list_applications(
-            self._uow_factory(),
-            principal,
-            list_parent_of(request.parent),
-            request.filter,
-            request.page_size,
-            request.page_token,
-        )
-        audit(
-            principal,
-            "ListCreditRepairApplications",
-            request.parent,
-            filter=request.filter,
-            count=len(page.applications),
-        )
+        page = self._decision_page("ListCreditRepairApplications", request, repair.list_applications)
         return S.ListCreditRepairApplicationsResponse(
-            credit_repair_applications=[application_to_proto(a) for a in page.applications],
+            credit_repair_applications=[application_to_proto(a) for a in page.items],
             next_page_token=page.next_page_token,
         )
 
@@ -183,8 +171,18 @@ class RepairAndListingMethods:
     def ListDishonestyListings(
         self, request: S.ListDishonestyListingsRequest, context: grpc.ServicerContext
     ) -> S.ListDishonestyListingsResponse:
+        page = self._decision_page("ListDishonestyListings", request, dishonesty.list_listings)
+        return S.ListDishonestyListingsResponse(
+            dishonesty_listings=[listing_to_proto(item) for item in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def _decision_page(
+        self, method: str, request: Any, lister: Callable[..., DecisionPage[T]]
+    ) -> DecisionPage[T]:
+        """A page of a decision list (a request with parent, filter and page fields), audit-logged."""
         principal = current_principal()
-        page = dishonesty.list_listings(
+        page = lister(
             self._uow_factory(),
             principal,
             list_parent_of(request.parent),
@@ -192,17 +190,8 @@ class RepairAndListingMethods:
             request.page_size,
             request.page_token,
         )
-        audit(
-            principal,
-            "ListDishonestyListings",
-            request.parent,
-            filter=request.filter,
-            count=len(page.listings),
-        )
-        return S.ListDishonestyListingsResponse(
-            dishonesty_listings=[listing_to_proto(item) for item in page.listings],
-            next_page_token=page.next_page_token,
-        )
+        audit(principal, method, request.parent, filter=request.filter, count=len(page.items))
+        return page
 
 
 def optional_time(message: Message, field: str, path: str = "") -> datetime | None:

@@ -9,7 +9,7 @@ review are also ingested, which regrades the enterprise in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from integrity.events.v1 import events_pb2
@@ -21,14 +21,8 @@ from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.domain.names import appeal_name, grade_name
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
-from services.scoring.use_cases.access import require_access, scope_decisions
+from services.scoring.use_cases.access import DecisionPage, list_decisions, require_access
 from services.scoring.use_cases.ingest import SOURCE, ingest
-from services.scoring.use_cases.queries import (
-    decode_decision_token,
-    next_decision_token,
-    page_size_of,
-    parse_decision_filter,
-)
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
 from shared.errors import failed_precondition, not_found
@@ -159,12 +153,6 @@ def review_override(
     return appeal.reviewed(review), grade
 
 
-@dataclass(frozen=True)
-class AppealPage:
-    appeals: list[Appeal]
-    next_page_token: str  # empty on the last page
-
-
 def list_appeals(
     uow: ScoringUoW,
     principal: Principal,
@@ -172,17 +160,21 @@ def list_appeals(
     filter_text: str,
     page_size: int,
     page_token: str,
+    *,
     now: datetime,
-) -> AppealPage:
+) -> DecisionPage[Appeal]:
     """A page of appeals, oldest first: a regulator's queue of their region, an enterprise's own."""
-    size = page_size_of(page_size)
-    query = parse_decision_filter(filter_text, APPEALS, uscc)
-    with uow:
-        query = scope_decisions(uow, principal, query, APPEALS)
-        after = decode_decision_token(page_token, query, APPEALS)
-        found = uow.appeals.list(query, now, size + 1, after)
-    token = next_decision_token(found, size, query, APPEALS, lambda a: DecisionCursor(a.created_at, a.id))
-    return AppealPage(found[:size], token)
+    return list_decisions(
+        uow,
+        principal,
+        APPEALS,
+        uscc,
+        filter_text,
+        page_size,
+        page_token,
+        fetch=lambda query, limit, after: uow.appeals.list(query, now, limit, after),
+        cursor_of=lambda appeal: DecisionCursor(appeal.created_at, appeal.id),
+    )
 
 
 def _appeal(uow: ScoringUoW, uscc: str, appeal_id: str) -> Appeal:

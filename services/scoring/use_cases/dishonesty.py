@@ -20,14 +20,8 @@ from services.scoring.domain.grades import Grade
 from services.scoring.domain.names import dishonesty_listing_name, enterprise_name
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
-from services.scoring.use_cases.access import scope_decisions
+from services.scoring.use_cases.access import DecisionPage, list_decisions
 from services.scoring.use_cases.ingest import SOURCE, ingest
-from services.scoring.use_cases.queries import (
-    decode_decision_token,
-    next_decision_token,
-    page_size_of,
-    parse_decision_filter,
-)
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal
 from shared.errors import failed_precondition, not_found
@@ -129,26 +123,21 @@ def remove_listing(
     return ListingDecision(removed, grade)
 
 
-@dataclass(frozen=True)
-class ListingPage:
-    listings: list[DishonestyListing]
-    next_page_token: str  # empty on the last page
-
-
 def list_listings(
     uow: ScoringUoW, principal: Principal, uscc: str | None, filter_text: str, page_size: int, page_token: str
-) -> ListingPage:
+) -> DecisionPage[DishonestyListing]:
     """A page of listings, oldest first: the system's all, a regulator's region, an enterprise's own."""
-    size = page_size_of(page_size)
-    query = parse_decision_filter(filter_text, LISTINGS, uscc)
-    with uow:
-        query = scope_decisions(uow, principal, query, LISTINGS)
-        after = decode_decision_token(page_token, query, LISTINGS)
-        found = uow.listings.list(query, size + 1, after)
-    token = next_decision_token(
-        found, size, query, LISTINGS, lambda item: DecisionCursor(item.listed_at, item.id)
+    return list_decisions(
+        uow,
+        principal,
+        LISTINGS,
+        uscc,
+        filter_text,
+        page_size,
+        page_token,
+        fetch=lambda query, limit, after: uow.listings.list(query, limit, after),
+        cursor_of=lambda listing: DecisionCursor(listing.listed_at, listing.id),
     )
-    return ListingPage(found[:size], token)
 
 
 def _grade(uow: ScoringUoW, uscc: str) -> Grade:

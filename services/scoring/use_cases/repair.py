@@ -33,14 +33,8 @@ from services.scoring.domain.repairs import (
     require_repairable,
 )
 from services.scoring.manifest import TOPIC
-from services.scoring.use_cases.access import require_access, scope_decisions
+from services.scoring.use_cases.access import DecisionPage, list_decisions, require_access
 from services.scoring.use_cases.ingest import SOURCE, ingest
-from services.scoring.use_cases.queries import (
-    decode_decision_token,
-    next_decision_token,
-    page_size_of,
-    parse_decision_filter,
-)
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
 from shared.errors import failed_precondition, not_found
@@ -225,26 +219,21 @@ def refuse_application(
     return refused
 
 
-@dataclass(frozen=True)
-class ApplicationPage:
-    applications: list[RepairApplication]
-    next_page_token: str  # empty on the last page
-
-
 def list_applications(
     uow: ScoringUoW, principal: Principal, uscc: str | None, filter_text: str, page_size: int, page_token: str
-) -> ApplicationPage:
+) -> DecisionPage[RepairApplication]:
     """A page of applications, oldest first: a regulator's queue of their region, an enterprise's own."""
-    size = page_size_of(page_size)
-    query = parse_decision_filter(filter_text, APPLICATIONS, uscc)
-    with uow:
-        query = scope_decisions(uow, principal, query, APPLICATIONS)
-        after = decode_decision_token(page_token, query, APPLICATIONS)
-        found = uow.applications.list(query, size + 1, after)
-    token = next_decision_token(
-        found, size, query, APPLICATIONS, lambda a: DecisionCursor(a.created_at, a.id)
+    return list_decisions(
+        uow,
+        principal,
+        APPLICATIONS,
+        uscc,
+        filter_text,
+        page_size,
+        page_token,
+        fetch=lambda query, limit, after: uow.applications.list(query, limit, after),
+        cursor_of=lambda application: DecisionCursor(application.created_at, application.id),
     )
-    return ApplicationPage(found[:size], token)
 
 
 def _application(uow: ScoringUoW, uscc: str, application_id: str) -> RepairApplication:
