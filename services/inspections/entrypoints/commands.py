@@ -1,19 +1,40 @@
-"""`integrity plan verify <plan name>`: check an inspection plan's draw.
+"""`integrity plan verify <plan name>`: check an inspection plan's draw; `integrity plan show <plan name>`:
+the plan as a sheet (CSV) with enterprise and region names.
 
-Two ways, for two kinds of people (docs/verifiable-draw.md):
+Verify works two ways, for two kinds of people (docs/verifiable-draw.md):
 - an auditor with the inspections database (default): the plan's seed and complete input snapshot go
   through the same pure draw function, the result must equal the stored inspections, and the plan's seed,
   snapshot and public inputs must match what it committed to when it was drawn;
 - anyone, with `--public`: only the public API, no token (GetPlanCommitment, ListPublishedResults): the
   public inputs must hash to the published hash, the revealed seed to the published seed commitment, and
   every published result of the plan must be an enterprise the seed drew.
-Exit 0 when everything checked holds, 1 when something does not (with what), 2 on usage errors.
+Exit 0 when everything checked holds, 1 when something does not (with what), 2 on usage errors. Show
+reads the inspections database directly.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from services.inspections.use_cases.plans import SheetRow
+
+SHEET_COLUMNS = (
+    "inspection",
+    "uscc",
+    "enterprise_name",
+    "region_code",
+    "region_name",
+    "subject_type",
+    "grade",
+    "trigger",
+    "inspectors",
+    "state",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--address", help="inspections service host:port for --public (default: from settings)"
     )
     verify.set_defaults(handler=verify_command)
+    show = actions.add_parser(
+        "show",
+        help="write a plan's inspections as CSV, in the draw's order, with enterprise and region names",
+    )
+    show.add_argument("name", help="the plan, e.g. inspectionPlans/0193a1b2c3d4e5f6a7b8c9d0")
+    show.add_argument(
+        "--output", "-o", type=Path, help="CSV file (UTF-8 with BOM, for Excel); default stdout"
+    )
+    show.add_argument("--database-url", help="inspections database (default: from settings)")
+    show.set_defaults(handler=show_command)
 
 
 def verify_command(args: argparse.Namespace) -> int:
@@ -134,3 +165,55 @@ def _verify_public(args: argparse.Namespace) -> int:
     )
     print(f"{name}: {verdict}")
     return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from services.inspections.adapters.tables import TABLES
+    from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+    from services.inspections.use_cases.plans import plan_sheet
+    from shared.db import create_tables, make_engine
+    from shared.errors import IntegrityError
+    from shared.settings import get_settings
+
+    engine = make_engine(args.database_url or get_settings().database_url("inspections"))
+    try:
+        create_tables(engine, TABLES)
+        plan, rows = plan_sheet(InspectionsUnitOfWork(engine), args.name)
+    except IntegrityError as exc:
+        print(f"integrity plan show: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if args.output is None:
+        write_sheet(rows, sys.stdout)
+    else:
+        with args.output.open("w", encoding="utf-8-sig", newline="") as out:
+            write_sheet(rows, out)
+    print(f"{plan.name}: {len(rows)} inspections in {plan.region_code}, seed {plan.seed}", file=sys.stderr)
+    return 0
+
+
+def write_sheet(rows: list[SheetRow], out: TextIO) -> None:
+    from integrity.enterprises.v1 import enterprises_pb2
+    from integrity.scoring.v1 import scoring_pb2
+    from services.inspections.domain.inspections import state_label
+
+    writer = csv.writer(out)
+    writer.writerow(SHEET_COLUMNS)
+    for row in rows:
+        inspection = row.inspection
+        level = scoring_pb2.GradeLevel.Name(row.grade_level).removeprefix("GRADE_LEVEL_")
+        writer.writerow(
+            (
+                inspection.name,
+                inspection.uscc,
+                row.enterprise_name,
+                inspection.region_code,
+                row.region_name,
+                enterprises_pb2.SubjectType.Name(row.subject_type).removeprefix("SUBJECT_TYPE_"),
+                "" if level == "UNSPECIFIED" else level,
+                inspection.trigger,
+                " ".join(inspection.inspectors),
+                state_label(inspection.state),
+            )
+        )

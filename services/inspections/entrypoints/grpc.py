@@ -6,7 +6,7 @@ Errors are shared.errors.IntegrityError; the platform interceptor turns them int
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import grpc
 
@@ -25,6 +25,8 @@ from services.inspections.use_cases import inspections, inspectors, plans
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
+from shared.events import utcnow
+from shared.workdays import PRC, WorkingCalendar, china_date
 
 P = inspections_pb2
 
@@ -35,10 +37,16 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         uow_factory: Callable[[], InspectionsUoW],
         publication_working_days: int = 7,
         wake: Callable[[], None] | None = None,
+        *,
+        calendar: WorkingCalendar = PRC,
+        clock: Callable[[], datetime] = utcnow,
         reveal_after: timedelta = plans.DEFAULT_REVEAL_AFTER,
     ) -> None:
         self._uow_factory = uow_factory
         self._publication_working_days = publication_working_days
+        # Publication dates count working days on this calendar, from the China date of `clock()`.
+        self._calendar = calendar
+        self._clock = clock
         self._reveal_after = reveal_after
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
@@ -137,6 +145,8 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             rectification_deadline=deadline,
             principal=current_principal(),
             publication_working_days=self._publication_working_days,
+            calendar=self._calendar,
+            now=self._clock(),
         )
         if uow.committed_events:
             self._wake()
@@ -159,6 +169,7 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             request.region_code,
             request.page_size,
             request.page_token,
+            today=china_date(self._clock()),
             filter_text=request.filter,
         )
         return P.ListPublishedResultsResponse(

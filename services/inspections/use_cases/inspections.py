@@ -36,6 +36,7 @@ from shared.auth import Principal, Role, listing_region
 from shared.errors import FieldViolation, invalid_argument, not_found, permission_denied
 from shared.events import new_event, utcnow
 from shared.regions import region_problem
+from shared.workdays import PRC, WorkingCalendar, china_date
 
 # How many overdue rectifications one check flags at most (the next check takes the rest).
 OVERDUE_BATCH = 500
@@ -111,8 +112,10 @@ def complete_inspection(
     rectification_deadline: datetime | None,
     principal: Principal,
     publication_working_days: int,
+    calendar: WorkingCalendar = PRC,
+    now: datetime | None = None,
 ) -> Inspection:
-    now = utcnow()
+    now = now or utcnow()
     with uow:
         inspection, inspector_id = _assigned(uow, name, principal)
         done = domain.complete(
@@ -124,6 +127,7 @@ def complete_inspection(
             inspector_id=inspector_id,
             now=now,
             publication_working_days=publication_working_days,
+            calendar=calendar,
         )
         uow.inspections.save(done)
         uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, done.uscc, mapping.completed_event(done), now))
@@ -181,7 +185,8 @@ def list_published(
     after = decode_page_token(page_token, query)
     now = utcnow()
     with uow:
-        found = uow.inspections.published(region_code or None, today or now.date(), after, limit + 1, plan_id)
+        today = today or china_date(now)
+        found = uow.inspections.published(region_code or None, today, after, limit + 1, plan_id)
         found = _with_commitments(uow, found, now)
     return page_of(found, limit, query, lambda result: result.inspection.id)
 

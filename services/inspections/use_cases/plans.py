@@ -31,7 +31,8 @@ from shared.errors import (
 )
 from shared.events import new_event, utcnow
 from shared.idempotency import repeat_of, request_key
-from shared.regions import region_problem
+from shared.regions import region_name, region_problem
+from shared.workdays import china_date
 
 # The seed is revealed once every inspection of a plan is published, at the latest this long after the draw.
 DEFAULT_REVEAL_AFTER = timedelta(days=180)
@@ -62,9 +63,10 @@ def create_plan(
             original := repeat_of(uow.plans.get_by_request_id(key), lambda p: p.answers(request), key, "plan")
         ):
             return _view(uow, original, now)
+        population = uow.enterprises.active_in(request.region_code, request.subject_type)
         inputs = draw_inputs(
             request,
-            population=uow.enterprises.active_in(request.region_code, request.subject_type),
+            population=population,
             previous_leads=uow.inspections.previous_leads(request.region_code),
             roster=uow.inspectors.available_in(request.region_code),
             loads=uow.inspections.planned_loads(),
@@ -75,7 +77,8 @@ def create_plan(
             raise failed_precondition(str(exc), "NOT_ENOUGH_INSPECTORS") from None
         plan = new_plan(request, inputs, principal.subject, key, now, len(drawn), reveal_after)
         uow.plans.add(plan)
-        inspections = planned_inspections(plan, drawn, now)
+        regions = {e.uscc: e.region_code for e in population}
+        inspections = planned_inspections(plan, drawn, regions, now)
         for position, inspection in enumerate(inspections):
             uow.inspections.add(inspection, position)
             payload = mapping.planned_event(inspection, plan)
@@ -111,7 +114,7 @@ def _view(uow: InspectionsUoW, plan: Plan, now: datetime) -> PlanView:
 
 def revealed(uow: InspectionsUoW, plans: list[Plan], now: datetime) -> dict[str, bool]:
     """Plan id -> whether its seed is public (plans without a commitment never reveal anything)."""
-    unpublished = uow.inspections.unpublished_counts([p.id for p in plans], now.date())
+    unpublished = uow.inspections.unpublished_counts([p.id for p in plans], china_date(now))
     return {p.id: p.commitment is not None and p.commitment.revealed(unpublished[p.id], now) for p in plans}
 
 
@@ -153,6 +156,39 @@ def get_commitment(uow: InspectionsUoW, name: str, now: datetime | None = None) 
         if plan is None or plan.commitment is None:
             raise not_found(name)
         return public_commitment(plan, revealed(uow, [plan], now or utcnow())[plan.id])
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One inspection of a plan as a person reads it: the enterprise's name and its region's name."""
+
+    inspection: Inspection
+    enterprise_name: str
+    region_name: str
+    subject_type: int
+    grade_level: int
+
+
+def plan_sheet(uow: InspectionsUoW, name: str) -> tuple[Plan, list[SheetRow]]:
+    """The plan and its inspections in the draw's order, with names from the local copy and GB/T 2260."""
+    plan_id = parse_name(name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None:
+            raise not_found(name)
+        rows = []
+        for inspection in uow.inspections.of_plan(plan_id):
+            copy = uow.enterprises.get(inspection.uscc)
+            rows.append(
+                SheetRow(
+                    inspection,
+                    copy.display_name,
+                    region_name(inspection.region_code),
+                    copy.subject_type,
+                    copy.grade_level,
+                )
+            )
+    return plan, rows
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.domain.names import credit_repair_name, enterprise_name, grade_name
 from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskEntry
+from shared.regions import region_name
 
 
 def level_to_proto(level: GradeLevel | None) -> scoring_pb2.GradeLevel:
@@ -48,6 +49,7 @@ def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:
         region_code=entry.region_code,
         industry_code=entry.industry_code,
         grade=grade_to_proto(entry.uscc, entry.grade),
+        region_name=region_name(entry.region_code),
     )
 
 
