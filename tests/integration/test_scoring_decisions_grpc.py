@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -116,6 +117,10 @@ def desk(tmp_path: Path, database_url: str) -> Iterator[Desk]:
         engine.dispose()
 
 
+def denied(method: Any, request: Any, metadata: Metadata) -> bool:
+    return refusal(method, request, metadata).code == grpc.StatusCode.PERMISSION_DENIED
+
+
 def appeal(desk: Desk, code: str, reason: str = "检查时器具已送检，请复核。") -> S.Appeal:
     request = S.CreateAppealRequest(parent=f"enterprises/{code}", appeal=S.Appeal(reason=reason))
     return desk.stub.CreateAppeal(request, metadata=desk.enterprise(code)).appeal
@@ -145,20 +150,15 @@ def test_a_regulator_works_through_the_appeal_queue_and_reviews_an_override(desk
     changed = S.ListAppealsRequest(parent="enterprises/-", page_size=1, page_token=page.next_page_token)
     assert refusal(desk.stub.ListAppeals, changed, desk.xian).fields == {"page_token"}
     outside = S.ListAppealsRequest(parent="enterprises/-", filter='region_code = "610100"')
-    assert refusal(desk.stub.ListAppeals, outside, desk.baoji).code == grpc.StatusCode.PERMISSION_DENIED
-    assert refusal(
-        desk.stub.ListAppeals, S.ListAppealsRequest(parent=f"enterprises/{XIAN_A}"), desk.baoji
-    ).code == (grpc.StatusCode.PERMISSION_DENIED)
+    assert denied(desk.stub.ListAppeals, outside, desk.baoji)
+    assert denied(desk.stub.ListAppeals, S.ListAppealsRequest(parent=f"enterprises/{XIAN_A}"), desk.baoji)
     bad = S.ListAppealsRequest(parent="enterprises/-", filter="state = OPEN")
     assert refusal(desk.stub.ListAppeals, bad, desk.xian).fields == {"filter"}
     # An enterprise sees its own appeals and nobody else's.
     own = desk.stub.ListAppeals(S.ListAppealsRequest(parent="enterprises/-"), metadata=desk.enterprise(BAOJI))
     assert [a.name for a in own.appeals] == [baoji.name]
     other = S.ListAppealsRequest(parent=f"enterprises/{XIAN_A}")
-    assert (
-        refusal(desk.stub.ListAppeals, other, desk.enterprise(BAOJI)).code
-        == grpc.StatusCode.PERMISSION_DENIED
-    )
+    assert denied(desk.stub.ListAppeals, other, desk.enterprise(BAOJI))
 
     # Accepted: B for 30 days. It is in the queue of overrides to review, no longer in the pending one.
     accept = S.AcceptAppealRequest(name=first.name, override_level=S.GRADE_LEVEL_B, reason="器具检定证书有效")
@@ -177,9 +177,7 @@ def test_a_regulator_works_through_the_appeal_queue_and_reviews_an_override(desk
     review.override_expire_time.FromDatetime(utcnow() + timedelta(days=60))
     assert refusal(desk.stub.ReviewAppealOverride, review, desk.xian).fields == {"override_expire_time"}
     review.override_expire_time.FromDatetime(utcnow() + timedelta(days=10))
-    assert (
-        refusal(desk.stub.ReviewAppealOverride, review, desk.baoji).code == grpc.StatusCode.PERMISSION_DENIED
-    )
+    assert denied(desk.stub.ReviewAppealOverride, review, desk.baoji)
     assert desk.kinds().count("override_reviewed") == 0
     shortened = desk.stub.ReviewAppealOverride(review, metadata=desk.xian)
     assert shortened.appeal.override_expire_time == review.override_expire_time
@@ -252,12 +250,8 @@ def test_an_enterprise_applies_for_credit_repair_and_a_regulator_decides(desk: D
     )
     assert (early.code, early.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REPAIR_TOO_EARLY")
     # Only for itself, and a regulator may not apply for it.
-    assert refusal(desk.stub.CreateCreditRepairApplication, no_letter, desk.enterprise(XIAN_B)).code == (
-        grpc.StatusCode.PERMISSION_DENIED
-    )
-    assert refusal(desk.stub.CreateCreditRepairApplication, no_letter, desk.xian).code == (
-        grpc.StatusCode.PERMISSION_DENIED
-    )
+    assert denied(desk.stub.CreateCreditRepairApplication, no_letter, desk.enterprise(XIAN_B))
+    assert denied(desk.stub.CreateCreditRepairApplication, no_letter, desk.xian)
     assert desk.kinds().count("credit_repair_applied") == 0
 
     # A first application is refused, with who and why; the enterprise applies again.
@@ -299,10 +293,7 @@ def test_an_enterprise_applies_for_credit_repair_and_a_regulator_decides(desk: D
     assert list(empty.credit_repair_applications) == []
 
     grant = S.GrantCreditRepairApplicationRequest(name=application.name, reason="整改到位，同意修复")
-    assert (
-        refusal(desk.stub.GrantCreditRepairApplication, grant, desk.baoji).code
-        == grpc.StatusCode.PERMISSION_DENIED
-    )
+    assert denied(desk.stub.GrantCreditRepairApplication, grant, desk.baoji)
     no_reason = S.GrantCreditRepairApplicationRequest(name=application.name)
     assert refusal(desk.stub.GrantCreditRepairApplication, no_reason, desk.xian).fields == {"reason"}
     granted = desk.stub.GrantCreditRepairApplication(grant, metadata=desk.xian)
@@ -340,10 +331,7 @@ def test_the_national_credit_system_lists_and_removes_an_enterprise(desk: Desk) 
     )
     request = S.CreateDishonestyListingRequest(parent=f"enterprises/{XIAN_CLEAN}", dishonesty_listing=listing)
     # Only the system; a reference is required; the future is refused; nothing is written meanwhile.
-    assert (
-        refusal(desk.stub.CreateDishonestyListing, request, desk.xian).code
-        == grpc.StatusCode.PERMISSION_DENIED
-    )
+    assert denied(desk.stub.CreateDishonestyListing, request, desk.xian)
     incomplete = S.CreateDishonestyListingRequest(
         parent=f"enterprises/{XIAN_CLEAN}", dishonesty_listing=S.DishonestyListing(reason="x")
     )
