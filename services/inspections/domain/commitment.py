@@ -27,7 +27,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.inspections.domain.draw import LEVELS, UNGRADED, DrawInputs, opening, select_keys, tag, tag_of
+from services.inspections.domain.draw import (
+    LEVELS,
+    UNGRADED,
+    DrawInputs,
+    opening,
+    sampled_as,
+    select_keys,
+    tag,
+    tag_of,
+)
 
 __all__ = [
     "PlanCommitment",
@@ -65,7 +74,7 @@ def public_inputs(inputs: DrawInputs, plan_name: str) -> str:
         if candidate.trigger:
             triggered.append([candidate_tag, candidate.trigger])
         else:
-            groups.setdefault(candidate.level, []).append(candidate_tag)
+            groups.setdefault(sampled_as(candidate.level), []).append(candidate_tag)
     document = {
         "version": PUBLIC_INPUTS_VERSION,
         "plan": plan_name,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2
+from shared.enums import enum_name
 
 Q = inspections_pb2
 E = enterprises_pb2
@@ -111,7 +112,7 @@ class Drawn:
 class NotEnoughInspectors(Exception):
     def __init__(self, uscc: str, subject_type: int, qualified: int, needed: int) -> None:
         self.uscc, self.subject_type, self.qualified, self.needed = uscc, subject_type, qualified, needed
-        type_name = E.SubjectType.Name(subject_type).removeprefix("SUBJECT_TYPE_")  # type: ignore[arg-type]
+        type_name = enum_name(E.SubjectType, subject_type).removeprefix("SUBJECT_TYPE_")
         super().__init__(
             f"enterprise {uscc} ({type_name}) needs {needed} inspectors qualified for it and available "
             f"in the region, but only {qualified} are; add inspectors or mark them available"
@@ -128,6 +129,12 @@ def sample_count(ratio: float, population: int, rng: random.Random) -> int:
     if fraction > 0 and rng.random() < fraction:
         whole += 1
     return min(population, whole)
+
+
+def sampled_as(level: int) -> int:
+    """A level from a newer scoring service that this code does not know is sampled as ungraded: the
+    enterprise stays in the draw instead of falling out of every pool."""
+    return level if level in LEVELS else UNGRADED
 
 
 def select_keys(
@@ -149,7 +156,7 @@ def select_enterprises(inputs: DrawInputs, rng: random.Random) -> list[Candidate
     groups: dict[int, list[str]] = {}
     for key, candidate in by_key.items():
         if not candidate.trigger:
-            groups.setdefault(candidate.level, []).append(key)
+            groups.setdefault(sampled_as(candidate.level), []).append(key)
     chosen = [c for c in inputs.candidates if c.trigger]
     chosen += [by_key[key] for key in select_keys(groups, inputs.ratios, rng)]
     return sorted(chosen, key=lambda c: c.uscc)

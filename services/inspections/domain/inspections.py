@@ -9,7 +9,7 @@ Enum values are those of `integrity.inspections.v1` (one source of truth).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
@@ -21,6 +21,8 @@ from shared.workdays import PRC, WorkingCalendar
 
 Q = inspections_pb2
 PENALTY_REFERENCE_MAX = 100
+# An order to rectify gives at most this long; a later deadline is a typing error, not a decision.
+RECTIFICATION_MAX_DAYS = 365
 
 COMPLIANT = Q.INSPECTION_OUTCOME_COMPLIANT
 MINOR, MAJOR, SERIOUS = (
@@ -279,6 +281,13 @@ def result_violations(
         elif deadline <= completed_at:
             too_early = "must be after the inspection (time)" if imported else "must be in the future"
             violations.append(FieldViolation("rectification_deadline", too_early))
+        elif deadline > completed_at + timedelta(days=RECTIFICATION_MAX_DAYS):
+            violations.append(
+                FieldViolation(
+                    "rectification_deadline",
+                    f"must be at most {RECTIFICATION_MAX_DAYS} days after the inspection",
+                )
+            )
     return violations
 
 

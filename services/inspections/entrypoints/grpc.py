@@ -127,6 +127,28 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             inspections=[inspection_to_proto(i) for i in view.inspections],
         )
 
+    def ListInspectionPlans(
+        self, request: P.ListInspectionPlansRequest, context: grpc.ServicerContext
+    ) -> P.ListInspectionPlansResponse:
+        page = plans.list_plans(
+            self._uow_factory(),
+            current_principal(),
+            request.region_code,
+            request.page_size,
+            request.page_token,
+        )
+        return P.ListInspectionPlansResponse(
+            inspection_plans=[plan_to_proto(view.plan, view.inspections) for view in page.plans],
+            next_page_token=page.next_page_token,
+        )
+
+    def VerifyInspectionPlan(
+        self, request: P.VerifyInspectionPlanRequest, context: grpc.ServicerContext
+    ) -> P.VerifyInspectionPlanResponse:
+        plans.require_plan_reader(self._uow_factory(), current_principal(), request.name)
+        result = plans.verify_plan(self._uow_factory(), request.name)
+        return P.VerifyInspectionPlanResponse(matches=result.matches, differences=result.differences)
+
     def CompleteInspection(
         self, request: P.CompleteInspectionRequest, context: grpc.ServicerContext
     ) -> P.CompleteInspectionResponse:

@@ -33,7 +33,7 @@ from services.inspections.use_cases.queries import (
 )
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import Principal, Role, listing_region
-from shared.errors import FieldViolation, invalid_argument, not_found, permission_denied
+from shared.errors import FieldViolation, concurrent_change, invalid_argument, not_found, permission_denied
 from shared.events import new_event, utcnow
 from shared.regions import region_problem
 from shared.workdays import PRC, WorkingCalendar, china_date
@@ -129,7 +129,8 @@ def complete_inspection(
             publication_working_days=publication_working_days,
             calendar=calendar,
         )
-        uow.inspections.save(done)
+        if not uow.inspections.save(done, inspection.state):
+            raise concurrent_change(name)
         uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, done.uscc, mapping.completed_event(done), now))
         uow.commit()
     audit("CompleteInspection", done.name, principal, outcome=outcome)
@@ -141,7 +142,8 @@ def complete_rectification(uow: InspectionsUoW, name: str, principal: Principal)
     with uow:
         inspection, _ = _assigned(uow, name, principal)
         rectified = domain.rectify(inspection)
-        uow.inspections.save(rectified)
+        if not uow.inspections.save(rectified, inspection.state):
+            raise concurrent_change(name)
         payload = mapping.rectified_event(rectified)
         uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, rectified.uscc, payload, now))
         uow.commit()
@@ -151,13 +153,17 @@ def complete_rectification(uow: InspectionsUoW, name: str, principal: Principal)
 
 def flag_overdue_rectifications(uow: InspectionsUoW, now: datetime | None = None) -> int:
     """Marks rectifications past their deadline overdue, once each: RectificationOverdue, and the
-    enterprise is triggered for its region's next plan. Returns how many were flagged."""
+    enterprise is triggered for its region's next plan. Returns how many were flagged. One that another
+    checker (a second replica) or a CompleteRectification moved meanwhile is left to it."""
     now = now or utcnow()
+    flagged = 0
     with uow:
         due = uow.inspections.rectifications_due_before(now, OVERDUE_BATCH)
         for inspection in due:
             overdue = domain.mark_overdue(inspection)
-            uow.inspections.save(overdue)
+            if not uow.inspections.save(overdue, inspection.state):
+                continue
+            flagged += 1
             payload = mapping.overdue_event(overdue)
             occurred_at = overdue.rectification_deadline
             uow.add_event(
@@ -165,7 +171,7 @@ def flag_overdue_rectifications(uow: InspectionsUoW, now: datetime | None = None
             )
             uow.enterprises.save(uow.enterprises.get(overdue.uscc).triggered(TRIGGER_OVERDUE))
         uow.commit()
-    return len(due)
+    return flagged
 
 
 def list_published(

@@ -15,11 +15,12 @@ from services.inspections.domain.inspections import Inspection
 from services.inspections.domain.names import PLAN_PREFIX, parse_name
 from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, new_plan, planned_inspections
 from services.inspections.manifest import TOPIC
-from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.access import require_plan_read, require_region
 from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.queries import Page, decode_page_token, page_of, page_size_of
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
-from shared.auth import Principal, Role
+from shared import pagination
+from shared.auth import Principal, Role, listing_region
 from shared.errors import (
     ErrorKind,
     FieldViolation,
@@ -102,9 +103,9 @@ def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
         plan = uow.plans.get(plan_id)
         if plan is None:
             raise not_found(name)
-        if principal.role == Role.REGULATOR:
-            require_region(principal, plan.region_code)
-        return _view(uow, plan, utcnow())
+        inspections = uow.inspections.of_plan(plan_id)
+        require_plan_read(principal, plan.region_code, (i.inspectors for i in inspections))
+        return PlanView(plan, inspections, revealed=revealed(uow, [plan], utcnow())[plan.id])
 
 
 def _view(uow: InspectionsUoW, plan: Plan, now: datetime) -> PlanView:
@@ -156,6 +157,37 @@ def get_commitment(uow: InspectionsUoW, name: str, now: datetime | None = None) 
         if plan is None or plan.commitment is None:
             raise not_found(name)
         return public_commitment(plan, revealed(uow, [plan], now or utcnow())[plan.id])
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    plans: list[PlanView]
+    next_page_token: str
+
+
+def list_plans(
+    uow: InspectionsUoW, principal: Principal, region_code: str, page_size: int, page_token: str
+) -> PlanPage:
+    """A page of the plans of a region (the caller's when none is given), newest first."""
+    region = region_code or ""  # a system caller: everywhere unless it names a region
+    if principal.role != Role.SYSTEM:
+        region = listing_region(principal, region_code or None, "inspection plans")
+    size = pagination.page_size(page_size)
+    query = pagination.fingerprint(f"plans:{region}")
+    offset = pagination.decode_page_token(page_token, query) if page_token else 0
+    if not isinstance(offset, int) or offset < 0:
+        raise pagination.invalid_page_token()
+    with uow:
+        found = uow.plans.list(region, offset, size + 1)
+        shown = revealed(uow, found[:size], utcnow())
+        views = [PlanView(p, uow.inspections.of_plan(p.id), shown[p.id]) for p in found[:size]]
+    token = pagination.encode_page_token(offset + size, query) if len(found) > size else ""
+    return PlanPage(views, token)
+
+
+def require_plan_reader(uow: InspectionsUoW, principal: Principal, name: str) -> None:
+    """NOT_FOUND or PERMISSION_DENIED unless the caller may read the plan (as GetInspectionPlan)."""
+    get_plan(uow, name, principal)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import SQLModel, col, select
 
 from services.scoring.adapters.repository import SqlRepository, domain_of
@@ -52,8 +52,18 @@ class SqlAppealRepository(SqlRepository):
     def add(self, appeal: Appeal) -> None:
         self.session.add(AppealRow(**_appeal_values(appeal)))
 
-    def save(self, appeal: Appeal) -> None:
-        _save(self.session.get(AppealRow, appeal.id), _appeal_values(appeal), self.session)
+    def save(self, appeal: Appeal, expected_state: str, expected_expire_at: datetime | None = None) -> bool:
+        """Writes the decided (or reviewed) appeal only while its stored state is still `expected_state`
+        and, when given, its override still ends at `expected_expire_at`: one statement, so two concurrent
+        decisions cannot both win. False when another decided it first."""
+        values = _appeal_values(appeal)
+        del values["id"]
+        statement = update(AppealRow).where(
+            col(AppealRow.id) == appeal.id, col(AppealRow.state) == expected_state
+        )
+        if expected_expire_at is not None:
+            statement = statement.where(col(AppealRow.override_expire_at) == expected_expire_at)
+        return _updated_one(self.session.execute(statement.values(**values)))
 
     def add_review(self, appeal_id: str, review: OverrideReview) -> None:
         self.session.add(OverrideReviewRow(appeal_id=appeal_id, **vars(review)))
@@ -125,8 +135,12 @@ class SqlRepairApplicationRepository(SqlRepository):
     def add(self, application: RepairApplication) -> None:
         self.session.add(RepairApplicationRow(**vars(application)))
 
-    def save(self, application: RepairApplication) -> None:
-        _save(self.session.get(RepairApplicationRow, application.id), vars(application), self.session)
+    def save(self, application: RepairApplication, expected_state: str) -> bool:
+        values = {k: v for k, v in vars(application).items() if k != "id"}
+        statement = update(RepairApplicationRow).where(
+            col(RepairApplicationRow.id) == application.id, col(RepairApplicationRow.state) == expected_state
+        )
+        return _updated_one(self.session.execute(statement.values(**values)))
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[RepairApplication]:
         statement = _listing(RepairApplicationRow, RepairApplicationRow.created_at, query, after)
@@ -158,8 +172,12 @@ class SqlDishonestyListingRepository(SqlRepository):
     def add(self, listing: DishonestyListing) -> None:
         self.session.add(DishonestyListingRow(**vars(listing)))
 
-    def save(self, listing: DishonestyListing) -> None:
-        _save(self.session.get(DishonestyListingRow, listing.id), vars(listing), self.session)
+    def save(self, listing: DishonestyListing) -> bool:
+        values = {k: v for k, v in vars(listing).items() if k != "id"}
+        statement = update(DishonestyListingRow).where(
+            col(DishonestyListingRow.id) == listing.id, col(DishonestyListingRow.removed_at).is_(None)
+        )
+        return _updated_one(self.session.execute(statement.values(**values)))
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[DishonestyListing]:
         statement = _listing(DishonestyListingRow, DishonestyListingRow.listed_at, query, after)
@@ -190,11 +208,8 @@ def _after(time: Any, row_id: Any, cursor: DecisionCursor) -> ColumnElement[bool
     return or_(time > cursor.time, and_(time == cursor.time, row_id > cursor.id))
 
 
-def _save(row: SQLModel | None, values: dict[str, object], session: Any) -> None:
-    assert row is not None  # a record is saved after it was read
-    for field, value in values.items():
-        setattr(row, field, value)
-    session.add(row)
+def _updated_one(result: Any) -> bool:
+    return bool(result.rowcount == 1)
 
 
 def _appeal_values(appeal: Appeal) -> dict[str, object]:

@@ -9,6 +9,7 @@ from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.domain.names import credit_repair_name, enterprise_name, grade_name
 from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskEntry
+from services.scoring.domain.summary import GradeSummary, LevelCounts
 from shared.regions import region_name
 
 
@@ -146,4 +147,46 @@ def listing_to_proto(listing: DishonestyListing) -> scoring_pb2.DishonestyListin
     message.list_time.FromDatetime(listing.listed_at)
     if listing.removed_at is not None:
         message.remove_time.FromDatetime(listing.removed_at)
+    return message
+
+
+def _level_counts(levels: dict[GradeLevel, int] | LevelCounts) -> list[scoring_pb2.LevelCount]:
+    by_level = levels.by_level if isinstance(levels, LevelCounts) else levels
+    return [
+        scoring_pb2.LevelCount(level=level_to_proto(level), count=by_level[level])
+        for level in sorted(by_level)
+        if by_level[level]
+    ]
+
+
+def summary_to_proto(summary: GradeSummary) -> scoring_pb2.SummarizeGradesResponse:
+    message = scoring_pb2.SummarizeGradesResponse(
+        region_code=summary.region_code,
+        counts=_level_counts(summary.totals),
+        provisional_count=summary.totals.provisional,
+        regions=[
+            scoring_pb2.RegionGradeCounts(
+                region_code=code, counts=_level_counts(counts), provisional_count=counts.provisional
+            )
+            for code, counts in summary.regions.items()
+        ],
+        months=[
+            scoring_pb2.MonthlyGradeCounts(month=month, counts=_level_counts(levels))
+            for month, levels in summary.months
+        ],
+        recent_changes=[
+            scoring_pb2.LevelChangeCount(from_level=level_to_proto(a), to_level=level_to_proto(b), count=n)
+            for (a, b), n in sorted(summary.recent_changes.items())
+        ],
+    )
+    for change in summary.latest_changes:
+        entry = message.latest_changes.add(
+            enterprise=enterprise_name(change.uscc),
+            display_name=change.display_name,
+            region_code=change.region_code,
+            from_level=level_to_proto(change.from_level),
+            to_level=level_to_proto(change.to_level),
+        )
+        entry.change_time.FromDatetime(change.changed_at)
+    message.change_window_start.FromDatetime(summary.change_window_start)
     return message

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 from shared.inbox import ProcessedEvent
@@ -89,6 +89,10 @@ class GradeHistoryRow(SQLModel, table=True):
     feature_version: str = Field(max_length=64)
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     cause_event_id: str = Field(index=True, max_length=64)
+
+
+# The dashboards' recent level changes and the latest of them read the history newest first.
+Index("ix_scoring_grade_history_as_of", GradeHistoryRow.__table__.c.as_of)  # type: ignore[attr-defined]
 
 
 class EnterpriseEventRow(SQLModel, table=True):
@@ -215,6 +219,27 @@ class DishonestyListingRow(SQLModel, table=True):
     removed_by: str = Field(default="", max_length=255)
     removal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     removal_event_id: str = Field(default="", max_length=64)
+
+
+# The database settles concurrent requests: one pending appeal per enterprise, and a request id names one
+# appeal, repair, repair application or dishonesty listing of an enterprise.
+Index(
+    "ux_scoring_appeals_pending",
+    AppealRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("state = 'PENDING'"),
+    postgresql_where=text("state = 'PENDING'"),
+)
+_IDEMPOTENT = (AppealRow, CreditRepairRow, RepairApplicationRow, DishonestyListingRow)
+for _table in (row.__table__ for row in _IDEMPOTENT):  # type: ignore[attr-defined]
+    Index(
+        f"ux_{_table.name}_request",
+        _table.c.uscc,
+        _table.c.request_id,
+        unique=True,
+        sqlite_where=text("request_id != ''"),
+        postgresql_where=text("request_id != ''"),
+    )
 
 
 # Every table of the scoring database: created when the service, `integrity scoring recompute` or a

@@ -24,7 +24,7 @@ from services.scoring.use_cases.access import DecisionPage, list_decisions
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal
-from shared.errors import failed_precondition, not_found
+from shared.errors import concurrent_change, failed_precondition, not_found
 from shared.events import new_event
 
 LISTINGS = "dishonesty listings"
@@ -117,7 +117,8 @@ def remove_listing(
         ingest(uow, policy, event)
         uow.add_event(TOPIC, event)
         removed = listing.removed(reason, principal.subject, removed_at, event.id)
-        uow.listings.save(removed)
+        if not uow.listings.save(removed):
+            raise concurrent_change(listing.name)  # removed meanwhile: this removal rolls back
         grade = _grade(uow, uscc)
         uow.commit()
     return ListingDecision(removed, grade)

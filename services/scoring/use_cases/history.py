@@ -115,12 +115,12 @@ class _Batch:
             level, expire_at, payload.reason, payload.decided_by, _when(event), event.id
         )
         self._ingest(event)
-        self.uow.appeals.save(accepted)
+        self.uow.appeals.save(accepted, appeal.state)
 
     def _appeal_rejected(self, event: Event, payload: events_pb2.AppealRejected) -> None:
         appeal = self._appeal(event, payload.appeal)
         _required("decided_by", payload.decided_by)
-        self.uow.appeals.save(appeal.rejected(payload.reason, payload.decided_by, _when(event)))
+        self.uow.appeals.save(appeal.rejected(payload.reason, payload.decided_by, _when(event)), appeal.state)
 
     def _override_reviewed(self, event: Event, payload: events_pb2.OverrideReviewed) -> None:
         appeal = self._appeal(event, payload.appeal)
@@ -135,7 +135,7 @@ class _Batch:
             )
         review = replace(review, event_id=event.id)
         self._ingest(event)
-        self.uow.appeals.save(appeal.reviewed(review))
+        self.uow.appeals.save(appeal.reviewed(review), appeal.state)
         self.uow.appeals.add_review(appeal.id, review)
 
     def _appeal(self, event: Event, name: str) -> Appeal:
@@ -201,12 +201,14 @@ class _Batch:
         self._ingest(event)
         self.uow.repairs.add(repair)
         if granted is not None:
-            self.uow.applications.save(granted)
+            self.uow.applications.save(granted, application.state)
 
     def _repair_refused(self, event: Event, payload: events_pb2.CreditRepairRefused) -> None:
         application = self._application(event, payload.application)
         _required("decided_by", payload.decided_by)
-        self.uow.applications.save(application.refused(payload.reason, payload.decided_by, _when(event)))
+        self.uow.applications.save(
+            application.refused(payload.reason, payload.decided_by, _when(event)), application.state
+        )
 
     def _application(self, event: Event, name: str) -> RepairApplication:
         application_id = self._id(event, application_of, name, "application")

@@ -37,8 +37,9 @@ from services.scoring.use_cases.access import DecisionPage, list_decisions, requ
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
-from shared.errors import failed_precondition, not_found
+from shared.errors import concurrent_change, failed_precondition, not_found
 from shared.events import new_event
+from shared.idempotency import repeat_of, settled_after_conflict
 
 APPLICATIONS = "credit repair applications"
 
@@ -61,18 +62,27 @@ def grant_credit_repair(
 ) -> GrantedRepair:
     """Lifts `rule_code` for the enterprise as of `now`; raises INVALID_ARGUMENT, NOT_FOUND or
     FAILED_PRECONDITION (rule not in force, or its evidence too recent) and then changes nothing. A repeat
-    with the same request id returns the repair the first one granted."""
-    with uow:
-        require_access(uow, principal, uscc)  # only regulators may repair (method roles): of its region
-        repeated = uow.repairs.by_request_id(uscc, request_id) if request_id else None
-        if repeated is not None:
-            grade = uow.grades.get(uscc)
-            assert grade is not None  # a repair is only granted to a graded enterprise
-            return GrantedRepair(repeated, grade)
-        rule = repairable_rule(policy, rule_code, reason)
-        granted = _grant(uow, policy, principal, uscc, rule, reason, now, request_id)
-        uow.commit()
-    return granted
+    with the same request id returns the repair the first one granted, also when both arrive at once (the
+    database's unique index on the request id settles it: the loser is answered as the repeat)."""
+
+    def attempt() -> GrantedRepair:
+        with uow:
+            require_access(uow, principal, uscc)  # only regulators may repair (method roles): of its region
+            found = uow.repairs.by_request_id(uscc, request_id) if request_id else None
+            asked = (rule_code, reason)
+            if repeated := repeat_of(
+                found, lambda r: (r.rule_code, r.reason) == asked, request_id, "credit repair"
+            ):
+                grade = uow.grades.get(uscc)
+                assert grade is not None  # a repair is only granted to a graded enterprise
+                return GrantedRepair(repeated, grade)
+
+            rule = repairable_rule(policy, rule_code, reason)
+            granted = _grant(uow, policy, principal, uscc, rule, reason, now, request_id)
+            uow.commit()
+        return granted
+
+    return settled_after_conflict(attempt, enterprise_name(uscc))
 
 
 def _grant(
@@ -198,7 +208,8 @@ def grant_application(
         application.require_pending()
         granted = _grant(uow, policy, principal, uscc, rule, reason, now, "", application.name)
         decided = application.granted(granted.repair)
-        uow.applications.save(decided)
+        if not uow.applications.save(decided, application.state):
+            raise concurrent_change(application.name)  # decided meanwhile: the repair rolls back too
         uow.commit()
     return decided, granted
 
@@ -213,7 +224,8 @@ def refuse_application(
         payload = events_pb2.CreditRepairRefused(
             application=refused.name, decided_by=principal.subject, reason=reason
         )
-        uow.applications.save(refused)
+        if not uow.applications.save(refused, application.state):
+            raise concurrent_change(application.name)
         uow.add_event(TOPIC, new_event(SOURCE, uscc, payload, occurred_at=now))
         uow.commit()
     return refused

@@ -19,6 +19,7 @@ from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
 from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from services.scoring.domain.summary import GradeChangeItem
 from shared.events import Event
 
 
@@ -93,6 +94,31 @@ class GradeRepository(Protocol):
         probability first, then by USCC)."""
         ...
 
+    def level_counts(self, risk_filter: RiskFilter, prefix_length: int) -> list[tuple[str, int, bool, int]]:
+        """(region code prefix of `prefix_length` digits, level, provisional, how many) of current grades
+        matching the filter's region, industry and subject type."""
+        ...
+
+    def monthly_level_deltas(self, risk_filter: RiskFilter) -> list[tuple[str, int | None, int, int]]:
+        """(month "YYYY-MM" of as_of, previous level, level, how many) of history rows that set a level."""
+        ...
+
+    def level_changes_since(self, risk_filter: RiskFilter, since: datetime) -> list[tuple[int, int, int]]:
+        """(previous level, level, how many) of the level changes as of `since` or later."""
+        ...
+
+    def latest_level_changes(
+        self, risk_filter: RiskFilter, since: datetime, limit: int
+    ) -> list[GradeChangeItem]:
+        """The newest level changes as of `since` or later, newest first."""
+        ...
+
+    def history(
+        self, uscc: str, limit: int, after_id: int | None
+    ) -> list[tuple[int, Grade, int | None, datetime]]:
+        """(row id, grade, previous level, recorded at) of the enterprise's grades in the order recorded."""
+        ...
+
 
 class AppealRepository(Protocol):
     def get(self, appeal_id: str) -> Appeal | None:
@@ -107,8 +133,10 @@ class AppealRepository(Protocol):
 
     def add(self, appeal: Appeal) -> None: ...
 
-    def save(self, appeal: Appeal) -> None:
-        """Replaces the stored appeal with the same id (its reviews are added with add_review)."""
+    def save(self, appeal: Appeal, expected_state: str, expected_expire_at: datetime | None = None) -> bool:
+        """Replaces the stored appeal with the same id while its stored state is `expected_state` and, when
+        given, its override ends at `expected_expire_at` (the guard against a concurrent decision or review);
+        False when another transaction changed it first. Its reviews are added with add_review."""
         ...
 
     def add_review(self, appeal_id: str, review: OverrideReview) -> None: ...
@@ -140,7 +168,10 @@ class RepairApplicationRepository(Protocol):
 
     def add(self, application: RepairApplication) -> None: ...
 
-    def save(self, application: RepairApplication) -> None: ...
+    def save(self, application: RepairApplication, expected_state: str) -> bool:
+        """Writes the decided application while its stored state is `expected_state` (PENDING); False when
+        another transaction decided it first."""
+        ...
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[RepairApplication]:
         """Up to `limit` applications matching `query` after `after`, oldest first."""
@@ -158,7 +189,10 @@ class DishonestyListingRepository(Protocol):
 
     def add(self, listing: DishonestyListing) -> None: ...
 
-    def save(self, listing: DishonestyListing) -> None: ...
+    def save(self, listing: DishonestyListing) -> bool:
+        """Writes the removal while the stored listing is still active; False when another transaction
+        removed it first."""
+        ...
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[DishonestyListing]:
         """Up to `limit` listings matching `query` after `after`, oldest first (effective time, then id)."""

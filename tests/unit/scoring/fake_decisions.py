@@ -79,9 +79,13 @@ class FakeAppealRepository:
     def add(self, appeal: Appeal) -> None:
         self.rows[appeal.id] = replace(appeal, reviews=())
 
-    def save(self, appeal: Appeal) -> None:
+    def save(self, appeal: Appeal, expected_state: str, expected_expire_at: datetime | None = None) -> bool:
         assert appeal.id in self.rows  # an appeal is saved after it was read
+        stored = self.rows[appeal.id]
+        if stored.state != expected_state or expected_expire_at not in (None, stored.override_expire_at):
+            return False
         self.rows[appeal.id] = replace(appeal, reviews=())
+        return True
 
     def add_review(self, appeal_id: str, review: OverrideReview) -> None:
         self.reviews[appeal_id] = [*self.reviews.get(appeal_id, []), review]
@@ -130,9 +134,12 @@ class FakeRepairApplicationRepository:
     def add(self, application: RepairApplication) -> None:
         self.rows[application.id] = application
 
-    def save(self, application: RepairApplication) -> None:
+    def save(self, application: RepairApplication, expected_state: str) -> bool:
         assert application.id in self.rows
+        if self.rows[application.id].state != expected_state:
+            return False
         self.rows[application.id] = application
+        return True
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[RepairApplication]:
         chosen = [a for a in self.rows.values() if query.state in (None, a.state)]
@@ -162,9 +169,12 @@ class FakeDishonestyListingRepository:
     def add(self, listing: DishonestyListing) -> None:
         self.rows[listing.id] = listing
 
-    def save(self, listing: DishonestyListing) -> None:
+    def save(self, listing: DishonestyListing) -> bool:
         assert listing.id in self.rows
+        if not self.rows[listing.id].active:
+            return False
         self.rows[listing.id] = listing
+        return True
 
     def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[DishonestyListing]:
         chosen = [item for item in self.rows.values() if query.active in (None, item.active)]

@@ -133,6 +133,7 @@ def _matches(risk_filter: RiskFilter, enterprise: ProjectedEnterprise, grade: Gr
         and (industry is None or enterprise.industry_code.startswith(industry))
         and risk_filter.level in (None, grade.level)
         and risk_filter.subject_type in (None, enterprise.subject_type)
+        and risk_filter.provisional in (None, grade.provisional)
     )
 
 
