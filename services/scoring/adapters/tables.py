@@ -230,6 +230,22 @@ Index(
     sqlite_where=text("state = 'PENDING'"),
     postgresql_where=text("state = 'PENDING'"),
 )
+# One pending application per enterprise and rule; one active listing per enterprise.
+Index(
+    "ux_scoring_repair_applications_pending",
+    RepairApplicationRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    RepairApplicationRow.__table__.c.rule_code,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("state = 'PENDING'"),
+    postgresql_where=text("state = 'PENDING'"),
+)
+Index(
+    "ux_scoring_dishonesty_listings_active",
+    DishonestyListingRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("removed_at IS NULL"),
+    postgresql_where=text("removed_at IS NULL"),
+)
 _IDEMPOTENT = (AppealRow, CreditRepairRow, RepairApplicationRow, DishonestyListingRow)
 for _table in (row.__table__ for row in _IDEMPOTENT):  # type: ignore[attr-defined]
     Index(

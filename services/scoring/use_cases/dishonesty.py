@@ -26,6 +26,7 @@ from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal
 from shared.errors import concurrent_change, failed_precondition, not_found
 from shared.events import new_event
+from shared.idempotency import settled_after_conflict
 
 LISTINGS = "dishonesty listings"
 
@@ -49,7 +50,28 @@ def list_enterprise(
     request_id: str = "",
 ) -> ListingDecision:
     """Puts the enterprise on the list with effect from `listed_at` (default now); FAILED_PRECONDITION
-    while it is listed already. A repeat with the same request id returns the first listing."""
+    while it is listed already. A repeat with the same request id returns the first listing, also when
+    both arrive at once (a unique index settles it)."""
+    return settled_after_conflict(
+        lambda: _list(
+            uow, policy, principal, uscc, reason, decision_reference, authority, listed_at, now, request_id
+        ),
+        enterprise_name(uscc),
+    )
+
+
+def _list(
+    uow: ScoringUoW,
+    policy: Policy,
+    principal: Principal,
+    uscc: str,
+    reason: str,
+    decision_reference: str,
+    authority: str,
+    listed_at: datetime | None,
+    now: datetime,
+    request_id: str = "",
+) -> ListingDecision:
     listed_at = listed_at or now
     with uow:
         repeated = uow.listings.by_request_id(uscc, request_id) if request_id else None

@@ -140,7 +140,34 @@ def apply_for_repair(
     """The enterprise applies for repair of `rule_code` with a new commitment letter: INVALID_ARGUMENT for a
     rule that cannot be repaired or a missing letter, FAILED_PRECONDITION when the rule is not in force,
     its evidence is too recent, or an application for it is pending. A repeat with the same request id
-    returns the first application."""
+    returns the first application, also when both arrive at once (a unique index settles it)."""
+    return settled_after_conflict(
+        lambda: _apply(
+            uow,
+            policy,
+            principal,
+            uscc,
+            rule_code,
+            commitment_letter,
+            rectification_statement,
+            now,
+            request_id,
+        ),
+        enterprise_name(uscc),
+    )
+
+
+def _apply(
+    uow: ScoringUoW,
+    policy: Policy,
+    principal: Principal,
+    uscc: str,
+    rule_code: str,
+    commitment_letter: str,
+    rectification_statement: str,
+    now: datetime,
+    request_id: str = "",
+) -> RepairApplication:
     require_enterprise_read(principal, uscc, None)  # only enterprises apply (method roles): for itself
     with uow:
         repeated = uow.applications.by_request_id(uscc, request_id) if request_id else None
