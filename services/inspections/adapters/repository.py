@@ -1,5 +1,5 @@
-"""Where inspectors, plans, inspections and the local copy of enterprises are kept: one SQL repository per
-aggregate, each returning domain objects."""
+"""Where inspectors, plans and inspections are kept: one SQL repository per aggregate, each returning domain
+objects (the local copy of enterprises: local_copy_repository.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ from services.inspections.domain.inspections import (
     PublishedResult,
 )
 from services.inspections.domain.inspectors import Inspector
-from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
 from services.inspections.domain.plans import Plan
 from services.inspections.domain.worklist import InspectionQuery
 from shared.regions import region_prefix
@@ -43,12 +42,12 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class _SqlRepository:
+class SqlRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
 
-def _in_region(column: Any, region_code: str) -> ColumnElement[bool]:
+def in_region(column: Any, region_code: str) -> ColumnElement[bool]:
     """The rows of `region_code` and the regions inside it ("" = everywhere)."""
     # Division codes are digits only, so the prefix needs no LIKE escaping.
     return col(column).startswith(region_prefix(region_code))
@@ -72,7 +71,7 @@ def _inspector(row: InspectorRow) -> Inspector:
     )
 
 
-class SqlInspectorRepository(_SqlRepository):
+class SqlInspectorRepository(SqlRepository):
     def add(self, inspector: Inspector) -> None:
         self.session.add(
             InspectorRow(
@@ -99,7 +98,7 @@ class SqlInspectorRepository(_SqlRepository):
 
     def list(self, region_code: str, after_id: str | None, limit: int) -> list[Inspector]:
         """Up to `limit` inspectors of the region (every region for ""), by id, those after `after_id`."""
-        statement = select(InspectorRow).where(_in_region(InspectorRow.region_code, region_code))
+        statement = select(InspectorRow).where(in_region(InspectorRow.region_code, region_code))
         if after_id is not None:
             statement = statement.where(col(InspectorRow.id) > after_id)
         rows = self.session.exec(statement.order_by(col(InspectorRow.id)).limit(limit))
@@ -108,7 +107,7 @@ class SqlInspectorRepository(_SqlRepository):
     def available_in(self, region_code: str) -> list[Inspector]:
         """The region's inspectors that may be drawn."""
         statement = select(InspectorRow).where(
-            _in_region(InspectorRow.region_code, region_code), col(InspectorRow.available).is_(True)
+            in_region(InspectorRow.region_code, region_code), col(InspectorRow.available).is_(True)
         )
         return [_inspector(row) for row in self.session.exec(statement)]
 
@@ -140,7 +139,7 @@ def _commitment(row: PlanCommitmentRow) -> PlanCommitment:
     return PlanCommitment(**{**values, "reveal_time": _utc(row.reveal_time)})
 
 
-class SqlPlanRepository(_SqlRepository):
+class SqlPlanRepository(SqlRepository):
     def add(self, plan: Plan) -> None:
         self.session.add(
             PlanRow(
@@ -173,7 +172,7 @@ class SqlPlanRepository(_SqlRepository):
             PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id)
         )
         if region_code:
-            statement = statement.where(_in_region(PlanRow.region_code, region_code))
+            statement = statement.where(in_region(PlanRow.region_code, region_code))
         if after_id is not None:
             statement = statement.where(col(PlanRow.id) < after_id)
         rows = self.session.exec(statement.order_by(col(PlanRow.id).desc()).limit(limit))
@@ -191,7 +190,7 @@ class SqlPlanRepository(_SqlRepository):
         statement = (
             select(PlanRow, PlanCommitmentRow)
             .join(PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id), isouter=True)
-            .where(_in_region(PlanRow.region_code, region_code))
+            .where(in_region(PlanRow.region_code, region_code))
             .order_by(col(PlanRow.create_time).desc(), col(PlanRow.id))
             .offset(offset)
             .limit(limit)
@@ -238,7 +237,7 @@ def _inspection(row: InspectionRow) -> Inspection:
     )
 
 
-class SqlInspectionRepository(_SqlRepository):
+class SqlInspectionRepository(SqlRepository):
     def add(self, inspection: Inspection, position: int) -> None:
         """`position`: its place in the plan's draw, so `plan verify` compares in order."""
         self.session.add(
@@ -316,7 +315,7 @@ class SqlInspectionRepository(_SqlRepository):
         leads: dict[str, str] = {}
         statement = (
             select(InspectionRow.uscc, InspectionRow.inspectors)
-            .where(_in_region(InspectionRow.region_code, region_code))
+            .where(in_region(InspectionRow.region_code, region_code))
             .order_by(col(InspectionRow.create_time), col(InspectionRow.id))
         )
         for uscc, inspectors in self.session.exec(statement):
@@ -344,7 +343,7 @@ class SqlInspectionRepository(_SqlRepository):
         if query.state is not None:
             statement = statement.where(InspectionRow.state == query.state)
         if query.region_code is not None:
-            statement = statement.where(_in_region(InspectionRow.region_code, query.region_code))
+            statement = statement.where(in_region(InspectionRow.region_code, query.region_code))
         if query.uscc is not None:
             statement = statement.where(InspectionRow.uscc == query.uscc)
         if after_id is not None:
@@ -367,50 +366,10 @@ class SqlInspectionRepository(_SqlRepository):
             .where(col(InspectionRow.publish_date).is_not(None), col(InspectionRow.publish_date) <= today)
         )
         if region_code:
-            statement = statement.where(_in_region(InspectionRow.region_code, region_code))
+            statement = statement.where(in_region(InspectionRow.region_code, region_code))
         if plan_id is not None:
             statement = statement.where(InspectionRow.plan_id == plan_id)
         if after_id is not None:
             statement = statement.where(col(InspectionRow.id) < after_id)
         statement = statement.order_by(col(InspectionRow.id).desc()).limit(limit)
         return [PublishedResult(_inspection(row), name or "") for row, name in self.session.exec(statement)]
-
-
-# --- the local copy of enterprises -------------------------------------------------------------------
-
-
-# The copy's fields and the row's columns have the same names.
-_COPY_FIELDS = tuple(field.name for field in fields(EnterpriseCopy))
-
-
-def _copy(row: EnterpriseCopyRow) -> EnterpriseCopy:
-    return EnterpriseCopy(**{name: getattr(row, name) for name in _COPY_FIELDS})
-
-
-class SqlEnterpriseCopyRepository(_SqlRepository):
-    def get(self, uscc: str) -> EnterpriseCopy:
-        """The copy of `uscc`; a blank one (region from the USCC) when first heard of."""
-        row = self.session.get(EnterpriseCopyRow, uscc)
-        return _copy(row) if row is not None else EnterpriseCopy.first_heard_of(uscc)
-
-    def save(self, copy: EnterpriseCopy) -> None:
-        row = self.session.get(EnterpriseCopyRow, copy.uscc) or EnterpriseCopyRow(uscc=copy.uscc)
-        for name in _COPY_FIELDS:
-            setattr(row, name, getattr(copy, name))
-        self.session.add(row)
-
-    def active_in(self, region_code: str, subject_type: int) -> list[EnterpriseCopy]:
-        """The region's active enterprises (of `subject_type` unless 0): a plan's population."""
-        statement = select(EnterpriseCopyRow).where(
-            _in_region(EnterpriseCopyRow.region_code, region_code), EnterpriseCopyRow.status == ACTIVE
-        )
-        if subject_type:
-            statement = statement.where(EnterpriseCopyRow.subject_type == subject_type)
-        return [_copy(row) for row in self.session.exec(statement)]
-
-    def clear_triggers(self, usccs: Iterable[str]) -> None:
-        for uscc in usccs:
-            row = self.session.get(EnterpriseCopyRow, uscc)
-            if row is not None and row.trigger:
-                row.trigger = ""
-                self.session.add(row)
