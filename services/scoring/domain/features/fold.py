@@ -112,7 +112,8 @@ class HistoryFold:
         self.last_serious: datetime | None = None
         self.last_refused: datetime | None = None
         self.last_false_capability: datetime | None = None
-        self.override: tuple[int, datetime] | None = None
+        self.override: tuple[int, datetime, str] | None = None  # (level, until, the appeal that set it)
+        self.listings: dict[str, datetime] = {}  # active serious-dishonesty listings -> effective time
 
     def add(self, moment: datetime, event: events_pb2.Event) -> None:
         kind = event.WhichOneof("payload")
@@ -249,7 +250,18 @@ class HistoryFold:
             self.last_false_capability = None
 
     def on_grade_overridden(self, moment: datetime, payload: events_pb2.GradeOverridden) -> None:
-        self.override = (int(payload.level), payload.expire_time.ToDatetime(tzinfo=UTC))
+        self.override = (int(payload.level), payload.expire_time.ToDatetime(tzinfo=UTC), payload.appeal)
+
+    def on_override_reviewed(self, moment: datetime, payload: events_pb2.OverrideReviewed) -> None:
+        if self.override is not None and self.override[2] == payload.appeal:  # a later override stands
+            level, _, appeal = self.override
+            self.override = (level, payload.expire_time.ToDatetime(tzinfo=UTC), appeal)
+
+    def on_dishonesty_listed(self, moment: datetime, payload: events_pb2.DishonestyListed) -> None:
+        self.listings[payload.listing] = moment
+
+    def on_dishonesty_removed(self, moment: datetime, payload: events_pb2.DishonestyRemoved) -> None:
+        self.listings.pop(payload.listing, None)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -288,6 +300,7 @@ class HistoryFold:
             last_serious_violation=self.last_serious,
             last_refused_inspection=self.last_refused,
             last_false_capability=self.last_false_capability,
+            dishonesty_listed_since=max(self.listings.values(), default=None),
             instruments_checked=self.instruments[0] if self.instruments else 0,
             instruments_bad=self.instruments[1] if self.instruments else 0,
             registry_instruments=registry_total,
