@@ -18,6 +18,7 @@ OPERATIONS_COMMANDS = (
     "operations.commands.history:register",
     "operations.commands.demo:register",
     "operations.commands.model:register",
+    "operations.commands.db:register",
 )
 
 

@@ -57,6 +57,8 @@ class ServiceManifest:
     bootstrap: Ref  # build_app(settings) -> shared.grpc_server.ServiceApp
     tables: Ref  # the SQLModel tables of its database, created at start and before an import
     unit_of_work: Ref  # the SQL unit of work class: UnitOfWork(engine)
+    # The package of its database's Alembic revisions (shared.migrations), e.g. "<pkg>.adapters.migrations".
+    migrations: str | None = None
     publishes: str | None = None  # its topic (key = USCC); the dead-letter topic is derived
     consumes: tuple[str, ...] = ()
     history: HistoryRules = HistoryRules()

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
     )
 
+    # A new, empty service database gets its schema when the service starts (local stack, tests). Production
+    # turns this off and runs the migrations as a Job (`integrity db upgrade`) before the services.
+    database_create_empty: bool = Field(True, validation_alias=_env("INTEGRITY_DATABASE_CREATE_EMPTY"))
+
     grace_seconds: float = Field(5.0, validation_alias=_env("INTEGRITY_GRACE_SECONDS"))
     log_level: str = Field("INFO", validation_alias=_env("INTEGRITY_LOG_LEVEL"))
 

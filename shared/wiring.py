@@ -1,19 +1,26 @@
-"""The wiring every service's bootstrap repeats: its database with its tables, and its outbox relay."""
+"""The wiring every service's bootstrap repeats: its database at the code's schema revision, and its relay."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from shared.db import create_tables, make_engine
-from shared.manifest import ServiceManifest, load
+from shared.db import make_engine
+from shared.manifest import ServiceManifest
+from shared.migrations import ensure_current
 from shared.relay import OutboxRelay
 from shared.settings import Settings
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
-    """The engine of the service's database, its tables created (the same list an import creates)."""
+    """The engine of the service's database, which must be at the code's schema revision: a new, empty one
+    is created at it (unless settings.database_create_empty is off), anything else behind raises
+    SchemaNotCurrent naming `integrity db upgrade`."""
     engine = make_engine(settings.database_url(manifest.name))
-    create_tables(engine, load(manifest.tables))
+    try:
+        ensure_current(engine, manifest, create_empty=settings.database_create_empty)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

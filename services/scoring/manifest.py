@@ -28,6 +28,7 @@ SERVICE = ServiceManifest(
     },
     bootstrap="services.scoring.bootstrap:build_app",
     tables="services.scoring.adapters.tables:TABLES",
+    migrations="services.scoring.adapters.migrations",
     unit_of_work="services.scoring.adapters.unit_of_work:ScoringUnitOfWork",
     publishes=TOPIC,
     consumes=("integrity.enterprises.v1", "integrity.complaints.v1", "integrity.inspections.v1"),
