@@ -28,10 +28,18 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", validation_alias=_env("INTEGRITY_HOST"))
 
-    # Per service (named by its manifest): `<NAME>_PORT` and `<NAME>_DATABASE_URL` in the environment
-    # (an `INTEGRITY_` prefix also works), or `<name>_port=` / `<name>_database_url=` given to Settings.
+    # Per service (named by its manifest): `<NAME>_PORT`, `<NAME>_METRICS_PORT` and `<NAME>_DATABASE_URL` in
+    # the environment (an `INTEGRITY_` prefix also works), or `<name>_port=` ... given to Settings.
     ports: dict[str, int] = Field(default_factory=dict)
+    metrics_ports: dict[str, int] = Field(default_factory=dict)
     database_urls: dict[str, str] = Field(default_factory=dict)
+
+    # Prometheus metrics on each service's metrics port (its gRPC port + 1000 unless set).
+    metrics_enabled: bool = Field(True, validation_alias=_env("INTEGRITY_METRICS_ENABLED"))
+    # Traces: an OTLP/gRPC collector (e.g. http://otel-collector:4317); empty means no traces are exported.
+    otlp_endpoint: str = Field(
+        "", validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT", "INTEGRITY_OTLP_ENDPOINT")
+    )
 
     # Token signing (Ed25519). Generated under var/keys/ on first use when the files do not exist.
     jwt_private_key_file: Path | None = Field(None, validation_alias=_env("INTEGRITY_JWT_PRIVATE_KEY_FILE"))
@@ -60,19 +68,23 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        ports = dict(data.pop("ports", None) or {})
-        urls = dict(data.pop("database_urls", None) or {})
+        found: dict[str, dict[str, Any]] = {
+            kind: dict(data.pop(field, None) or {}) for kind, field in _PER_SERVICE_FIELDS.items()
+        }
         for source in (_environment(), data):
             for key in list(source):
                 if match := _PER_SERVICE.fullmatch(key.lower()):
-                    name, kind = match["name"], match["kind"]
                     value = source.pop(key) if source is data else source[key]
-                    (ports if kind == "port" else urls)[name] = value
-        data["ports"], data["database_urls"] = ports, urls
+                    found[match["kind"]][match["name"]] = value
+        data.update({field: found[kind] for kind, field in _PER_SERVICE_FIELDS.items()})
         return data
 
     def port(self, service: str, default: int) -> int:
         return int(self.ports.get(service, default))
+
+    def metrics_port(self, service: str, default_port: int) -> int:
+        """The service's Prometheus port: `<NAME>_METRICS_PORT`, else its gRPC port + 1000."""
+        return int(self.metrics_ports.get(service, self.port(service, default_port) + 1000))
 
     def address(self, service: str, default_port: int) -> str:
         return f"{self.host}:{self.port(service, default_port)}"
@@ -91,7 +103,8 @@ class Settings(BaseSettings):
 
 
 # `enterprises_port`, `INTEGRITY_SCORING_DATABASE_URL`, ...: a service name, then what it configures.
-_PER_SERVICE = re.compile(r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>port|database_url)")
+_PER_SERVICE = re.compile(r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>metrics_port|port|database_url)")
+_PER_SERVICE_FIELDS = {"port": "ports", "metrics_port": "metrics_ports", "database_url": "database_urls"}
 # Names the platform itself uses with the same shape, never service settings.
 _NOT_SERVICES = frozenset({"integrity"})
 

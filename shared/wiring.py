@@ -32,4 +32,5 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         poll_seconds=settings.relay_poll_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
+        service=manifest.name,
     )
