@@ -36,6 +36,7 @@ from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
 from shared.inbox import already_processed, mark_processed, processed_among
 from shared.topics import dead_letter
+from shared.tracing import processing
 
 log = logging.getLogger("integrity.consumer")
 
@@ -228,7 +229,8 @@ class EventConsumer:
                 if item.event.id in seen:
                     continue  # processed before, or a duplicate earlier in this batch
                 try:
-                    self.handler(uow, item.event, item.record.topic)
+                    with processing(item.record.topic, item.record.headers, item.event.id):
+                        self.handler(uow, item.event, item.record.topic)
                     # Flushes the handler's writes, and raises on an id a concurrent consumer recorded
                     # meanwhile: the duplicate is pinned to its own record.
                     mark_processed(uow.session, item.event.id, item.record.topic)

@@ -32,6 +32,8 @@ from shared.logs import configure_logging
 from shared.manifest import ServiceManifest
 from shared.metrics import SERVING, MetricsEndpoint, ReadingSource, observe_rpc
 from shared.settings import Settings, get_settings
+from shared.tracing import configure as configure_tracing
+from shared.tracing import end_server_span, start_server_span
 
 log = logging.getLogger("integrity.server")
 access_log = logging.getLogger("integrity.access")
@@ -107,6 +109,7 @@ def _serving(
     """Around one call: authenticate, authorize, map errors to statuses, write the access log line."""
     request_id = _request_id(context)
     started = time.perf_counter()
+    span, span_token = start_server_span(method, context.invocation_metadata())
     principal: Principal | None = None
     code = grpc.StatusCode.OK
     try:
@@ -133,6 +136,7 @@ def _serving(
         code = grpc.StatusCode.CANCELLED
         raise
     finally:
+        end_server_span(span, span_token, code.name)
         observe_rpc(method, code.name, time.perf_counter() - started)
         access_log.info(
             "rpc",
@@ -335,6 +339,7 @@ def _metrics_endpoint(app: ServiceApp, host: str, port: int) -> MetricsEndpoint:
 def run(app: ServiceApp, settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT, then shuts down gracefully within settings.grace_seconds."""
     configure_logging(settings.log_level)
+    configure_tracing(settings.otlp_endpoint, app.name)
     running = start(
         app if app.settings else replace(app, settings=settings),
         settings.port(app.name, app.manifest.default_port),

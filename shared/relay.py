@@ -24,6 +24,7 @@ from shared import metrics
 from shared.broker_log import BrokerLostItsLog, LogWatch
 from shared.events import Event, InvalidEvent, cloudevents_headers, decode, utcnow
 from shared.outbox import OutboxRecord
+from shared.tracing import PublishSpans
 
 log = logging.getLogger("integrity.relay")
 
@@ -52,6 +53,7 @@ class _Sent:
     offsets: list[tuple[str, int, int]] = field(default_factory=list)  # (topic, partition, offset) per ack
     parked: list[tuple[int, str]] = field(default_factory=list)
     error: str | None = None
+    spans: PublishSpans = field(default_factory=PublishSpans)  # of the rows staged inside a trace
 
     def failed(self, error: str) -> _Sent:
         self.error = error
@@ -175,6 +177,8 @@ class OutboxRelay:
             return _PassResult(len(sent.acked) + len(sent.parked), failed=sent.error is not None)
 
     def _count(self, rows: list[OutboxRecord], sent: _Sent) -> None:
+        """The pass's metrics and the end of its publish spans."""
+        sent.spans.end(sent.acked, dict(sent.parked), sent.error)
         topics = {_id(row): row.topic for row in rows}
         metrics.count_published(self.service, (topics[row_id] for row_id in sent.acked))
         metrics.count_published(self.service, (topics[row_id] for row_id, _ in sent.parked), parked=True)
@@ -219,6 +223,7 @@ class OutboxRelay:
         for row in rows:
             try:
                 headers = _headers(row.event_id, row.value)
+                headers += sent.spans.start(_id(row), row.topic, row.event_id, row.trace_context)
                 future = producer.send(row.topic, value=row.value, key=row.key.encode(), headers=headers)
             except Exception as exc:
                 if _refused_for_good(exc):

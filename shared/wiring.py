@@ -9,6 +9,7 @@ from shared.manifest import ServiceManifest
 from shared.migrations import ensure_current
 from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.tracing import instrument_engine
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
@@ -21,6 +22,8 @@ def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
     except BaseException:
         engine.dispose()
         raise
+    if settings.otlp_endpoint:
+        instrument_engine(engine)
     return engine
 
 
