@@ -19,6 +19,7 @@ OPERATIONS_COMMANDS = (
     "operations.commands.demo:register",
     "operations.commands.model:register",
     "operations.commands.db:register",
+    "operations.commands.schedule:register",
 )
 
 

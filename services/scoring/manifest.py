@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.auth import Role
-from shared.manifest import HistoryRules, ServiceManifest
+from shared.manifest import HistoryRules, Schedule, ServiceManifest
 
 _DECISION = (
     "is a scoring decision and is not imported: grades are recomputed from the imported history; record "
@@ -36,4 +36,6 @@ SERVICE = ServiceManifest(
         refuses={kind: _DECISION for kind in ("grade_changed", "credit_repair_granted", "grade_overridden")}
     ),
     commands=("services.scoring.entrypoints.commands:register",),
+    # Grades follow evidence as it ages (time decay, lapsing hard rules and overrides): regrade everyone daily.
+    schedules=(Schedule("scoring-recompute", "02:30", ("scoring", "recompute", "--no-progress")),),
 )
