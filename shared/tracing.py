@@ -122,12 +122,7 @@ class PublishSpans:
             f"publish {topic}",
             context=parent,
             kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation": "publish",
-                "messaging.destination.name": topic,
-                "messaging.message.id": event_id,
-            },
+            attributes=_messaging("publish", topic, event_id),
         )
         self._spans[row_id] = span
         carrier: dict[str, str] = {}
@@ -154,11 +149,16 @@ def processing(topic: str, headers: Iterable[tuple[str, bytes]] | None, event_id
         f"process {topic}",
         context=_PROPAGATOR.extract(carrier) if carrier else None,
         kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.operation": "process",
-            "messaging.destination.name": topic,
-            "messaging.message.id": event_id,
-        },
+        attributes=_messaging("process", topic, event_id),
     ):
         yield
+
+
+def _messaging(operation: str, topic: str, event_id: str) -> dict[str, str]:
+    """OpenTelemetry's messaging attributes of a span about one record."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation": operation,
+        "messaging.destination.name": topic,
+        "messaging.message.id": event_id,
+    }

@@ -36,6 +36,6 @@ SERVICE = ServiceManifest(
         refuses={kind: _DECISION for kind in ("grade_changed", "credit_repair_granted", "grade_overridden")}
     ),
     commands=("services.scoring.entrypoints.commands:register",),
-    # Grades follow evidence as it ages (time decay, lapsing hard rules and overrides): regrade everyone daily.
+    # Grades follow evidence as it ages (decay, lapsing rules and overrides): regrade everyone daily.
     schedules=(Schedule("scoring-recompute", "02:30", ("scoring", "recompute", "--no-progress")),),
 )

@@ -24,7 +24,7 @@ from services.scoring.bootstrap import build_app as build_scoring
 from shared.auth import Role, issue_token
 from shared.grpc_server import RunningService, start
 from shared.settings import Settings
-from tests.helpers import valid_uscc, wait_until
+from tests.helpers import create_enterprise, valid_uscc, wait_until
 
 pytestmark = pytest.mark.integration
 REGION = "610929"  # a county no other test uses
@@ -51,23 +51,6 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
     return sum(matching) if matching else None
 
 
-def create_enterprise(stub: enterprises_pb2_grpc.EnterpriseServiceStub, uscc: str, auth: list) -> None:
-    stub.CreateEnterprise(
-        enterprises_pb2.CreateEnterpriseRequest(
-            enterprise=enterprises_pb2.Enterprise(
-                uscc=uscc,
-                display_name="石泉县某某计量站",
-                region_code=REGION,
-                industry_code="F5265",
-                subject_type=enterprises_pb2.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
-            ),
-            request_id=str(uuid.uuid4()),
-        ),
-        metadata=auth,
-        timeout=10,
-    )
-
-
 def test_every_metrics_endpoint_shows_the_workload(tmp_path: Path, broker: LocalBroker) -> None:
     settings = Settings(
         var_dir=tmp_path,
@@ -89,11 +72,12 @@ def test_every_metrics_endpoint_shows_the_workload(tmp_path: Path, broker: Local
         for name, build in builders.items():
             running[name] = start(build(settings), 0, metrics_port=0)
         before = scrape(running["enterprises"])
-        auth = [("authorization", f"Bearer {issue_token(settings, Role.SYSTEM, subject='registry')}")]
+        token = issue_token(settings, Role.SYSTEM, subject="registry")
+        auth = [("authorization", f"Bearer {token}")]
         with grpc.insecure_channel(running["enterprises"].address) as channel:
-            stub = enterprises_pb2_grpc.EnterpriseServiceStub(channel)
             for serial in range(ENTERPRISES):
-                create_enterprise(stub, valid_uscc(92900 + serial, region=REGION), auth)
+                create_enterprise(channel, valid_uscc(92900 + serial, region=REGION), REGION, token)
+            stub = enterprises_pb2_grpc.EnterpriseServiceStub(channel)
             with pytest.raises(grpc.RpcError) as missing:
                 stub.GetEnterprise(
                     enterprises_pb2.GetEnterpriseRequest(name=f"enterprises/{valid_uscc(92999, REGION)}"),

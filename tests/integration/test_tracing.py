@@ -16,7 +16,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from sqlmodel import Session, select
 
-from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from operations.broker import LocalBroker
 from services.enterprises.bootstrap import build_app as build_enterprises
 from services.enterprises.manifest import TOPIC as ENTERPRISES_TOPIC
@@ -28,7 +27,7 @@ from shared.db import make_engine
 from shared.grpc_server import RunningService, start
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
-from tests.helpers import valid_uscc, wait_until
+from tests.helpers import create_enterprise, valid_uscc, wait_until
 
 pytestmark = pytest.mark.integration
 REGION = "610928"  # a county no other test uses
@@ -65,20 +64,7 @@ def test_one_trace_runs_from_the_rpc_through_the_broker_to_grade_changed(
         running.append(start(build_scoring(settings, group_id=group, source_topics=[ENTERPRISES_TOPIC]), 0))
         token = issue_token(settings, Role.SYSTEM, subject="registry")
         with grpc.insecure_channel(running[0].address) as channel:
-            enterprises_pb2_grpc.EnterpriseServiceStub(channel).CreateEnterprise(
-                enterprises_pb2.CreateEnterpriseRequest(
-                    enterprise=enterprises_pb2.Enterprise(
-                        uscc=uscc,
-                        display_name="汉阴县某某加油站",
-                        region_code=REGION,
-                        industry_code="F5265",
-                        subject_type=enterprises_pb2.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
-                    ),
-                    request_id=str(uuid.uuid4()),
-                ),
-                metadata=[("authorization", f"Bearer {token}")],
-                timeout=10,
-            )
+            create_enterprise(channel, uscc, REGION, token)
 
         def grade_changed_published() -> list[ReadableSpan] | None:
             spans = list(exporter.get_finished_spans())
