@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from shared.settings import get_settings
+    from shared.tracing import configure
+
+    configure(get_settings().otlp_endpoint, "cli")  # the commands' gRPC calls and SQL join traces
     return int(args.handler(args) or 0)
 
 

@@ -2,9 +2,9 @@
 consumer's processing to the events that processing stages (a GradeChanged), and on through their relay.
 
 Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT`, e.g. http://otel-collector:4317): then
-`configure` installs an SDK tracer provider exporting over OTLP/gRPC, and instruments gRPC clients and the
-service's SQL. Without it every span here is a no-op, but the W3C trace context a caller sends still
-travels on, so a trace begun elsewhere is not cut.
+`configure` installs an SDK tracer provider exporting over OTLP/gRPC and instruments gRPC clients; the
+service's SQL gets spans from `instrument_engine`. Without it every span here is a no-op, but the W3C
+trace context a caller sends still travels on, so a trace begun elsewhere is not cut.
 
 The context crosses the broker as W3C `traceparent`: stored in the outbox row when the event is staged
 (`current_traceparent`), sent by the relay as a record header of its publish span (`PublishSpans`), and
@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy import Engine, event
 
 log = logging.getLogger("integrity.tracing")
 
@@ -59,11 +61,32 @@ def configure(endpoint: str, service: str) -> bool:
     return True
 
 
-def instrument_engine(engine: Any) -> None:
-    """SQL spans for the statements of `engine` (when tracing is configured)."""
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+def instrument_engine(engine: Engine) -> None:
+    """A CLIENT span per SQL statement of `engine`, named by its operation and database. The statement is
+    recorded with its placeholders, never the values (complainants' identities stay out of traces)."""
+    database = engine.url.database or ""
 
-    SQLAlchemyInstrumentor().instrument(engine=engine)
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+        context._integrity_span = tracer().start_span(
+            f"{operation} {Path(database).name}".strip(),
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": engine.dialect.name, "db.statement": statement[:2000]},
+        )
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+        if (span := getattr(context, "_integrity_span", None)) is not None:
+            span.end()
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(failure: Any) -> None:
+        span = getattr(failure.execution_context, "_integrity_span", None)
+        if span is not None:
+            span.record_exception(failure.original_exception)
+            span.set_status(Status(StatusCode.ERROR, type(failure.original_exception).__name__))
+            span.end()
 
 
 def current_traceparent() -> str | None:
