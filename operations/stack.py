@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from operations import catalogue
 from operations.schedule import Scheduler, enabled
@@ -60,9 +60,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
         return 1
 
     # Every database at the code's schema revision (`integrity db upgrade`), before anything writes to it.
-    if (problem := _upgrade_databases(settings)) is not None:
-        print(f"integrity stack: {problem}", file=sys.stderr)
-        return 1
+    _upgrade_databases(settings)
 
     # Before the services start: the import writes into their databases, their relays publish it.
     enterprises = demo_size(settings, demo_enterprises)
@@ -171,8 +169,9 @@ def _supervise(
                 print(f"integrity stack: {service.name} started again", flush=True)
 
 
-def _upgrade_databases(settings: Settings) -> str | None:
-    """Brings every service database to the code's revision; what went wrong, or None."""
+def _upgrade_databases(settings: Settings) -> None:
+    """Brings every service database to the code's revision. One that cannot be upgraded is reported and
+    left as it is: its service then refuses to start, and is named like any service that cannot."""
     from shared.db import make_engine
     from shared.migrations import SchemaNotCurrent, upgrade
 
@@ -180,11 +179,11 @@ def _upgrade_databases(settings: Settings) -> str | None:
         engine = make_engine(settings.database_url(service.name))
         try:
             upgrade(engine, service)
-        except SchemaNotCurrent as exc:
-            return str(exc)
+        except (SchemaNotCurrent, SQLAlchemyError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"integrity stack: cannot upgrade the {service.name} database: {reason}", file=sys.stderr)
         finally:
             engine.dispose()
-    return None
 
 
 def _start_broker(broker: LocalBroker) -> str | None:
