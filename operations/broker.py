@@ -13,10 +13,10 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, NoError, TopicAlreadyExistsError, for_code
@@ -171,7 +171,11 @@ def _port_open(bootstrap: str) -> bool:
 
 
 def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int = DEFAULT_PARTITIONS, timeout: float = 30.0
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int = DEFAULT_PARTITIONS,
+    timeout: float = 30.0,
+    kafka: Mapping[str, Any] | None = None,
 ) -> None:
     """Creates `topics` and their dead-letter topics; existing ones are left alone.
 
@@ -183,7 +187,7 @@ def ensure_topics(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            _create_missing(bootstrap, list(dict.fromkeys(wanted)), partitions)
+            _create_missing(bootstrap, list(dict.fromkeys(wanted)), partitions, kafka or {})
             return
         except KafkaError as exc:
             if time.monotonic() >= deadline:
@@ -192,8 +196,9 @@ def ensure_topics(
             time.sleep(0.2)
 
 
-def _create_missing(bootstrap: str, topics: list[str], partitions: int) -> None:
+def _create_missing(bootstrap: str, topics: list[str], partitions: int, kafka: Mapping[str, Any]) -> None:
     admin = KafkaAdminClient(
+        **kafka,  # security options (shared.transport.kafka_options)
         bootstrap_servers=bootstrap,
         client_id="integrity-ensure-topics",
         request_timeout_ms=5000,

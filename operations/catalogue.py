@@ -1,4 +1,5 @@
-"""Every service of the system, as each declares itself: the one list of services in the code.
+"""Every service of the system, as each declares itself: the one list of services in the code, and the web
+console that is their client.
 
 The local stack starts them, topics are created for what they publish, history import dispatches events
 to their owners, and the CLI registers their commands, all from these manifests.
@@ -6,16 +7,19 @@ to their owners, and the CLI registers their commands, all from these manifests.
 
 from __future__ import annotations
 
+from console.manifest import CONSOLE
 from services.complaints.manifest import SERVICE as COMPLAINTS
 from services.enterprises.manifest import SERVICE as ENTERPRISES
 from services.inspections.manifest import SERVICE as INSPECTIONS
 from services.scoring.manifest import SERVICE as SCORING
 from shared.access import MethodRoles
-from shared.manifest import ServiceManifest
+from shared.manifest import ServiceManifest, WebManifest
 
 # In start order: the sources of truth first, then scoring, which consumes them.
 SERVICES: tuple[ServiceManifest, ...] = (ENTERPRISES, COMPLAINTS, INSPECTIONS, SCORING)
 BY_NAME: dict[str, ServiceManifest] = {service.name: service for service in SERVICES}
+# Web processes the stack starts after the services: clients of their APIs, never a source of events.
+WEB: tuple[WebManifest, ...] = (CONSOLE,)
 
 
 def service(name: str) -> ServiceManifest:

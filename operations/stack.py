@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
@@ -22,6 +22,7 @@ from operations import catalogue
 from operations.schedule import Scheduler, enabled
 from operations.supervisor import Backoff, ServiceProcess, StopFlag, stop_all
 from shared.settings import Settings
+from shared.transport import kafka_options
 
 if TYPE_CHECKING:
     from operations.broker import LocalBroker
@@ -71,8 +72,8 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
     scheduler: Scheduler | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     services = [
-        ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log")
-        for s in catalogue.SERVICES
+        ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log", settings)
+        for s in (*catalogue.SERVICES, *catalogue.WEB)
     ]
     try:
         if not bootstrap:
@@ -89,7 +90,7 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
                 print(f"integrity stack: {problem}", file=sys.stderr)
                 return 1
             bootstrap = broker.bootstrap
-        elif (problem := _create_topics(bootstrap)) is not None:
+        elif (problem := _create_topics(bootstrap, kafka_options(settings))) is not None:
             print(f"integrity stack: {problem}", file=sys.stderr)
             return 1
         env = {
@@ -98,10 +99,11 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
             "INTEGRITY_VAR_DIR": str(var_dir),  # absolute, so every service agrees on it
             "PYTHONUNBUFFERED": "1",
         }
-        for service in services:
+        for service in services:  # every port first: the console is told where the services are
             env[f"{service.name.upper()}_PORT"] = str(
                 settings.port(service.name, service.manifest.default_port)
             )
+        for service in services:
             service.start(env)
 
         problem = _wait_until_serving(services, stop)
@@ -197,11 +199,11 @@ def _start_broker(broker: LocalBroker) -> str | None:
     return _create_topics(broker.bootstrap)
 
 
-def _create_topics(bootstrap: str) -> str | None:
+def _create_topics(bootstrap: str, kafka: dict[str, Any] | None = None) -> str | None:
     from operations.broker import ensure_topics
 
     try:
-        ensure_topics(bootstrap, catalogue.topics())
+        ensure_topics(bootstrap, catalogue.topics(), kafka=kafka)
     except KafkaError as exc:
         return f"cannot create topics on {bootstrap}: {exc}"
     return None
@@ -288,9 +290,11 @@ def _print_banner(
         f"  {'broker':<12} {bootstrap}  ({broker_kind})",
     ]
     for service in services:
-        lines.append(
-            f"  {service.name:<12} {service.address}  {_masked(settings.database_url(service.name))}"
-        )
+        if service.name in catalogue.BY_NAME:
+            where = _masked(settings.database_url(service.name))
+            lines.append(f"  {service.name:<12} {service.address}  {where}")
+        else:
+            lines.append(f"  {service.name:<12} http://{_browsable(service.address)}/  (web console)")
     example = settings.address(catalogue.ENTERPRISES.name, catalogue.ENTERPRISES.default_port)
     # Tokens must be signed with this stack's key: name its var directory when it is not the default.
     var_dir = log_dir.parent
@@ -320,12 +324,22 @@ def _print_banner(
     from operations.demo.load import marker_path
 
     if marker_path(settings).is_file():
+        from operations.demo.roster import roster
+
         lines += [
+            f"The demo province's inspectors ({len(roster())}, a roster per city: XA001... in Xi'an), so a "
+            "plan can be drawn now; an inspector's token:",
+            f"  {cli} token --role inspector --subject inspectors/XA001 --region 610100",
             "The demo province's grade-D enterprises in Xi'an, as a CSV (graded within a minute or two):",
             f'  {cli} risk-list export --token "$({cli} token --role regulator --region 610100)" \\',
             "    --filter 'level = GRADE_LEVEL_D'",
         ]
-    lines += ["", f"ready: {len(services)} services serving; Ctrl-C stops everything"]
+    lines += [
+        "Open the console in a browser (local sign-in: pick a role; Chinese first, English at the top):",
+        f"  http://{_browsable(services[-1].address)}/",
+        "",
+        f"ready: {len(catalogue.SERVICES)} services and the console serving; Ctrl-C stops everything",
+    ]
     print("\n".join(lines), flush=True)
 
 
@@ -337,6 +351,12 @@ def _port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return True
     return False
+
+
+def _browsable(address: str) -> str:
+    """An address a browser on this machine opens: 0.0.0.0 binds everywhere, 127.0.0.1 reaches it."""
+    host, _, port = address.rpartition(":")
+    return f"{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
 
 def _masked(url: str) -> str:

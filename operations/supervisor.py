@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import http.client
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from shared.manifest import ServiceManifest
+from shared import transport
+from shared.manifest import ServiceManifest, WebManifest
+from shared.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not between fork and exec
@@ -91,8 +94,15 @@ class Backoff:
 class ServiceProcess:
     """One service process with its log file (appended to across restarts)."""
 
-    def __init__(self, manifest: ServiceManifest, address: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        manifest: ServiceManifest | WebManifest,
+        address: str,
+        log_path: Path,
+        settings: Settings | None = None,
+    ) -> None:
         self.manifest = manifest
+        self.settings = settings  # how to reach it (TLS when the settings say so)
         self.name = manifest.name
         self.address = address
         self.log_path = log_path
@@ -125,8 +135,15 @@ class ServiceProcess:
                 os.killpg(self.popen.pid, signum)
 
     def serving(self) -> bool:
-        """True once the service answers SERVING on the gRPC health protocol."""
-        with grpc.insecure_channel(self.address) as channel:
+        """True once the service answers SERVING on the gRPC health protocol (a web process: 200 on its
+        health path)."""
+        if isinstance(self.manifest, WebManifest):
+            return _http_ok(self.address, self.manifest.health_path)
+        settings = self.settings
+        opened = (
+            transport.channel(settings, self.address) if settings else grpc.insecure_channel(self.address)
+        )
+        with opened as channel:
             try:
                 reply = health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(), timeout=1.0
@@ -137,6 +154,18 @@ class ServiceProcess:
 
     def failure(self) -> str:
         return f"{self.name} exited with code {self.exit_code}; see {self.log_path}{tail(self.log_path)}"
+
+
+def _http_ok(address: str, path: str) -> bool:
+    host, _, port = address.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=1.0)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 def stop_all(services: list[ServiceProcess], timeout: float) -> None:

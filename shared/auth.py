@@ -21,7 +21,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shared.errors import permission_denied, unauthenticated
+from shared.errors import IntegrityError, permission_denied, unauthenticated
+from shared.jwks import KeySet, thumbprint
 from shared.regions import region_contains, region_problem
 from shared.settings import Settings
 from shared.uscc import uscc_problem
@@ -224,7 +225,9 @@ def issue_token(
         claims["region"] = region
     if uscc is not None:
         claims["uscc"] = uscc
-    return jwt.encode(claims, load_private_key(settings), algorithm=ALGORITHM)
+    key = load_private_key(settings)
+    kid = settings.jwt_key_id or thumbprint(key.public_key())
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
 def _default_subject(role: Role, region: str | None, uscc: str | None) -> str:
@@ -233,10 +236,14 @@ def _default_subject(role: Role, region: str | None, uscc: str | None) -> str:
 
 
 class TokenVerifier:
-    """Checks tokens against the stack's public key, issuer and audience."""
+    """Checks tokens against the service's keys (shared.jwks: a JWKS URL or file, else the public key file),
+    issuer and audience."""
 
     def __init__(self, settings: Settings) -> None:
-        self._key = load_public_key(settings)
+        if settings.jwt_jwks_url or settings.jwt_jwks_file:
+            self._keys = KeySet(url=settings.jwt_jwks_url, file=settings.jwt_jwks_file)
+        else:
+            self._keys = KeySet(single=load_public_key(settings))
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
 
@@ -259,10 +266,33 @@ class TokenVerifier:
         return Principal(subject=subject, role=role, region=region, uscc=uscc)
 
     def _decode(self, token: str) -> dict[str, object]:
+        """The verified claims, with the key the token names (every key for a token without `kid`)."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise unauthenticated(
+                f"bearer token is not a well-formed JWT; {_GET_A_TOKEN}", INVALID_TOKEN
+            ) from None
+        keys = self._keys.candidates(kid if isinstance(kid, str) else None)
+        if not keys:
+            raise unauthenticated(
+                f"token was signed with key {str(kid)[:64]!r}, which this service does not know (removed in "
+                f"a rotation, or not yet published); {_GET_A_TOKEN}",
+                INVALID_TOKEN,
+            )
+        for key in keys[:-1]:
+            try:
+                return self._decode_with(token, key)
+            except IntegrityError as refused:
+                if "signature does not verify" not in refused.message:
+                    raise
+        return self._decode_with(token, keys[-1])
+
+    def _decode_with(self, token: str, key: Ed25519PublicKey) -> dict[str, object]:
         try:
             return jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,

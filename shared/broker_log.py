@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka import errors as kafka_errors
@@ -34,8 +35,16 @@ class BrokerLostItsLog(Exception):
 class LogWatch:
     """The relay's memory of what the broker acknowledged, and the check against what it holds now."""
 
-    def __init__(self, engine: Engine, bootstrap_servers: str, client_id: str, every_seconds: float = 5.0):
+    def __init__(
+        self,
+        engine: Engine,
+        bootstrap_servers: str,
+        client_id: str,
+        every_seconds: float = 5.0,
+        kafka: Mapping[str, Any] | None = None,
+    ):
         self.engine = engine
+        self.kafka = dict(kafka or {})  # security options
         self.bootstrap_servers = bootstrap_servers
         self.client_id = f"{client_id}-log-watch"
         self.every_seconds = every_seconds
@@ -75,7 +84,10 @@ class LogWatch:
         with Session(self.engine) as session:
             marks = list(session.exec(select(OutboxWatermark)))
         admin = KafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, **_ADMIN_TIMEOUTS
+            **self.kafka,
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            **_ADMIN_TIMEOUTS,
         )
         try:
             cluster_id = str(admin.describe_cluster().get("cluster_id") or "")
@@ -111,6 +123,7 @@ class LogWatch:
         """Whether the broker still serves the record at the acknowledged offset."""
         partition = TopicPartition(mark.topic, mark.partition)
         consumer = KafkaConsumer(
+            **self.kafka,
             bootstrap_servers=self.bootstrap_servers,
             client_id=self.client_id,
             enable_auto_commit=False,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,7 @@ class EventConsumer:
         client_id: str | None = None,
         poll_timeout_ms: int = 500,
         max_backoff_seconds: float = 10.0,
+        kafka: Mapping[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.bootstrap_servers = bootstrap_servers
@@ -74,6 +75,7 @@ class EventConsumer:
         self.client_id = client_id or f"{group_id}-consumer"
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff_seconds = max_backoff_seconds
+        self.kafka = dict(kafka or {})  # security options (shared.transport.kafka_options)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         # Both clients are created and used only by the consumer thread (kafka clients are not thread-safe).
@@ -143,6 +145,7 @@ class EventConsumer:
         try:
             self._consumer = KafkaConsumer(
                 *self.topics,
+                **self.kafka,
                 bootstrap_servers=self.bootstrap_servers,
                 group_id=self.group_id,
                 client_id=self.client_id,
@@ -284,6 +287,7 @@ class EventConsumer:
 
     def _make_producer(self) -> KafkaProducer:
         self._producer = KafkaProducer(
+            **self.kafka,
             bootstrap_servers=self.bootstrap_servers,
             client_id=f"{self.client_id}-dlt",
             acks="all",

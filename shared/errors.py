@@ -99,6 +99,18 @@ def invalid_transition(resource: str, current: str, requested: str, allowed: Ite
     )
 
 
+def concurrent_change(resource: str) -> IntegrityError:
+    """ABORTED: another request changed `resource` between this one's read and its guarded write (a state or
+    etag condition in the database); nothing was written."""
+    return IntegrityError(
+        f"{resource} was changed by another request at the same moment; nothing was written. Read it again "
+        "and retry if the change is still needed",
+        "CONCURRENT_CHANGE",
+        ErrorKind.ABORTED,
+        {"resource": resource},
+    )
+
+
 def unimplemented(method: str, issue: str) -> IntegrityError:
     return IntegrityError(
         f"{method} is not implemented yet ({issue})", "NOT_IMPLEMENTED", ErrorKind.UNIMPLEMENTED

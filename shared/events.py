@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import DecodeError, Message
 
 from integrity.events.v1 import events_pb2
+from shared.bounds import timestamp_problem
 from shared.uscc import is_valid_uscc
 
 _PAYLOAD = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
@@ -104,5 +105,7 @@ def validate(event: Event) -> None:
         problems.append(f"type {event.type!r} does not match payload {field_name!r}")
     if not event.HasField("occurred_at"):
         problems.append("occurred_at is not set")
+    elif why := timestamp_problem(event.occurred_at.seconds, event.occurred_at.nanos):
+        problems.append(f"occurred_at {why}")
     if problems:
         raise InvalidEvent("; ".join(problems))

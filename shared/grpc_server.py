@@ -21,24 +21,28 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shared.access import MethodRoles, authorize, is_public_method
-from shared.auth import INVALID_TOKEN, Principal, TokenVerifier, acting_as
+from shared.auth import INVALID_TOKEN, Principal, Role, TokenVerifier, acting_as
+from shared.bounds import check_request
 from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
-from shared.grpc_errors import STATUS_CODES, internal_status, to_rpc_status
+from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_status, to_rpc_status
 from shared.logs import configure_logging
 from shared.manifest import ServiceManifest
 from shared.metrics import SERVING, MetricsEndpoint, ReadingSource, observe_rpc
 from shared.settings import Settings, get_settings
 from shared.tracing import configure as configure_tracing
 from shared.tracing import end_server_span, start_server_span
+from shared.transport import Listeners, certified_subject, listen
 
 log = logging.getLogger("integrity.server")
 access_log = logging.getLogger("integrity.access")
 
 MAX_WORKERS = 16
+MAX_REQUEST_BYTES = 1 << 20
 REQUEST_ID_KEY = "x-request-id"
 
 
@@ -89,9 +93,12 @@ def _request_id(context: grpc.ServicerContext) -> str:
 
 
 def _authenticate(context: grpc.ServicerContext, verifier: TokenVerifier) -> Principal:
+    """The bearer token's principal; without one, a system caller when a mutual TLS handshake verified its
+    certificate (shared.transport), else the public."""
     header = _metadata(context, "authorization")
     if header is None:
-        return Principal.public()
+        certified = certified_subject(context)
+        return Principal.public() if certified is None else Principal(subject=certified, role=Role.SYSTEM)
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("authorization metadata must be `Bearer <token>`", INVALID_TOKEN)
@@ -131,7 +138,7 @@ def _serving(
             context.abort_with_status(internal_status(request_id))
         else:  # a status chosen by context.abort (here or in the servicer) or set_code before raising
             code = context.code()
-            context.abort(code, _text(context.details()))
+            context.abort(code, clip(_text(context.details()), MAX_MESSAGE_BYTES))
     except GeneratorExit:  # the client went away during a response stream
         code = grpc.StatusCode.CANCELLED
         raise
@@ -180,11 +187,16 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
-def _reject_undecodable(request: Any) -> None:
-    """Called inside `_serving`, so a malformed request is authenticated, then INVALID_ARGUMENT."""
+def _admit(request: Any) -> None:
+    """Called inside `_serving`, so the caller is authenticated first: a malformed request, or one beyond
+    the bounds its .proto declares (`shared.bounds`), is INVALID_ARGUMENT before the servicer sees it.
+    Fields this server does not know (a newer client's) are dropped, so they travel nowhere."""
     if isinstance(request, _Undecodable):
         problem = f"the request bytes are not a valid protobuf message of this method ({request.error})"
         raise invalid_argument([FieldViolation("request", problem)])
+    if isinstance(request, Message):
+        request.DiscardUnknownFields()
+        check_request(request)
 
 
 def _wrap(
@@ -195,7 +207,7 @@ def _wrap(
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier, rules):
-                _reject_undecodable(request)
+                _admit(request)
                 yield from inner(request, context)
 
     else:
@@ -203,7 +215,7 @@ def _wrap(
 
         def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
             with _serving(method, context, verifier, rules):
-                _reject_undecodable(request)
+                _admit(request)
                 return inner(request, context)
 
     factory = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
@@ -244,13 +256,15 @@ class RunningService:
         server: grpc.Server,
         health_servicer: health.HealthServicer,
         host: str,
-        port: int,
+        listeners: Listeners,
     ):
         self.app = app
         self.server = server
         self.health = health_servicer
-        self.port = port
-        self.address = f"{host}:{port}"
+        self.listeners = listeners
+        self.port = listeners.port
+        self.address = f"{host}:{self.port}"
+        self.mtls_port = listeners.mtls_port  # the mutual TLS listener, when the settings ask for one
         self.metrics: MetricsEndpoint | None = None
         self._stopped = False
         self._lock = threading.Lock()
@@ -267,6 +281,7 @@ class RunningService:
         for worker in self.app.workers:
             _quietly(lambda w=worker: w.stop(grace), f"stopping worker {worker!r}")
         self.server.stop(grace).wait()
+        self.listeners.stop()
         if self.metrics is not None:
             _quietly(self.metrics.stop, "stopping the metrics endpoint")
         for callback in self.app.on_stop:
@@ -285,13 +300,20 @@ def _quietly(action: Callable[[], None], what: str) -> None:
 def start(
     app: ServiceApp, port: int, host: str = "127.0.0.1", metrics_port: int | None = None
 ) -> RunningService:
-    """Starts serving without blocking; port 0 picks a free port (see `.port`). With `metrics_port`,
-    Prometheus metrics are served there too (0: a free port, see `.metrics.port`)."""
-    verifier = TokenVerifier(app.settings or get_settings())
+    """Starts serving without blocking; port 0 picks a free port (see `.port`). TLS when the settings give a
+    certificate; a second, mutual TLS port when they give `<NAME>_MTLS_PORT` (shared.transport). With
+    `metrics_port`, Prometheus metrics are served there too (0: a free port, see `.metrics.port`)."""
+    settings = app.settings or get_settings()
+    verifier = TokenVerifier(settings)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"grpc-{app.name}"),
         interceptors=[_Interceptor(verifier, app.manifest.method_roles())],
-        options=[("grpc.so_reuseport", 0)],  # a second server on a taken port must fail, not share it
+        options=[
+            ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share it
+            # No request needs more (the largest, 1,000 verifications, is a fraction); a larger one is
+            # RESOURCE_EXHAUSTED before it is read into memory.
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+        ],
     )
     names = [service_full_name(add) for add, _ in app.servicers]
     for add, servicer in app.servicers:
@@ -300,15 +322,9 @@ def start(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
 
-    try:
-        bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as e:
-        env = f"{app.name.upper()}_PORT"
-        raise RuntimeError(
-            f"{app.name}: cannot listen on {host}:{port} (in use?); set {env} to another port"
-        ) from e
+    listeners = listen(server, health_servicer, app.name, host, port, settings)
     server.start()
-    running = RunningService(app, server, health_servicer, host, bound)
+    running = RunningService(app, server, health_servicer, host, listeners)
     try:
         if metrics_port is not None:
             running.metrics = _metrics_endpoint(app, host, metrics_port)

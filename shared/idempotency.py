@@ -10,7 +10,14 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared.errors import ErrorKind, FieldViolation, IntegrityError, invalid_argument
+from shared.errors import (
+    ErrorKind,
+    FieldViolation,
+    IntegrityError,
+    StorageConflict,
+    concurrent_change,
+    invalid_argument,
+)
 
 T = TypeVar("T")
 
@@ -50,3 +57,18 @@ def repeat_of(original: T | None, same: Callable[[T], bool], request_id: str, re
         ErrorKind.ALREADY_EXISTS,
         {"request_id": request_id},
     )
+
+
+def settled_after_conflict(attempt: Callable[[], T], resource: str) -> T:
+    """Runs `attempt` (a create in its own unit of work), and once more when the database refused its write
+    (StorageConflict: a unique constraint, i.e. a concurrent request got there first). The second attempt
+    reads what the winner wrote, so a repeat is answered with the original and anything else is refused as
+    it would be had it come second. A second conflict is ABORTED (CONCURRENT_CHANGE)."""
+    try:
+        return attempt()
+    except StorageConflict:
+        pass
+    try:
+        return attempt()
+    except StorageConflict:
+        raise concurrent_change(resource) from None

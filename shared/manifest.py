@@ -95,3 +95,17 @@ class ServiceManifest:
     def method_roles(self) -> dict[str, frozenset[Role]]:
         """Full method names, e.g. `/integrity.scoring.v1.ScoringService/GetGrade`, -> allowed roles."""
         return {f"/{self.api}/{method}": frozenset(roles) for method, roles in self.access.items()}
+
+
+@dataclass(frozen=True)
+class WebManifest:
+    """A web process's declaration (the console): what the stack needs to start it, probe it and tell it
+    where the services it calls are. It serves HTTP, not gRPC, and owns no database or topic."""
+
+    name: str  # the process and its settings prefix, e.g. "console" (CONSOLE_PORT)
+    default_port: int
+    package: str  # `python -m <package>` runs it
+    health_path: str  # answers 200 once it serves
+    # The services it is a client of: name -> default gRPC port (`<NAME>_PORT` moves them, as for the
+    # services themselves; `INTEGRITY_CONSOLE_<NAME>_ADDRESS` points it at another host).
+    upstreams: Mapping[str, int] = field(default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, LargeBinary
+from sqlalchemy import Column, DateTime, LargeBinary, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from shared.db import companion_tables
@@ -132,3 +132,21 @@ def present_event_ids(session: Session, event_ids: Collection[str]) -> set[str]:
         statement = select(OutboxRecord.event_id).where(col(OutboxRecord.event_id).in_(chunk))
         present.update(session.exec(statement))
     return present
+
+
+def parked(session: Session) -> list[OutboxRecord]:
+    """The rows the broker refused for good, oldest first (`integrity outbox parked`)."""
+    statement = (
+        select(OutboxRecord).where(col(OutboxRecord.parked_at).is_not(None)).order_by(col(OutboxRecord.id))
+    )
+    return list(session.exec(statement))
+
+
+def unpark(session: Session, row_ids: Collection[int] | None) -> int:
+    """Puts parked rows (all of them for None) back in the relay's queue, after what refused them was fixed
+    (e.g. the broker's message.max.bytes raised). Returns how many; unknown or unparked ids count nothing."""
+    statement = update(OutboxRecord).where(col(OutboxRecord.parked_at).is_not(None))
+    if row_ids is not None:
+        statement = statement.where(col(OutboxRecord.id).in_(list(row_ids)))
+    result = session.exec(statement.values(parked_at=None, published_at=None))  # type: ignore[call-overload]
+    return int(result.rowcount)

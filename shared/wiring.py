@@ -1,15 +1,19 @@
-"""The wiring every service's bootstrap repeats: its database at the code's schema revision, and its relay."""
+"""The wiring every service's bootstrap repeats: its database at the code's schema revision, its outbox
+relay and event consumer, and the working-day calendar its deadlines count with."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from shared.db import make_engine
+from shared.consumer import EventConsumer, EventHandler
+from shared.db import UnitOfWorkFactory, make_engine
 from shared.manifest import ServiceManifest
 from shared.migrations import ensure_current
 from shared.relay import OutboxRelay
 from shared.settings import Settings
 from shared.tracing import instrument_engine
+from shared.transport import kafka_options
+from shared.workdays import WorkingCalendar, load_calendar
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
@@ -36,4 +40,32 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
         service=manifest.name,
+        kafka=kafka_options(settings),
+    )
+
+
+def working_calendar(settings: Settings) -> WorkingCalendar:
+    """The PRC working-day calendar with the operator's file (a service refuses to start on a bad file)."""
+    return load_calendar(settings.calendar_path)
+
+
+def event_consumer(
+    engine: Engine,
+    settings: Settings,
+    manifest: ServiceManifest,
+    group_id: str,
+    handler: EventHandler,
+    unit_of_work: UnitOfWorkFactory,
+) -> EventConsumer:
+    """The consumer of the topics the service's manifest lists, in group `group_id`, each poll batch in one
+    of the service's units of work."""
+    return EventConsumer(
+        engine,
+        settings.kafka_bootstrap_servers,
+        group_id,
+        list(manifest.consumes),
+        handler,
+        unit_of_work=unit_of_work,
+        client_id=f"integrity-{manifest.name}-consumer",
+        kafka=kafka_options(settings),
     )

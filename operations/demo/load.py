@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from operations.demo.province import EnterpriseHistory, generate_province
+from operations.demo.roster import load_roster
 from operations.history.importer import ImportSummary, ProblemReporter, import_events
 from shared.cloudevents import to_json_line
 from shared.events import Event
@@ -108,7 +109,8 @@ def load_province(
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Imports the province into the service databases (the importer's own path, no file in between),
-    then writes var/demo/truth.json and the loaded marker."""
+    creates its inspector roster (operations/demo/roster.py), then writes var/demo/truth.json and the
+    loaded marker."""
     truth = Truth(province)
 
     def events() -> Iterator[tuple[str, Event]]:
@@ -118,6 +120,7 @@ def load_province(
                 yield f"demo enterprise {history.uscc} event {number}", event
 
     summary = import_events(settings, events(), report=report)
+    inspectors = load_roster(settings)
     truth.write(demo_dir(settings) / "truth.json")
     marker = {
         **vars(province),
@@ -125,6 +128,7 @@ def load_province(
         "events_imported": summary.total_imported,
         "already_present": summary.already_present,
         "rejected": summary.rejected,
+        "inspectors_created": inspectors,
     }
     marker_path(settings).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     return summary

@@ -31,8 +31,18 @@ SERVICE = ServiceManifest(
     migrations="services.complaints.adapters.migrations",
     unit_of_work="services.complaints.adapters.unit_of_work:ComplaintsUnitOfWork",
     publishes=TOPIC,
+    # Its copy of the registry: complaints are matched to registered enterprises (use_cases/matching.py).
+    consumes=("integrity.enterprises.v1",),
     history=HistoryRules(
         stage="services.complaints.use_cases.history:stage_imported",
-        owns=frozenset({"complaint_filed", "complaint_accepted", "complaint_rejected", "complaint_resolved"}),
+        owns=frozenset(
+            {
+                "complaint_filed",
+                "complaint_accepted",
+                "complaint_rejected",
+                "complaint_resolved",
+                "complaint_matched",
+            }
+        ),
     ),
 )

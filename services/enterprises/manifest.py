@@ -24,6 +24,8 @@ SERVICE = ServiceManifest(
         "CreateCommitment": (Role.ENTERPRISE,),
         "WithdrawCommitment": (Role.ENTERPRISE,),
         "DeclareCapability": (Role.ENTERPRISE,),
+        "ListCommitments": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE),
+        "ListCapabilityDeclarations": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE),
         # Public: anyone may check the code on a shop-front sign, with or without a token.
         "LookupPublicCode": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
     },

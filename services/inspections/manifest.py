@@ -18,6 +18,8 @@ SERVICE = ServiceManifest(
         "ListInspectors": (Role.SYSTEM, Role.REGULATOR),
         "CreateInspectionPlan": (Role.REGULATOR,),
         "GetInspectionPlan": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR),
+        "ListInspectionPlans": (Role.SYSTEM, Role.REGULATOR),
+        "VerifyInspectionPlan": (Role.SYSTEM, Role.REGULATOR),
         # Only an inspector assigned to the inspection (checked in the use case).
         "CompleteInspection": (Role.INSPECTOR,),
         "CompleteRectification": (Role.INSPECTOR,),

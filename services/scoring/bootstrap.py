@@ -1,5 +1,6 @@
 """Wiring: the scoring database, its unit of work, the grading policy, API servicer, event consumer and
-the outbox relay of GradeChanged (and of the events of appeals and repairs)."""
+the outbox relay of GradeChanged (and of the events of appeals and repairs), and the worker that keeps the
+dashboards' grade counts fresh."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_poli
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.entrypoints.grpc import ScoringServicer
+from services.scoring.entrypoints.summaries import SummaryRefresher
 from services.scoring.manifest import SERVICE
+from services.scoring.settings import ScoringSettings
+from services.scoring.use_cases.summary import SummarySnapshots
 from shared.consumer import EventConsumer
 from shared.grpc_server import ServiceApp
 from shared.settings import Settings
+from shared.transport import kafka_options
 from shared.wiring import outbox_relay, service_database
 
 CONSUMER_GROUP = "integrity-scoring"
@@ -29,6 +34,7 @@ def build_app(
     source_topics: list[str] | None = None,
     policy_path: Path = DEFAULT_POLICY_PATH,
     scorecard_path: Path | None = None,
+    own: ScoringSettings | None = None,
 ) -> ServiceApp:
     """The scoring service. `group_id` and `source_topics` are overridable so a rebuild (or a test) can
     replay the sources from the start under a fresh consumer group. The scorecard is `scorecard_path`'s,
@@ -47,13 +53,16 @@ def build_app(
         handler=ScoringEventHandler(policy),
         unit_of_work=unit_of_work,
         client_id="integrity-scoring",
+        kafka=kafka_options(settings),
     )
     relay = outbox_relay(engine, settings, SERVICE)
-    servicer = ScoringServicer(unit_of_work, policy, wake=relay.wake)
+    snapshots = SummarySnapshots()
+    refresher = SummaryRefresher(unit_of_work, snapshots, (own or ScoringSettings()).summary_refresh_seconds)
+    servicer = ScoringServicer(unit_of_work, policy, wake=relay.wake, snapshots=snapshots)
     return ServiceApp(
         manifest=SERVICE,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)],
-        workers=[consumer, relay],
+        workers=[consumer, relay, refresher],
         on_stop=[engine.dispose],
         settings=settings,
         readings=[grade_readings(engine)],

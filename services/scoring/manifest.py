@@ -25,6 +25,8 @@ SERVICE = ServiceManifest(
         "GetAppeal": (Role.SYSTEM, Role.REGULATOR, Role.ENTERPRISE),
         "AcceptAppeal": (Role.REGULATOR,),
         "RejectAppeal": (Role.REGULATOR,),
+        "SummarizeGrades": (Role.SYSTEM, Role.REGULATOR),
+        "ListGradeHistory": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE),
     },
     bootstrap="services.scoring.bootstrap:build_app",
     tables="services.scoring.adapters.tables:TABLES",

@@ -26,6 +26,7 @@ from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker
 from operations.catalogue import BY_NAME as SERVICES
+from operations.catalogue import WEB
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +79,7 @@ def start_stack(
     var_dir: Path, bootstrap: str, *, new_session: bool = False, **extra_env: str
 ) -> RunningStack:
     """`new_session`: the stack leads a process group of its own (as `make run` in a terminal does)."""
-    ports = {service: free_port() for service in SERVICES}
+    ports = {name: free_port() for name in (*SERVICES, *(web.name for web in WEB))}
     metrics_ports = {service: free_port() for service in SERVICES}
     extra_env = {"INTEGRITY_DEMO_ENTERPRISES": "0", **extra_env}  # no demo province unless asked for
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}

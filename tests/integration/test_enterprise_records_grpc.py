@@ -275,3 +275,58 @@ def test_creates_repeated_with_a_request_id_return_the_original(registry: Regist
         1,
         1,
     )
+
+
+def test_an_enterprise_lists_its_own_declarations_in_pages_and_no_other_enterprise_can(
+    registry: Registry,
+) -> None:
+    mine, theirs = registry.create(enterprise(1)), registry.create(enterprise(2))
+    as_mine = registry.auth("enterprise", uscc=mine.uscc)
+    codes = []
+    for text in ("一", "二", "三"):
+        promise = pb.Commitment(
+            items=[pb.COMMITMENT_ITEM_ACCURATE_MEASUREMENT],
+            free_text=text,
+            valid_from="2025-03-01",
+            valid_until="2026-02-28",
+        )
+        request = pb.CreateCommitmentRequest(parent=mine.name, commitment=promise)
+        codes.append(registry.stub.CreateCommitment(request, metadata=as_mine, timeout=10).commitment.name)
+    registry.stub.WithdrawCommitment(
+        pb.WithdrawCommitmentRequest(name=codes[0]), metadata=as_mine, timeout=10
+    )
+    declaration = pb.CapabilityDeclaration(has_management_system=True, instrument_count=3)
+    registry.stub.DeclareCapability(
+        pb.DeclareCapabilityRequest(parent=mine.name, declaration=declaration), metadata=as_mine, timeout=10
+    )
+
+    first = registry.stub.ListCommitments(
+        pb.ListCommitmentsRequest(parent=mine.name, page_size=2), metadata=as_mine, timeout=10
+    )
+    rest = registry.stub.ListCommitments(
+        pb.ListCommitmentsRequest(parent=mine.name, page_size=2, page_token=first.next_page_token),
+        metadata=as_mine,
+        timeout=10,
+    )
+    listed = [*first.commitments, *rest.commitments]
+    assert [c.name for c in listed] == codes[::-1] and rest.next_page_token == ""
+    assert listed[-1].state == pb.COMMITMENT_STATE_WITHDRAWN
+    # A regulator of the region reads them too (registry.system stands for the other systems).
+    declared = registry.stub.ListCapabilityDeclarations(
+        pb.ListCapabilityDeclarationsRequest(parent=mine.name), metadata=registry.system, timeout=10
+    ).declarations
+    assert [d.instrument_count for d in declared] == [3]
+
+    as_theirs = registry.auth("enterprise", uscc=theirs.uscc)
+    for call, request in (
+        (registry.stub.ListCommitments, pb.ListCommitmentsRequest(parent=mine.name)),
+        (registry.stub.ListCapabilityDeclarations, pb.ListCapabilityDeclarationsRequest(parent=mine.name)),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call(request, metadata=as_theirs, timeout=10)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    with pytest.raises(grpc.RpcError) as caught:
+        registry.stub.ListCommitments(
+            pb.ListCommitmentsRequest(parent=mine.name, page_token="garbage"), metadata=as_mine, timeout=10
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

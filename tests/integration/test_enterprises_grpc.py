@@ -116,6 +116,21 @@ def test_a_wrong_check_character_is_invalid_argument_on_enterprise_uscc_and_writ
     assert registry.count(EnterpriseRow) == 0 and registry.count(OutboxRecord) == 0
 
 
+def test_a_region_not_on_the_gbt2260_list_is_refused_with_its_neighbours_and_names_come_back(
+    registry: Registry,
+) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        registry.create(enterprise(region_code="610199"))  # well formed, but Xi'an has no 610199
+    code, violations = status_of(caught.value)  # type: ignore[arg-type]
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    [violation] = violations
+    assert violation.field == "enterprise.region_code"
+    assert "610199" in violation.description and "610112 未央区" in violation.description
+    assert registry.count(EnterpriseRow) == 0 and registry.count(OutboxRecord) == 0
+    created = registry.create(enterprise(region_code="610113"))
+    assert created.region_name == "陕西省西安市雁塔区"
+
+
 def test_create_then_duplicate_then_idempotent_repeat(registry: Registry) -> None:
     request_id = str(uuid.uuid4())
     created = registry.create(enterprise(), request_id)

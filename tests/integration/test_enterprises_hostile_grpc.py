@@ -250,6 +250,10 @@ def rpc_calls(draw: st.DrawFn, method: str, names: dict[str, str]) -> Message:
             ),
             request_id=text("", "3f1c2a9e-8d4b-4c6f-9a1e-2b7d5c0e4f81"),
         ),
+        "ListCommitments": lambda: pb.ListCommitmentsRequest(parent=name("own", "other"), **page),
+        "ListCapabilityDeclarations": lambda: pb.ListCapabilityDeclarationsRequest(
+            parent=name("own", "other"), **page
+        ),
         "LookupPublicCode": lambda: pb.LookupPublicCodeRequest(public_code=name("code")),
     }
     return requests[method]()

@@ -97,6 +97,25 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
                 P.GetInspectionPlanRequest(name=plan.name), metadata=regulator, timeout=10
             )
             inspection = detail.inspections[0]
+
+            # The region's plans, newest first; another city's regulator sees none and may not ask.
+            plans = stub.ListInspectionPlans(P.ListInspectionPlansRequest(), metadata=regulator, timeout=10)
+            assert [p.name for p in plans.inspection_plans] == [plan.name]
+            assert list(plans.inspection_plans[0].inspections) == [inspection.name]
+            baoji = _bearer(settings, Role.REGULATOR, region="610300")
+            assert not stub.ListInspectionPlans(
+                P.ListInspectionPlansRequest(), metadata=baoji, timeout=10
+            ).inspection_plans
+            asked = P.ListInspectionPlansRequest(region_code="610100")
+            assert _code(lambda: stub.ListInspectionPlans(asked, metadata=baoji, timeout=10)) == (
+                grpc.StatusCode.PERMISSION_DENIED
+            )
+            verify = P.VerifyInspectionPlanRequest(name=plan.name)
+            verified = stub.VerifyInspectionPlan(verify, metadata=regulator, timeout=10)
+            assert verified.matches and not verified.differences
+            assert _code(lambda: stub.VerifyInspectionPlan(verify, metadata=baoji, timeout=10)) == (
+                grpc.StatusCode.PERMISSION_DENIED
+            )
             assigned = list(inspection.inspectors)
             outsider = next(n for n in listed.inspectors if n.name not in assigned).name
 

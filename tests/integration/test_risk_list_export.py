@@ -83,6 +83,7 @@ def test_a_regulator_exports_their_region_highest_risk_first(
     assert rows[0]["reason_codes"].split(";")[0] == "SERIOUS_VIOLATION"
     assert "严重" in rows[0]["reasons_zh"]
     assert all(row["region_code"] == "610112" for row in rows)
+    assert all(row["region_name"] == "陕西省西安市未央区" for row in rows)
     probabilities = [float(row["violation_probability"]) for row in rows]
     assert probabilities == sorted(probabilities, reverse=True)
 

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.complaints.v1 import complaints_pb2
 from integrity.events.v1 import events_pb2
-from services.complaints.domain.complaint import Complaint, complaint_name
+from services.complaints.domain.complaint import MATCHED, Complaint, complaint_name
 from services.complaints.domain.deadlines import Deadlines
 from services.complaints.domain.intake import ComplaintDraft, Contact
 from shared.errors import FieldViolation, invalid_argument
@@ -103,6 +103,16 @@ def filed_event(complaint: Complaint) -> events_pb2.ComplaintFiled:
         anonymous=complaint.anonymous,
         duplicate_of=_duplicate_name(complaint),
         region_code=complaint.region_code,
+        matched=complaint.match_status == MATCHED,
+    )
+
+
+def matched_event(complaint: Complaint) -> events_pb2.ComplaintMatched:
+    return events_pb2.ComplaintMatched(
+        complaint=complaint.name,
+        region_code=complaint.region_code,
+        category=complaint.category,  # type: ignore[arg-type]
+        duplicate_of=_duplicate_name(complaint),
     )
 
 

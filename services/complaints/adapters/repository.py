@@ -8,9 +8,18 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
-from services.complaints.domain.complaint import ACCEPTED, INVESTIGATING, RECEIVED, Complaint, ComplaintQuery
+from services.complaints.adapters.tables import ComplainantRow, ComplaintRow, RegistryCopyRow
+from services.complaints.domain.complaint import (
+    ACCEPTED,
+    INVESTIGATING,
+    MATCHED,
+    RECEIVED,
+    UNMATCHED,
+    Complaint,
+    ComplaintQuery,
+)
 from services.complaints.domain.intake import Contact
+from shared.db import insert_unless_present
 from shared.regions import region_prefix
 
 
@@ -43,6 +52,7 @@ _PLAIN = (
     "severity",
     "resolution",
     "reward_eligible",
+    "region_code",
 )
 _TIMES = ("occur_time", "create_time", "update_time", "accept_time", "resolve_time")
 
@@ -50,7 +60,6 @@ _TIMES = ("occur_time", "create_time", "update_time", "accept_time", "resolve_ti
 def _columns(complaint: Complaint) -> dict[str, object]:
     values: dict[str, object] = {name: getattr(complaint, name) for name in _PLAIN}
     values.update({name: _utc(getattr(complaint, name)) for name in _TIMES})
-    values["region_code"] = complaint.region_code
     values["evidence_uris"] = json.dumps(list(complaint.evidence_uris), ensure_ascii=False)
     return values
 
@@ -152,6 +161,23 @@ class SqlComplaintRepository:
         statement = statement.order_by(col(ComplaintRow.id).desc()).limit(limit)
         return [from_row(row) for row in self.session.exec(statement)]
 
+    def unmatched_of(self, uscc: str) -> list[Complaint]:
+        """The complaints against `uscc` not matched to a registered enterprise yet, oldest first."""
+        statement = (
+            select(ComplaintRow)
+            .where(ComplaintRow.uscc == uscc, ComplaintRow.match_status == UNMATCHED)
+            .order_by(col(ComplaintRow.id))
+        )
+        return [from_row(row) for row in self.session.exec(statement)]
+
+    def move_region(self, uscc: str, region_code: str) -> None:
+        """The matched complaints against `uscc` follow the enterprise to its new registered region."""
+        self.session.execute(
+            update(ComplaintRow)
+            .where(col(ComplaintRow.uscc) == uscc, col(ComplaintRow.match_status) == MATCHED)
+            .values(region_code=region_code)
+        )
+
     def list_overdue(
         self,
         region_code: str,
@@ -175,3 +201,32 @@ class SqlComplaintRepository:
             statement = statement.where(col(ComplaintRow.id) > after_id)
         statement = statement.order_by(col(ComplaintRow.id)).limit(limit)
         return [from_row(row) for row in self.session.exec(statement)]
+
+
+class SqlRegistryCopyRepository:
+    """The registered regions of enterprises, as the enterprises topic announced them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def hold(self, uscc: str) -> str | None:
+        """Locks the USCC's row for the rest of the transaction (created when first named) and returns the
+        enterprise's registered region; None while the registry has not announced it. The insert comes
+        first: on SQLite it takes the write lock before anything is read."""
+        table = RegistryCopyRow.__table__  # type: ignore[attr-defined]
+        insert_unless_present(self.session, table, {"uscc": uscc, "region_code": ""}, key="uscc")
+        region = self.session.execute(
+            select(RegistryCopyRow.region_code).where(RegistryCopyRow.uscc == uscc).with_for_update()
+        ).scalar_one()
+        return region or None
+
+    def record(self, uscc: str, region_code: str) -> str | None:
+        """Stores the enterprise's registered region (holding its row); the region known before, if any."""
+        previous = self.hold(uscc)
+        if previous != region_code:
+            self.session.execute(
+                update(RegistryCopyRow)
+                .where(col(RegistryCopyRow.uscc) == uscc)
+                .values(region_code=region_code)
+            )
+        return previous

@@ -64,5 +64,16 @@ class ComplainantRow(SQLModel, table=True):
     phone: str = Field(default="", max_length=20)
 
 
+class RegistryCopyRow(SQLModel, table=True):
+    """What the service knows of the enterprise registry, from the enterprises topic: an enterprise's
+    registered region. A row with an empty region is a USCC complained about that the registry has not
+    announced yet; intake and matching lock the same row, so neither misses the other."""
+
+    __tablename__ = "complaint_registry_copy"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    region_code: str = Field(default="", max_length=6)
+
+
 # Every table of the complaints database: created when the service (or a history import) starts.
-TABLES = [ComplaintRow, ComplainantRow, OutboxRecord, ProcessedEvent]
+TABLES = [ComplaintRow, ComplainantRow, RegistryCopyRow, OutboxRecord, ProcessedEvent]

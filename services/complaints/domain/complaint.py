@@ -43,6 +43,7 @@ INVESTIGATING, RESOLVED, CLOSED = (
     S.COMPLAINT_STATE_CLOSED,
 )
 UNMATCHED = S.ENTERPRISE_MATCH_STATUS_UNMATCHED
+MATCHED = S.ENTERPRISE_MATCH_STATUS_MATCHED
 SEVERITIES = frozenset(v for v in S.ComplaintSeverity.values() if v != 0)
 
 # The workflow. Anything not listed is refused and changes nothing.
@@ -95,14 +96,17 @@ class Complaint:
     severity: int = 0
     resolution: str = ""
     reward_eligible: bool = False
+    # The enterprise's registered region once matched (its regulators handle the complaint); until then
+    # the division that issued the USCC.
+    region_code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.region_code:
+            object.__setattr__(self, "region_code", region_of(self.uscc))
 
     @property
     def name(self) -> str:
         return complaint_name(self.id)
-
-    @property
-    def region_code(self) -> str:
-        return region_of(self.uscc)
 
     @property
     def intake(self) -> Intake:
@@ -206,8 +210,10 @@ def file_complaint(
     now: datetime,
     request_id: str | None,
     duplicate_of: str | None,
+    registered_region: str | None = None,
 ) -> Complaint:
-    """A new RECEIVED complaint; the enterprise is not matched against the registry yet."""
+    """A new RECEIVED complaint: MATCHED in the enterprise's `registered_region` when the registry knows
+    it, else UNMATCHED in the division that issued its USCC."""
     now = now.astimezone(UTC)
     complaint_id = new_complaint_id(now)
     return Complaint(
@@ -226,7 +232,8 @@ def file_complaint(
         receipt_code=new_receipt_code(),
         request_id=request_id,
         duplicate_of=duplicate_of,
-        match_status=UNMATCHED,
+        match_status=UNMATCHED if registered_region is None else MATCHED,
+        region_code=registered_region or region_of(intake.uscc),
         state=RECEIVED,
         create_time=now,
         update_time=now,
@@ -317,3 +324,15 @@ def resolve(complaint: Complaint, resolution: Resolution, now: datetime) -> Comp
 
 def close(complaint: Complaint, now: datetime) -> Complaint:
     return _move(complaint, CLOSED, now)
+
+
+def match(complaint: Complaint, region_code: str, now: datetime) -> Complaint:
+    """The complaint matched to its enterprise, registered in `region_code`, in whatever state it is."""
+    now = now.astimezone(UTC)
+    return replace(
+        complaint,
+        match_status=MATCHED,
+        region_code=region_code,
+        update_time=now,
+        etag=compute_etag(complaint.id, complaint.state, now),
+    )

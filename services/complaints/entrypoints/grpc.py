@@ -6,6 +6,7 @@ Errors are shared.errors.IntegrityError; the platform interceptor turns them int
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import grpc
 
@@ -22,6 +23,7 @@ from services.complaints.use_cases import filing, reading, workflow
 from services.complaints.use_cases.unit_of_work import ComplaintsUoW
 from shared.auth import Principal, Role, current_principal
 from shared.errors import FieldViolation, invalid_argument
+from shared.events import utcnow
 
 P = complaints_pb2
 
@@ -32,11 +34,15 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         uow_factory: Callable[[], ComplaintsUoW],
         rules: Rules,
         wake: Callable[[], None] | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow_factory = uow_factory
         self._rules = rules
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
+        # What time it is: deadlines count working days from the China date of filing and acceptance.
+        self._clock = clock
 
     def _view(self, complaint: Complaint, principal: Principal) -> P.Complaint:
         return to_proto(complaint, self._rules.deadlines, for_enterprise=principal.role == Role.ENTERPRISE)
@@ -55,6 +61,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
             request.request_id,
             principal,
             self._rules,
+            now=self._clock(),
         )
         if uow.committed_events:
             self._wake()
@@ -109,6 +116,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
             region_code=request.region_code,
             page_size=request.page_size,
             page_token=request.page_token,
+            now=self._clock(),
         )
         return P.ListOverdueComplaintsResponse(
             complaints=[self._view(c, principal) for c in page.complaints],
@@ -124,7 +132,9 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.AcceptComplaintRequest, context: grpc.ServicerContext
     ) -> P.AcceptComplaintResponse:
         uow = self._uow_factory()
-        complaint = workflow.accept_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.accept_complaint(
+            uow, request.name, request.etag, current_principal(), now=self._clock()
+        )
         return P.AcceptComplaintResponse(complaint=self._acted(uow, complaint))
 
     def RejectComplaint(
@@ -132,7 +142,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
     ) -> P.RejectComplaintResponse:
         uow = self._uow_factory()
         complaint = workflow.reject_complaint(
-            uow, request.name, request.reason, request.etag, current_principal()
+            uow, request.name, request.reason, request.etag, current_principal(), now=self._clock()
         )
         return P.RejectComplaintResponse(complaint=self._acted(uow, complaint))
 
@@ -140,7 +150,9 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.InvestigateComplaintRequest, context: grpc.ServicerContext
     ) -> P.InvestigateComplaintResponse:
         uow = self._uow_factory()
-        complaint = workflow.investigate_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.investigate_complaint(
+            uow, request.name, request.etag, current_principal(), now=self._clock()
+        )
         return P.InvestigateComplaintResponse(complaint=self._acted(uow, complaint))
 
     def ResolveComplaint(
@@ -151,7 +163,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
             request.substantiated, request.severity, request.resolution, request.reward_eligible
         )
         complaint = workflow.resolve_complaint(
-            uow, request.name, resolution, request.etag, current_principal()
+            uow, request.name, resolution, request.etag, current_principal(), now=self._clock()
         )
         return P.ResolveComplaintResponse(complaint=self._acted(uow, complaint))
 
@@ -159,5 +171,7 @@ class ComplaintServiceServicer(complaints_pb2_grpc.ComplaintServiceServicer):
         self, request: P.CloseComplaintRequest, context: grpc.ServicerContext
     ) -> P.CloseComplaintResponse:
         uow = self._uow_factory()
-        complaint = workflow.close_complaint(uow, request.name, request.etag, current_principal())
+        complaint = workflow.close_complaint(
+            uow, request.name, request.etag, current_principal(), now=self._clock()
+        )
         return P.CloseComplaintResponse(complaint=self._acted(uow, complaint))

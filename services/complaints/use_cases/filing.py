@@ -1,4 +1,5 @@
-"""Filing a complaint (CreateComplaint): intake, AIP-155 repeats, duplicate detection, ComplaintFiled."""
+"""Filing a complaint (CreateComplaint): intake, matching against the service's copy of the registry, AIP-155
+repeats, duplicate detection, ComplaintFiled."""
 
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ def _file(
     # returns its complaint.
     for attempt in range(2):
         with uow:
+            # First, and held until commit: whether the registry knows the enterprise, and where it is
+            # registered; a registration being matched concurrently waits for this complaint, or this
+            # complaint for it (services/complaints/use_cases/matching.py).
+            registered_region = uow.registry.hold(intake.uscc)
             if request_key:
                 first = uow.complaints.get_by_request_id(request_key)
                 if (original := repeat_of(first, same, request_key, "complaint")) is not None:
@@ -103,6 +108,7 @@ def _file(
                 now=now,
                 request_id=request_key,
                 duplicate_of=duplicate_of,
+                registered_region=registered_region,
             )
             uow.complaints.add(complaint, contact)
             event = new_event(

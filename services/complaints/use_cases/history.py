@@ -1,6 +1,6 @@
 """Importing this service's events from a legacy history (`integrity import`), by the rules of its API.
 
-An imported ComplaintFiled, -Accepted, -Rejected or -Resolved is checked with the domain's own
+An imported ComplaintFiled, -Accepted, -Rejected, -Resolved or -Matched is checked with the domain's own
 validators, so a line is refused in the words CreateComplaint and ResolveComplaint use for the same
 mistake. The complaint itself stays in the legacy system (its description and contact were never
 exported); only the events are staged in the outbox, for the services that consume them.
@@ -24,6 +24,7 @@ ComplaintEvent = (
     | events_pb2.ComplaintAccepted
     | events_pb2.ComplaintRejected
     | events_pb2.ComplaintResolved
+    | events_pb2.ComplaintMatched
 )
 
 
@@ -40,11 +41,13 @@ def check_imported(event: Event) -> None:
     violations = _name_violations(payload)
     if problem := enum_problem(payload.category, CATEGORIES, "ComplaintCategory"):
         violations.append(FieldViolation("category", problem))
-    if isinstance(payload, events_pb2.ComplaintFiled):
-        if problem := enum_problem(payload.channel, CHANNELS, "ComplaintChannel"):
-            violations.append(FieldViolation("channel", problem))
-        if payload.region_code and (problem := region_problem(payload.region_code)):
-            violations.append(FieldViolation("region_code", problem))
+    filed = isinstance(payload, events_pb2.ComplaintFiled)
+    if filed and (problem := enum_problem(payload.channel, CHANNELS, "ComplaintChannel")):
+        violations.append(FieldViolation("channel", problem))
+    # A filed complaint may leave its region out; a matched one says where the enterprise is registered.
+    has_region = isinstance(payload, events_pb2.ComplaintMatched) or (filed and payload.region_code)
+    if has_region and (problem := region_problem(payload.region_code)):
+        violations.append(FieldViolation("region_code", problem))
     if isinstance(payload, events_pb2.ComplaintResolved):
         # The resolution text stays in the legacy system; only the substantiation rules apply here.
         resolution = Resolution(payload.substantiated, payload.severity, resolution="imported")

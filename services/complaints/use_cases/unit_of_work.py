@@ -49,6 +49,28 @@ class ComplaintRepository(Protocol):
         """Open complaints in `region_code` past their deadline, oldest first, those after `after_id`."""
         ...
 
+    def unmatched_of(self, uscc: str) -> list[Complaint]:
+        """The complaints against `uscc` not matched to a registered enterprise yet, oldest first."""
+        ...
+
+    def move_region(self, uscc: str, region_code: str) -> None:
+        """The matched complaints against `uscc` follow the enterprise to its new registered region."""
+        ...
+
+
+class RegistryCopy(Protocol):
+    """The registered regions of enterprises, as the enterprises topic announced them."""
+
+    def hold(self, uscc: str) -> str | None:
+        """Holds the USCC against concurrent matching until the transaction ends; its registered region,
+        None while the registry has not announced it."""
+        ...
+
+    def record(self, uscc: str, region_code: str) -> str | None:
+        """Stores the enterprise's registered region (holding it); the region known before, if any."""
+        ...
+
 
 class ComplaintsUoW(UnitOfWorkPort, Protocol):
     complaints: ComplaintRepository
+    registry: RegistryCopy

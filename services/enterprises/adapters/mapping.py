@@ -17,6 +17,7 @@ from services.enterprises.domain.instruments import (
     Verification,
     VerificationDraft,
 )
+from shared.regions import region_name
 
 
 def draft_from_proto(message: enterprises_pb2.Enterprise) -> EnterpriseDraft:
@@ -44,6 +45,7 @@ def to_proto(enterprise: Enterprise) -> enterprises_pb2.Enterprise:
         registered_date=enterprise.registered_date.isoformat() if enterprise.registered_date else "",
         status=enterprise.status,  # type: ignore[arg-type]
         etag=enterprise.etag,
+        region_name=region_name(enterprise.region_code),
     )
     message.create_time.FromDatetime(enterprise.create_time)
     message.update_time.FromDatetime(enterprise.update_time)

@@ -174,9 +174,19 @@ class SqlDeclarationRepository:
         row = self.session.get(CommitmentRow, commitment_id)
         return _commitment(row) if row is not None and row.uscc == uscc else None
 
-    def save_commitment(self, commitment: Commitment) -> None:
-        self.session.flush()  # a commitment this transaction added is merged into, not added twice
-        self.session.merge(_commitment_row(commitment))
+    def save_commitment(self, commitment: Commitment) -> bool:
+        """Stores a withdrawn commitment only while the stored one is not withdrawn yet (its one transition):
+        one statement, so two concurrent withdrawals cannot both win. False when another got there first."""
+        self.session.flush()  # a commitment this transaction added is written first
+        result = self.session.execute(
+            update(CommitmentRow)
+            .where(
+                col(CommitmentRow.commitment_id) == commitment.commitment_id,
+                col(CommitmentRow.withdraw_time).is_(None),
+            )
+            .values(withdraw_time=commitment.withdraw_time)
+        )
+        return bool(result.rowcount == 1)
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.session.add(CapabilityDeclarationRow(**vars(declaration)))
@@ -193,6 +203,29 @@ class SqlDeclarationRepository:
         statement = select(CapabilityDeclarationRow).where(CapabilityDeclarationRow.request_id == request_id)
         row = self.session.exec(statement).first()
         return _capability(row) if row is not None else None
+
+    def commitments_of(self, uscc: str, offset: int, limit: int) -> list[Commitment]:
+        statement = (
+            select(CommitmentRow)
+            .where(CommitmentRow.uscc == uscc)
+            .order_by(CommitmentRow.create_time.desc(), CommitmentRow.commitment_id)  # type: ignore[attr-defined]
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_commitment(row) for row in self.session.exec(statement)]
+
+    def capabilities_of(self, uscc: str, offset: int, limit: int) -> list[CapabilityDeclaration]:
+        statement = (
+            select(CapabilityDeclarationRow)
+            .where(CapabilityDeclarationRow.uscc == uscc)
+            .order_by(
+                CapabilityDeclarationRow.declare_time.desc(),  # type: ignore[attr-defined]
+                CapabilityDeclarationRow.declaration_id,
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_capability(row) for row in self.session.exec(statement)]
 
     def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None:
         row = self.session.exec(select(CommitmentRow).where(CommitmentRow.public_code == code)).first()

@@ -194,6 +194,39 @@ class EnterpriseServiceServicer(enterprises_pb2_grpc.EnterpriseServiceServicer):
         )
         return enterprises_pb2.DeclareCapabilityResponse(declaration=capability_to_proto(declaration))
 
+    def ListCommitments(
+        self, request: enterprises_pb2.ListCommitmentsRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.ListCommitmentsResponse:
+        page = self._list_declarations("commitments", request)
+        return enterprises_pb2.ListCommitmentsResponse(
+            commitments=[commitment_to_proto(c, state) for c, state in page.declarations],  # type: ignore[arg-type]
+            next_page_token=page.next_page_token,
+        )
+
+    def ListCapabilityDeclarations(
+        self, request: enterprises_pb2.ListCapabilityDeclarationsRequest, context: grpc.ServicerContext
+    ) -> enterprises_pb2.ListCapabilityDeclarationsResponse:
+        page = self._list_declarations("capabilities", request)
+        return enterprises_pb2.ListCapabilityDeclarationsResponse(
+            declarations=[capability_to_proto(d) for d, _ in page.declarations],  # type: ignore[arg-type]
+            next_page_token=page.next_page_token,
+        )
+
+    def _list_declarations(
+        self,
+        kind: str,
+        request: enterprises_pb2.ListCommitmentsRequest | enterprises_pb2.ListCapabilityDeclarationsRequest,
+    ) -> declarations.DeclarationPage:
+        return self._run(
+            declarations.list_declarations,
+            kind,
+            request.parent,
+            current_principal(),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            today=self._today(),
+        )
+
     def LookupPublicCode(
         self, request: enterprises_pb2.LookupPublicCodeRequest, context: grpc.ServicerContext
     ) -> enterprises_pb2.LookupPublicCodeResponse:

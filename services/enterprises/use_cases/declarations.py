@@ -26,11 +26,13 @@ from services.enterprises.domain.enterprise import (
 from services.enterprises.domain.values import china_today
 from services.enterprises.use_cases.common import audit, original_of, stage
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
-from shared.auth import Principal, Role
+from shared import pagination
+from shared.auth import Principal, Role, require_enterprise_read
 from shared.errors import (
     ErrorKind,
     IntegrityError,
     StorageConflict,
+    concurrent_change,
     failed_precondition,
     not_found,
     permission_denied,
@@ -146,7 +148,8 @@ def withdraw_commitment(
             )
         moment = now or utcnow()
         withdrawn = declarations.withdraw(commitment, moment)
-        uow.declarations.save_commitment(withdrawn)
+        if not uow.declarations.save_commitment(withdrawn):
+            raise concurrent_change(name)
         state = declarations.commitment_state(withdrawn, day)
         payload = events_pb2.CommitmentWithdrawn(commitment=commitment_to_proto(withdrawn, state))
         event = stage(uow, uscc, payload, moment)
@@ -195,6 +198,48 @@ class PublicRecord:
     declaration: Commitment | CapabilityDeclaration
     # The commitment's state today (0 for capability declarations).
     state: int
+
+
+@dataclass(frozen=True)
+class DeclarationPage:
+    # Commitments with their state as of today, or capability declarations (state 0).
+    declarations: list[tuple[Commitment | CapabilityDeclaration, int]]
+    next_page_token: str
+
+
+def list_declarations(
+    uow: EnterprisesUoW,
+    kind: str,
+    parent: str,
+    principal: Principal,
+    *,
+    page_size: int = 0,
+    page_token: str = "",
+    today: date | None = None,
+) -> DeclarationPage:
+    """A page of the enterprise's commitments (`kind` "commitments") or capability declarations, newest
+    first; to whom the enterprise may be read (itself, the system, a regional role of its region)."""
+    uscc = parse_enterprise_name(parent, "parent")
+    size = pagination.page_size(page_size)
+    query = pagination.fingerprint(f"{kind}:{uscc}")
+    offset = pagination.decode_page_token(page_token, query) if page_token else 0
+    if not isinstance(offset, int) or offset < 0:
+        raise pagination.invalid_page_token()
+    if principal.role in (Role.ENTERPRISE, Role.PUBLIC):
+        require_enterprise_read(principal, uscc, None)  # before any lookup: existence does not leak
+    with uow:
+        enterprise = uow.enterprises.get(uscc)
+        if enterprise is None:
+            raise not_found(parent)
+        require_enterprise_read(principal, uscc, enterprise.region_code)
+        read = uow.declarations.commitments_of if kind == "commitments" else uow.declarations.capabilities_of
+        found: list[Commitment | CapabilityDeclaration] = list(read(uscc, offset, size + 1))
+    day = today or china_today()
+    page = [
+        (d, declarations.commitment_state(d, day) if isinstance(d, Commitment) else 0) for d in found[:size]
+    ]
+    token = pagination.encode_page_token(offset + size, query) if len(found) > size else ""
+    return DeclarationPage(page, token)
 
 
 def lookup_public_code(uow: EnterprisesUoW, code: str, *, today: date | None = None) -> PublicRecord:

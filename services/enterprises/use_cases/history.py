@@ -38,7 +38,7 @@ from services.enterprises.domain.instruments import Instrument
 from services.enterprises.domain.values import china_date, china_today
 from services.enterprises.use_cases.declarations import public_code
 from services.enterprises.use_cases.unit_of_work import EnterprisesUoW
-from shared.errors import FieldViolation, already_exists, invalid_argument, not_found
+from shared.errors import FieldViolation, already_exists, concurrent_change, invalid_argument, not_found
 from shared.events import Event
 from shared.history_import import ImportOutcome, stage_events
 
@@ -215,7 +215,8 @@ class _Batch:
         if commitment is None:
             raise not_found(name)
         withdrawn = declarations.withdraw(commitment, occurred)
-        self.uow.declarations.save_commitment(withdrawn)
+        if not self.uow.declarations.save_commitment(withdrawn):
+            raise concurrent_change(name)  # a concurrent withdrawal (the API's) came first
         self._commitments[key] = withdrawn
 
     def capability_declared(

@@ -60,8 +60,9 @@ class DeclarationRepository(Protocol):
 
     def get_commitment(self, uscc: str, commitment_id: str) -> Commitment | None: ...
 
-    def save_commitment(self, commitment: Commitment) -> None:
-        """Stores a changed commitment (one this transaction added, too)."""
+    def save_commitment(self, commitment: Commitment) -> bool:
+        """Stores a withdrawn commitment (one this transaction added, too) while the stored one is not
+        withdrawn yet; False when another transaction withdrew it first."""
         ...
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None: ...
@@ -69,6 +70,14 @@ class DeclarationRepository(Protocol):
     def get_capability(self, uscc: str, declaration_id: str) -> CapabilityDeclaration | None: ...
 
     def by_public_code(self, code: str) -> Commitment | CapabilityDeclaration | None: ...
+
+    def commitments_of(self, uscc: str, offset: int, limit: int) -> list[Commitment]:
+        """The enterprise's commitments, newest first, from `offset` on."""
+        ...
+
+    def capabilities_of(self, uscc: str, offset: int, limit: int) -> list[CapabilityDeclaration]:
+        """The enterprise's capability declarations, newest first, from `offset` on."""
+        ...
 
     def commitment_by_request_id(self, request_id: str) -> Commitment | None: ...
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, col, select
 
 from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
@@ -146,6 +146,16 @@ class SqlPlanRepository(_SqlRepository):
         row = self.session.exec(select(PlanRow).where(PlanRow.request_id == request_id)).first()
         return _plan(row) if row is not None else None
 
+    def list(self, region_code: str, offset: int, limit: int) -> list[Plan]:
+        statement = (
+            select(PlanRow)
+            .where(_in_region(PlanRow.region_code, region_code))
+            .order_by(col(PlanRow.create_time).desc(), col(PlanRow.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_plan(row) for row in self.session.exec(statement)]
+
 
 # --- inspections -----------------------------------------------------------------------------------
 
@@ -207,18 +217,25 @@ class SqlInspectionRepository(_SqlRepository):
         row = self.session.get(InspectionRow, inspection_id)
         return _inspection(row) if row is not None else None
 
-    def save(self, inspection: Inspection) -> None:
-        row = self.session.get(InspectionRow, inspection.id)
-        assert row is not None
-        row.state = inspection.state
-        row.outcome = inspection.outcome
-        row.findings = findings_to_json(inspection.findings)
-        row.penalty_reference = inspection.penalty_reference
-        row.rectification_deadline = inspection.rectification_deadline
-        row.complete_time = inspection.complete_time
-        row.publish_date = inspection.publish_date
-        row.completed_by = inspection.completed_by
-        self.session.add(row)
+    def save(self, inspection: Inspection, expected_state: int) -> bool:
+        """Writes the changed inspection only while its stored state is still `expected_state`: the
+        lifecycle never returns to a state, so the state is the version. False when another transaction
+        moved it first (one statement, so two concurrent moves cannot both win)."""
+        result = self.session.execute(
+            update(InspectionRow)
+            .where(col(InspectionRow.id) == inspection.id, col(InspectionRow.state) == expected_state)
+            .values(
+                state=inspection.state,
+                outcome=inspection.outcome,
+                findings=findings_to_json(inspection.findings),
+                penalty_reference=inspection.penalty_reference,
+                rectification_deadline=inspection.rectification_deadline,
+                complete_time=inspection.complete_time,
+                publish_date=inspection.publish_date,
+                completed_by=inspection.completed_by,
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def of_plan(self, plan_id: str) -> list[Inspection]:
         """The plan's inspections in the draw's order."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2
+from shared.enums import enum_name
 
 Q = inspections_pb2
 E = enterprises_pb2
@@ -103,7 +104,7 @@ class Drawn:
 class NotEnoughInspectors(Exception):
     def __init__(self, uscc: str, subject_type: int, qualified: int, needed: int) -> None:
         self.uscc, self.subject_type, self.qualified, self.needed = uscc, subject_type, qualified, needed
-        type_name = E.SubjectType.Name(subject_type).removeprefix("SUBJECT_TYPE_")  # type: ignore[arg-type]
+        type_name = enum_name(E.SubjectType, subject_type).removeprefix("SUBJECT_TYPE_")
         super().__init__(
             f"enterprise {uscc} ({type_name}) needs {needed} inspectors qualified for it and available "
             f"in the region, but only {qualified} are; add inspectors or mark them available"
@@ -122,12 +123,18 @@ def sample_count(ratio: float, population: int, rng: random.Random) -> int:
     return min(population, whole)
 
 
+def _sampled_as(level: int) -> int:
+    """A level from a newer scoring service that this code does not know is sampled as ungraded: the
+    enterprise stays in the draw instead of falling out of every pool."""
+    return level if level in LEVELS else UNGRADED
+
+
 def select_enterprises(inputs: DrawInputs, rng: random.Random) -> list[Candidate]:
     """Triggered enterprises plus, per level, a sample of the others; sorted by USCC."""
     ordered = sorted(inputs.candidates, key=lambda c: c.uscc)
     chosen = [c for c in ordered if c.trigger]
     for level in (UNGRADED, *LEVELS):
-        pool = [c for c in ordered if not c.trigger and c.level == level]
+        pool = [c for c in ordered if not c.trigger and _sampled_as(c.level) == level]
         chosen += rng.sample(pool, sample_count(inputs.ratios.get(level, 0.0), len(pool), rng))
     return sorted(chosen, key=lambda c: c.uscc)
 

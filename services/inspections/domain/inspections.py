@@ -9,16 +9,19 @@ Enum values are those of `integrity.inspections.v1` (one source of truth).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.inspections.domain.names import INSPECTION_PREFIX
-from services.inspections.domain.publication import add_working_days
+from services.inspections.domain.publication import publication_date
 from shared.errors import FieldViolation, invalid_argument, invalid_transition
+from shared.workdays import PRC, WorkingCalendar
 
 Q = inspections_pb2
 PENALTY_REFERENCE_MAX = 100
+# An order to rectify gives at most this long; a later deadline is a typing error, not a decision.
+RECTIFICATION_MAX_DAYS = 365
 
 COMPLIANT = Q.INSPECTION_OUTCOME_COMPLIANT
 MINOR, MAJOR, SERIOUS = (
@@ -277,6 +280,13 @@ def result_violations(
         elif deadline <= completed_at:
             too_early = "must be after the inspection (time)" if imported else "must be in the future"
             violations.append(FieldViolation("rectification_deadline", too_early))
+        elif deadline > completed_at + timedelta(days=RECTIFICATION_MAX_DAYS):
+            violations.append(
+                FieldViolation(
+                    "rectification_deadline",
+                    f"must be at most {RECTIFICATION_MAX_DAYS} days after the inspection",
+                )
+            )
     return violations
 
 
@@ -328,6 +338,7 @@ def complete(
     inspector_id: str,
     now: datetime,
     publication_working_days: int,
+    calendar: WorkingCalendar = PRC,
 ) -> Inspection:
     """The inspection with its result; INVALID_ARGUMENT when the result does not hold together."""
     penalty_reference = penalty_reference.strip()
@@ -346,7 +357,7 @@ def complete(
         penalty_reference=penalty_reference,
         rectification_deadline=rectification_deadline,
         complete_time=now,
-        publish_date=add_working_days(now.astimezone(UTC).date(), publication_working_days),
+        publish_date=publication_date(now, publication_working_days, calendar),
         completed_by=inspector_id,
     )
 

@@ -141,14 +141,17 @@ def new_plan(
     )
 
 
-def planned_inspections(plan: Plan, drawn: Iterable[Drawn], now: datetime) -> list[Inspection]:
-    """The plan's inspections, PLANNED, in the draw's order."""
+def planned_inspections(
+    plan: Plan, drawn: Iterable[Drawn], regions: Mapping[str, str], now: datetime
+) -> list[Inspection]:
+    """The plan's inspections, PLANNED, in the draw's order; each in its enterprise's registered region
+    (`regions`, from the local copy), not the division that issued its USCC."""
     return [
         Inspection(
             id=new_id(now),
             plan_id=plan.id,
             uscc=item.uscc,
-            region_code=item.uscc[2:8],
+            region_code=regions[item.uscc],
             inspectors=item.inspectors,
             trigger=item.trigger,
             state=PLANNED,

@@ -20,6 +20,10 @@ def handle_event(uow: InspectionsUoW, event: Event, topic: str) -> None:
         enterprise = getattr(event, kind).enterprise
         if problem := uscc_problem(enterprise.uscc):
             raise InvalidEvent(f"{event.type} enterprise uscc {enterprise.uscc!r}: {problem}")
+        if enterprise.uscc != event.subject:
+            raise InvalidEvent(
+                f"{event.type} is about {event.subject!r} but carries enterprise {enterprise.uscc!r}"
+            )
         local_copy.record_registry_facts(
             uow,
             enterprise.uscc,

@@ -6,6 +6,7 @@ Errors are shared.errors.IntegrityError; the platform interceptor turns them int
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import grpc
 
@@ -23,6 +24,8 @@ from services.inspections.use_cases import inspections, inspectors, plans
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import current_principal
 from shared.errors import FieldViolation, invalid_argument
+from shared.events import utcnow
+from shared.workdays import PRC, WorkingCalendar, china_date
 
 P = inspections_pb2
 
@@ -33,9 +36,15 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         uow_factory: Callable[[], InspectionsUoW],
         publication_working_days: int = 7,
         wake: Callable[[], None] | None = None,
+        *,
+        calendar: WorkingCalendar = PRC,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow_factory = uow_factory
         self._publication_working_days = publication_working_days
+        # Publication dates count working days on this calendar, from the China date of `clock()`.
+        self._calendar = calendar
+        self._clock = clock
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
 
@@ -111,6 +120,28 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             inspections=[inspection_to_proto(i) for i in view.inspections],
         )
 
+    def ListInspectionPlans(
+        self, request: P.ListInspectionPlansRequest, context: grpc.ServicerContext
+    ) -> P.ListInspectionPlansResponse:
+        page = plans.list_plans(
+            self._uow_factory(),
+            current_principal(),
+            request.region_code,
+            request.page_size,
+            request.page_token,
+        )
+        return P.ListInspectionPlansResponse(
+            inspection_plans=[plan_to_proto(view.plan, view.inspections) for view in page.plans],
+            next_page_token=page.next_page_token,
+        )
+
+    def VerifyInspectionPlan(
+        self, request: P.VerifyInspectionPlanRequest, context: grpc.ServicerContext
+    ) -> P.VerifyInspectionPlanResponse:
+        plans.require_plan_reader(self._uow_factory(), current_principal(), request.name)
+        result = plans.verify_plan(self._uow_factory(), request.name)
+        return P.VerifyInspectionPlanResponse(matches=result.matches, differences=result.differences)
+
     def CompleteInspection(
         self, request: P.CompleteInspectionRequest, context: grpc.ServicerContext
     ) -> P.CompleteInspectionResponse:
@@ -129,6 +160,8 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             rectification_deadline=deadline,
             principal=current_principal(),
             publication_working_days=self._publication_working_days,
+            calendar=self._calendar,
+            now=self._clock(),
         )
         if uow.committed_events:
             self._wake()
@@ -147,7 +180,11 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         self, request: P.ListPublishedResultsRequest, context: grpc.ServicerContext
     ) -> P.ListPublishedResultsResponse:
         page = inspections.list_published(
-            self._uow_factory(), request.region_code, request.page_size, request.page_token
+            self._uow_factory(),
+            request.region_code,
+            request.page_size,
+            request.page_token,
+            today=china_date(self._clock()),
         )
         return P.ListPublishedResultsResponse(
             results=[published_to_proto(r) for r in page.items], next_page_token=page.next_page_token

@@ -20,9 +20,10 @@ from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.queries import Page, decode_page_token, page_of, page_size_of
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.auth import Principal, Role
-from shared.errors import FieldViolation, invalid_argument, not_found, permission_denied
+from shared.errors import FieldViolation, concurrent_change, invalid_argument, not_found, permission_denied
 from shared.events import new_event, utcnow
 from shared.regions import region_problem
+from shared.workdays import PRC, WorkingCalendar, china_date
 
 # How many overdue rectifications one check flags at most (the next check takes the rest).
 OVERDUE_BATCH = 500
@@ -53,8 +54,10 @@ def complete_inspection(
     rectification_deadline: datetime | None,
     principal: Principal,
     publication_working_days: int,
+    calendar: WorkingCalendar = PRC,
+    now: datetime | None = None,
 ) -> Inspection:
-    now = utcnow()
+    now = now or utcnow()
     with uow:
         inspection, inspector_id = _assigned(uow, name, principal)
         done = domain.complete(
@@ -66,8 +69,10 @@ def complete_inspection(
             inspector_id=inspector_id,
             now=now,
             publication_working_days=publication_working_days,
+            calendar=calendar,
         )
-        uow.inspections.save(done)
+        if not uow.inspections.save(done, inspection.state):
+            raise concurrent_change(name)
         uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, done.uscc, mapping.completed_event(done), now))
         uow.commit()
     audit("CompleteInspection", done.name, principal, outcome=outcome)
@@ -79,7 +84,8 @@ def complete_rectification(uow: InspectionsUoW, name: str, principal: Principal)
     with uow:
         inspection, _ = _assigned(uow, name, principal)
         rectified = domain.rectify(inspection)
-        uow.inspections.save(rectified)
+        if not uow.inspections.save(rectified, inspection.state):
+            raise concurrent_change(name)
         payload = mapping.rectified_event(rectified)
         uow.add_event(TOPIC, new_event(mapping.EVENT_SOURCE, rectified.uscc, payload, now))
         uow.commit()
@@ -89,13 +95,17 @@ def complete_rectification(uow: InspectionsUoW, name: str, principal: Principal)
 
 def flag_overdue_rectifications(uow: InspectionsUoW, now: datetime | None = None) -> int:
     """Marks rectifications past their deadline overdue, once each: RectificationOverdue, and the
-    enterprise is triggered for its region's next plan. Returns how many were flagged."""
+    enterprise is triggered for its region's next plan. Returns how many were flagged. One that another
+    checker (a second replica) or a CompleteRectification moved meanwhile is left to it."""
     now = now or utcnow()
+    flagged = 0
     with uow:
         due = uow.inspections.rectifications_due_before(now, OVERDUE_BATCH)
         for inspection in due:
             overdue = domain.mark_overdue(inspection)
-            uow.inspections.save(overdue)
+            if not uow.inspections.save(overdue, inspection.state):
+                continue
+            flagged += 1
             payload = mapping.overdue_event(overdue)
             occurred_at = overdue.rectification_deadline
             uow.add_event(
@@ -103,7 +113,7 @@ def flag_overdue_rectifications(uow: InspectionsUoW, now: datetime | None = None
             )
             uow.enterprises.save(uow.enterprises.get(overdue.uscc).triggered(TRIGGER_OVERDUE))
         uow.commit()
-    return len(due)
+    return flagged
 
 
 def list_published(
@@ -115,5 +125,6 @@ def list_published(
     query = f"published:{region_code}"
     after = decode_page_token(page_token, query)
     with uow:
-        found = uow.inspections.published(region_code or None, today or utcnow().date(), after, limit + 1)
+        today = today or china_date(utcnow())
+        found = uow.inspections.published(region_code or None, today, after, limit + 1)
     return page_of(found, limit, query, lambda result: result.inspection.id)

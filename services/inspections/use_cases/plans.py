@@ -12,13 +12,15 @@ from services.inspections.domain.inspections import Inspection
 from services.inspections.domain.names import PLAN_PREFIX, parse_name
 from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, new_plan, planned_inspections
 from services.inspections.manifest import TOPIC
-from services.inspections.use_cases.access import require_region
+from services.inspections.use_cases.access import require_plan_read, require_region
 from services.inspections.use_cases.audit import audit
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
-from shared.auth import Principal, Role
+from shared import pagination
+from shared.auth import Principal, Role, listing_region
 from shared.errors import ErrorKind, IntegrityError, StorageConflict, failed_precondition, not_found
 from shared.events import new_event, utcnow
 from shared.idempotency import repeat_of, request_key
+from shared.regions import region_name
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,10 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
             original := repeat_of(uow.plans.get_by_request_id(key), lambda p: p.answers(request), key, "plan")
         ):
             return PlanView(original, uow.inspections.of_plan(original.id))
+        population = uow.enterprises.active_in(request.region_code, request.subject_type)
         inputs = draw_inputs(
             request,
-            population=uow.enterprises.active_in(request.region_code, request.subject_type),
+            population=population,
             previous_leads=uow.inspections.previous_leads(request.region_code),
             roster=uow.inspectors.available_in(request.region_code),
             loads=uow.inspections.planned_loads(),
@@ -50,7 +53,8 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
             raise failed_precondition(str(exc), "NOT_ENOUGH_INSPECTORS") from None
         plan = new_plan(request, inputs, principal.subject, key, now)
         uow.plans.add(plan)
-        inspections = planned_inspections(plan, drawn, now)
+        regions = {e.uscc: e.region_code for e in population}
+        inspections = planned_inspections(plan, drawn, regions, now)
         for position, inspection in enumerate(inspections):
             uow.inspections.add(inspection, position)
             payload = mapping.planned_event(inspection, plan)
@@ -74,9 +78,72 @@ def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
         plan = uow.plans.get(plan_id)
         if plan is None:
             raise not_found(name)
-        if principal.role == Role.REGULATOR:
-            require_region(principal, plan.region_code)
-        return PlanView(plan, uow.inspections.of_plan(plan_id))
+        inspections = uow.inspections.of_plan(plan_id)
+        require_plan_read(principal, plan.region_code, (i.inspectors for i in inspections))
+        return PlanView(plan, inspections)
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    plans: list[PlanView]
+    next_page_token: str
+
+
+def list_plans(
+    uow: InspectionsUoW, principal: Principal, region_code: str, page_size: int, page_token: str
+) -> PlanPage:
+    """A page of the plans of a region (the caller's when none is given), newest first."""
+    region = region_code or ""  # a system caller: everywhere unless it names a region
+    if principal.role != Role.SYSTEM:
+        region = listing_region(principal, region_code or None, "inspection plans")
+    size = pagination.page_size(page_size)
+    query = pagination.fingerprint(f"plans:{region}")
+    offset = pagination.decode_page_token(page_token, query) if page_token else 0
+    if not isinstance(offset, int) or offset < 0:
+        raise pagination.invalid_page_token()
+    with uow:
+        found = uow.plans.list(region, offset, size + 1)
+        views = [PlanView(plan, uow.inspections.of_plan(plan.id)) for plan in found[:size]]
+    token = pagination.encode_page_token(offset + size, query) if len(found) > size else ""
+    return PlanPage(views, token)
+
+
+def require_plan_reader(uow: InspectionsUoW, principal: Principal, name: str) -> None:
+    """NOT_FOUND or PERMISSION_DENIED unless the caller may read the plan (as GetInspectionPlan)."""
+    get_plan(uow, name, principal)
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One inspection of a plan as a person reads it: the enterprise's name and its region's name."""
+
+    inspection: Inspection
+    enterprise_name: str
+    region_name: str
+    subject_type: int
+    grade_level: int
+
+
+def plan_sheet(uow: InspectionsUoW, name: str) -> tuple[Plan, list[SheetRow]]:
+    """The plan and its inspections in the draw's order, with names from the local copy and GB/T 2260."""
+    plan_id = parse_name(name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None:
+            raise not_found(name)
+        rows = []
+        for inspection in uow.inspections.of_plan(plan_id):
+            copy = uow.enterprises.get(inspection.uscc)
+            rows.append(
+                SheetRow(
+                    inspection,
+                    copy.display_name,
+                    region_name(inspection.region_code),
+                    copy.subject_type,
+                    copy.grade_level,
+                )
+            )
+    return plan, rows
 
 
 @dataclass(frozen=True)

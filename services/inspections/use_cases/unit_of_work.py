@@ -37,6 +37,10 @@ class PlanRepository(Protocol):
 
     def get_by_request_id(self, request_id: str) -> Plan | None: ...
 
+    def list(self, region_code: str, offset: int, limit: int) -> list[Plan]:
+        """The plans of the region and the regions inside it, newest first, from `offset` on."""
+        ...
+
 
 class InspectionRepository(Protocol):
     def add(self, inspection: Inspection, position: int) -> None:
@@ -45,7 +49,10 @@ class InspectionRepository(Protocol):
 
     def get(self, inspection_id: str) -> Inspection | None: ...
 
-    def save(self, inspection: Inspection) -> None: ...
+    def save(self, inspection: Inspection, expected_state: int) -> bool:
+        """Writes the changed inspection only while its stored state is `expected_state` (the guard
+        against a concurrent move); False when another transaction moved it first."""
+        ...
 
     def of_plan(self, plan_id: str) -> list[Inspection]:
         """The plan's inspections in the draw's order."""

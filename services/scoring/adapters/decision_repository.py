@@ -3,7 +3,8 @@ they are written one at a time, by an API call)."""
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from services.scoring.adapters.repository import SqlRepository, domain_of
 from services.scoring.adapters.tables import AppealRow, CreditRepairRow
@@ -30,12 +31,17 @@ class SqlAppealRepository(SqlRepository):
     def add(self, appeal: Appeal) -> None:
         self.session.add(AppealRow(**_appeal_values(appeal)))
 
-    def save(self, appeal: Appeal) -> None:
-        row = self.session.get(AppealRow, appeal.id)
-        assert row is not None  # an appeal is saved after it was read
-        for field, value in _appeal_values(appeal).items():
-            setattr(row, field, value)
-        self.session.add(row)
+    def save(self, appeal: Appeal, expected_state: str) -> bool:
+        """Writes the decided appeal only while its stored state is still `expected_state` (PENDING): one
+        statement, so two concurrent decisions cannot both win. False when another decided it first."""
+        values = _appeal_values(appeal)
+        del values["id"]
+        result = self.session.execute(
+            update(AppealRow)
+            .where(col(AppealRow.id) == appeal.id, col(AppealRow.state) == expected_state)
+            .values(**values)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class SqlCreditRepairRepository(SqlRepository):

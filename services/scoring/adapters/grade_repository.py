@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, or_
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
@@ -21,10 +21,12 @@ from services.scoring.adapters.repository import SqlRepository, as_utc
 from services.scoring.adapters.tables import EnterpriseProjection, GradeHistoryRow, GradeRow
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from services.scoring.domain.summary import SNAPSHOT_DAYS, GradeChangeItem, SummarySnapshot
 from shared.regions import region_prefix
 
 _GRADES: Table = GradeRow.__table__  # type: ignore[attr-defined]
 _GRADE_HISTORY: Table = GradeHistoryRow.__table__  # type: ignore[attr-defined]
+_PROJECTION: Table = EnterpriseProjection.__table__  # type: ignore[attr-defined]
 
 # Statements built once: building them per call (coercing values) cost more than running them.
 _SELECT_GRADE = sa_select(_GRADES).where(_GRADES.c.uscc == bindparam("key"))
@@ -80,6 +82,8 @@ class SqlGradeRepository(SqlRepository):
             statement = statement.where(GradeRow.level == int(risk_filter.level))
         if risk_filter.subject_type is not None:
             statement = statement.where(EnterpriseProjection.subject_type == risk_filter.subject_type)
+        if risk_filter.provisional is not None:
+            statement = statement.where(GradeRow.provisional == risk_filter.provisional)
         if after is not None:
             statement = statement.where(
                 or_(
@@ -104,6 +108,161 @@ class SqlGradeRepository(SqlRepository):
             )
             for grade_row, enterprise in self.session.exec(statement)
         ]
+
+    # --- aggregates (a regulator's dashboard) and one enterprise's history --------------------------------
+
+    def level_counts(self, risk_filter: RiskFilter, prefix_length: int) -> list[tuple[str, int, bool, int]]:
+        """(region code prefix of `prefix_length` digits, level, provisional, how many) of current grades."""
+        group = func.substr(_PROJECTION.c.region_code, 1, prefix_length)
+        statement = _scoped(
+            sa_select(group, _GRADES.c.level, _GRADES.c.provisional, func.count()).select_from(
+                _GRADES.join(_PROJECTION, _PROJECTION.c.uscc == _GRADES.c.uscc)
+            ),
+            risk_filter,
+        ).group_by(group, _GRADES.c.level, _GRADES.c.provisional)
+        return [(row[0], row[1], bool(row[2]), row[3]) for row in self._execute(statement)]
+
+    def monthly_level_deltas(self, risk_filter: RiskFilter) -> list[tuple[str, int | None, int, int]]:
+        """(month "YYYY-MM" of the grade's as_of, previous level, level, how many) over the grade history,
+        for the rows that changed the level (a regrade at the same level moves nothing)."""
+        month = self._month(_GRADE_HISTORY.c.as_of)
+        statement = _scoped(
+            sa_select(month, _GRADE_HISTORY.c.previous_level, _GRADE_HISTORY.c.level, func.count())
+            .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+            .where(_level_changed()),
+            risk_filter,
+        ).group_by(month, _GRADE_HISTORY.c.previous_level, _GRADE_HISTORY.c.level)
+        return [(row[0], row[1], row[2], row[3]) for row in self._execute(statement)]
+
+    def level_changes_since(self, risk_filter: RiskFilter, since: datetime) -> list[tuple[int, int, int]]:
+        """(previous level, level, how many) of the level changes whose grade is as of `since` or later."""
+        statement = (
+            _scoped(
+                sa_select(_GRADE_HISTORY.c.previous_level, _GRADE_HISTORY.c.level, func.count())
+                .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+                .where(_GRADE_HISTORY.c.previous_level.is_not(None), _level_changed())
+                .where(_GRADE_HISTORY.c.as_of >= since),
+                risk_filter,
+            )
+        ).group_by(_GRADE_HISTORY.c.previous_level, _GRADE_HISTORY.c.level)
+        return [(row[0], row[1], row[2]) for row in self._execute(statement)]
+
+    def latest_level_changes(
+        self, risk_filter: RiskFilter, since: datetime, limit: int
+    ) -> list[GradeChangeItem]:
+        """The newest level changes as of `since` or later, newest first."""
+        statement = (
+            _scoped(
+                sa_select(
+                    _GRADE_HISTORY.c.uscc,
+                    _PROJECTION.c.display_name,
+                    _PROJECTION.c.region_code,
+                    _GRADE_HISTORY.c.previous_level,
+                    _GRADE_HISTORY.c.level,
+                    _GRADE_HISTORY.c.as_of,
+                )
+                .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+                .where(_GRADE_HISTORY.c.previous_level.is_not(None), _level_changed())
+                .where(_GRADE_HISTORY.c.as_of >= since),
+                risk_filter,
+            )
+            .order_by(_GRADE_HISTORY.c.as_of.desc(), _GRADE_HISTORY.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            GradeChangeItem(
+                row.uscc, row.display_name, row.region_code, GradeLevel(row.previous_level),
+                GradeLevel(row.level), as_utc(row.as_of),
+            )
+            for row in self._execute(statement)
+        ]  # fmt: skip
+
+    def history(
+        self, uscc: str, limit: int, after_id: int | None
+    ) -> list[tuple[int, Grade, int | None, datetime]]:
+        """(row id, grade, previous level, recorded at) of the enterprise's grades, oldest first."""
+        statement = sa_select(_GRADE_HISTORY).where(_GRADE_HISTORY.c.uscc == uscc)
+        if after_id is not None:
+            statement = statement.where(_GRADE_HISTORY.c.id > after_id)
+        statement = statement.order_by(_GRADE_HISTORY.c.id).limit(limit)
+        return [
+            (row.id, _grade_of(row), row.previous_level, as_utc(row.recorded_at))  # type: ignore[arg-type]
+            for row in self._execute(statement)
+        ]
+
+    def snapshot(self, taken_at: datetime) -> SummarySnapshot:
+        """Every grade and level change counted per region code and subject type (two grouped scans)."""
+        grades = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, _GRADES.c.level, _GRADES.c.provisional,
+                func.count(),
+            )
+            .select_from(_GRADES.join(_PROJECTION, _PROJECTION.c.uscc == _GRADES.c.uscc))
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, _GRADES.c.level, _GRADES.c.provisional
+            )
+        )  # fmt: skip
+        month = self._month(_GRADE_HISTORY.c.as_of)
+        moves = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, month, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level, func.count(),
+            )
+            .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+            .where(_level_changed())
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, month, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level,
+            )
+        )  # fmt: skip
+        day = self._month(_GRADE_HISTORY.c.as_of, day=True)
+        recent = (
+            sa_select(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, day, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level, func.count(),
+            )
+            .select_from(_GRADE_HISTORY.join(_PROJECTION, _PROJECTION.c.uscc == _GRADE_HISTORY.c.uscc))
+            .where(_GRADE_HISTORY.c.previous_level.is_not(None), _level_changed())
+            .where(_GRADE_HISTORY.c.as_of >= taken_at - timedelta(days=SNAPSHOT_DAYS))
+            .group_by(
+                _PROJECTION.c.region_code, _PROJECTION.c.subject_type, day, _GRADE_HISTORY.c.previous_level,
+                _GRADE_HISTORY.c.level,
+            )
+        )  # fmt: skip
+        return SummarySnapshot(
+            taken_at,
+            {(r[0], r[1], r[2], bool(r[3])): r[4] for r in self._execute(grades)},
+            {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in self._execute(moves)},
+            {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in self._execute(recent)},
+        )
+
+    def _month(self, column: ColumnElement[datetime], day: bool = False) -> ColumnElement[str]:
+        """ "YYYY-MM" (or "YYYY-MM-DD") of a stored time, in UTC: SQLite keeps ISO text, PostgreSQL a
+        timestamptz."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD" if day else "YYYY-MM")
+        return func.substr(column, 1, 10 if day else 7)
+
+
+def _level_changed() -> ColumnElement[bool]:
+    """A history row that set a level: the first grade, or a move from another level."""
+    return or_(
+        _GRADE_HISTORY.c.previous_level.is_(None), _GRADE_HISTORY.c.previous_level != _GRADE_HISTORY.c.level
+    )
+
+
+def _scoped(statement: Select, risk_filter: RiskFilter) -> Select:
+    """The statement narrowed to the filter's region, industry and subject type (on the projection; a
+    summary counts every level, so the filter's level is not applied)."""
+    if risk_filter.region_code is not None:
+        statement = statement.where(
+            _PROJECTION.c.region_code.like(f"{region_prefix(risk_filter.region_code)}%")
+        )
+    if risk_filter.industry_code is not None:
+        statement = statement.where(_PROJECTION.c.industry_code.like(f"{risk_filter.industry_code}%"))
+    if risk_filter.subject_type is not None:
+        statement = statement.where(_PROJECTION.c.subject_type == risk_filter.subject_type)
+    return statement
 
 
 def _reasons_json(reasons: tuple[Reason, ...]) -> str:

@@ -8,6 +8,8 @@ from services.scoring.domain.grades import Grade, GradeLevel
 from services.scoring.domain.names import enterprise_name, grade_name
 from services.scoring.domain.repairs import CreditRepair
 from services.scoring.domain.risk_list import RiskEntry
+from services.scoring.domain.summary import GradeSummary, LevelCounts
+from shared.regions import region_name
 
 
 def level_to_proto(level: GradeLevel | None) -> scoring_pb2.GradeLevel:
@@ -47,6 +49,7 @@ def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:
         region_code=entry.region_code,
         industry_code=entry.industry_code,
         grade=grade_to_proto(entry.uscc, entry.grade),
+        region_name=region_name(entry.region_code),
     )
 
 
@@ -78,4 +81,46 @@ def appeal_to_proto(appeal: Appeal) -> scoring_pb2.Appeal:
         message.decide_time.FromDatetime(appeal.decided_at)
     if appeal.override_expire_at is not None:
         message.override_expire_time.FromDatetime(appeal.override_expire_at)
+    return message
+
+
+def _level_counts(levels: dict[GradeLevel, int] | LevelCounts) -> list[scoring_pb2.LevelCount]:
+    by_level = levels.by_level if isinstance(levels, LevelCounts) else levels
+    return [
+        scoring_pb2.LevelCount(level=level_to_proto(level), count=by_level[level])
+        for level in sorted(by_level)
+        if by_level[level]
+    ]
+
+
+def summary_to_proto(summary: GradeSummary) -> scoring_pb2.SummarizeGradesResponse:
+    message = scoring_pb2.SummarizeGradesResponse(
+        region_code=summary.region_code,
+        counts=_level_counts(summary.totals),
+        provisional_count=summary.totals.provisional,
+        regions=[
+            scoring_pb2.RegionGradeCounts(
+                region_code=code, counts=_level_counts(counts), provisional_count=counts.provisional
+            )
+            for code, counts in summary.regions.items()
+        ],
+        months=[
+            scoring_pb2.MonthlyGradeCounts(month=month, counts=_level_counts(levels))
+            for month, levels in summary.months
+        ],
+        recent_changes=[
+            scoring_pb2.LevelChangeCount(from_level=level_to_proto(a), to_level=level_to_proto(b), count=n)
+            for (a, b), n in sorted(summary.recent_changes.items())
+        ],
+    )
+    for change in summary.latest_changes:
+        entry = message.latest_changes.add(
+            enterprise=enterprise_name(change.uscc),
+            display_name=change.display_name,
+            region_code=change.region_code,
+            from_level=level_to_proto(change.from_level),
+            to_level=level_to_proto(change.to_level),
+        )
+        entry.change_time.FromDatetime(change.changed_at)
+    message.change_window_start.FromDatetime(summary.change_window_start)
     return message

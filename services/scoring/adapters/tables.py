@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 from shared.inbox import ProcessedEvent
@@ -89,6 +89,10 @@ class GradeHistoryRow(SQLModel, table=True):
     cause_event_id: str = Field(index=True, max_length=64)
 
 
+# The dashboards' recent level changes and the latest of them read the history newest first.
+Index("ix_scoring_grade_history_as_of", GradeHistoryRow.__table__.c.as_of)  # type: ignore[attr-defined]
+
+
 class EnterpriseEventRow(SQLModel, table=True):
     """One source event about an enterprise, kept whole so features can be computed as of any date."""
 
@@ -153,6 +157,26 @@ class AppealRow(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     override_event_id: str = Field(default="", max_length=64)
+
+
+# The database settles concurrent requests: one pending appeal per enterprise, and a request id names one
+# appeal or one repair of an enterprise.
+Index(
+    "ux_scoring_appeals_pending",
+    AppealRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("state = 'PENDING'"),
+    postgresql_where=text("state = 'PENDING'"),
+)
+for _table in (AppealRow.__table__, CreditRepairRow.__table__):  # type: ignore[attr-defined]
+    Index(
+        f"ux_{_table.name}_request",
+        _table.c.uscc,
+        _table.c.request_id,
+        unique=True,
+        sqlite_where=text("request_id != ''"),
+        postgresql_where=text("request_id != ''"),
+    )
 
 
 # Every table of the scoring database: created when the service, `integrity scoring recompute` or a

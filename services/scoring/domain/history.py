@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
+from shared.enums import enum_name
 from shared.events import InvalidEvent
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
@@ -38,7 +39,9 @@ class ProjectedEnterprise:
     display_name: str
     region_code: str
     industry_code: str  # canonical (letter + digits) when well formed, so risk lists filter by prefix
-    subject_type: str  # the SubjectType enum name, e.g. "SUBJECT_TYPE_UTILITY"
+    # The SubjectType name, e.g. "SUBJECT_TYPE_UTILITY"; SUBJECT_TYPE_UNKNOWN_9 for a number from a newer
+    # registry (graded as an unknown category).
+    subject_type: str
     registered_date: str  # date of business registration ("YYYY-MM-DD"), empty when unknown
     registered_at: datetime  # when the event happened in the world; newer events win
     last_event_id: str
@@ -65,7 +68,7 @@ def projection_of(
         display_name=enterprise.display_name,
         region_code=enterprise.region_code,
         industry_code=_canonical_industry(enterprise.industry_code),
-        subject_type=enterprises_pb2.SubjectType.Name(enterprise.subject_type),
+        subject_type=enum_name(enterprises_pb2.SubjectType, enterprise.subject_type),
         registered_date=enterprise.registered_date,
         registered_at=occurred_at,
         last_event_id=event_id,

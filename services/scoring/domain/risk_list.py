@@ -18,6 +18,7 @@ class RiskFilter:
     industry_code: str | None = None  # canonical: the finer codes under it are included
     level: GradeLevel | None = None
     subject_type: str | None = None  # a SubjectType name
+    provisional: bool | None = None
 
     def with_region(self, region_code: str) -> RiskFilter:
         return replace(self, region_code=region_code)
@@ -33,6 +34,8 @@ class RiskFilter:
             terms.append(f'region_code = "{self.region_code}"')
         if self.subject_type is not None:
             terms.append(f"subject_type = {self.subject_type}")
+        if self.provisional is not None:
+            terms.append(f"provisional = {str(self.provisional).lower()}")
         return " AND ".join(terms)
 
 

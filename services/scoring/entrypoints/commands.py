@@ -30,6 +30,7 @@ COLUMNS = (
     "uscc",
     "display_name",
     "region_code",
+    "region_name",
     "industry_code",
     "level",
     "score",
@@ -178,6 +179,7 @@ def write_csv(entries: Iterator[scoring_pb2.RiskEntry], out: TextIO) -> int:
                 entry.enterprise.removeprefix("enterprises/"),
                 entry.display_name,
                 entry.region_code,
+                entry.region_name,
                 entry.industry_code,
                 scoring_pb2.GradeLevel.Name(grade.level).removeprefix("GRADE_LEVEL_"),
                 grade.score,
@@ -197,14 +199,16 @@ def export_command(args: argparse.Namespace) -> int:
     import grpc
 
     from integrity.scoring.v1 import scoring_pb2_grpc
+    from shared import transport
 
     token = args.token or os.environ.get("INTEGRITY_TOKEN")
     if not token:
         print("integrity risk-list export: pass --token or set INTEGRITY_TOKEN", file=sys.stderr)
         return 2
-    address = args.address or get_settings().address(SERVICE.name)
+    settings = get_settings()
+    address = args.address or settings.address(SERVICE.name, SERVICE.default_port)
     metadata = (("authorization", f"Bearer {token}"),)
-    with grpc.insecure_channel(address) as channel:
+    with transport.channel(settings, address) as channel:
         stub = scoring_pb2_grpc.ScoringServiceStub(channel)
 
         def list_page(request: scoring_pb2.ListRiskEntriesRequest) -> scoring_pb2.ListRiskEntriesResponse:

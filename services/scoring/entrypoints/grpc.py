@@ -21,11 +21,19 @@ from services.scoring.adapters.mapping import (
     credit_repair_to_proto,
     grade_to_proto,
     level_of_proto,
+    level_to_proto,
     risk_entry_to_proto,
+    summary_to_proto,
 )
-from services.scoring.domain.names import appeal_of, grade_name, uscc_of_grade_name, uscc_of_parent
+from services.scoring.domain.names import (
+    appeal_of,
+    enterprise_name,
+    grade_name,
+    uscc_of_grade_name,
+    uscc_of_parent,
+)
 from services.scoring.domain.policy import Policy
-from services.scoring.use_cases import appeals, grades
+from services.scoring.use_cases import appeals, grades, summary
 from services.scoring.use_cases.repair import grant_credit_repair
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, current_principal
@@ -40,11 +48,14 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         uow_factory: Callable[[], ScoringUoW],
         policy: Policy,
         wake: Callable[[], None] | None = None,
+        snapshots: summary.SummarySnapshots | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self.policy = policy
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
+        # Counts of every grade, refreshed by a worker (entrypoints/summaries.py), for the dashboards.
+        self.snapshots = snapshots or summary.SummarySnapshots()
 
     def _wake_if_written(self, uow: ScoringUoW) -> None:
         if uow.committed_events:
@@ -152,6 +163,39 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
         _audit(principal, "RejectAppeal", request.name)
         return scoring_pb2.RejectAppealResponse(appeal=appeal_to_proto(appeal))
+
+    def SummarizeGrades(
+        self, request: scoring_pb2.SummarizeGradesRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.SummarizeGradesResponse:
+        principal = current_principal()
+        result = summary.summarize(
+            self._uow_factory(),
+            principal,
+            request.filter,
+            request.months,
+            request.change_days,
+            utcnow(),
+            self.snapshots.current,
+        )
+        _audit(principal, "SummarizeGrades", result.region_code or "(all)")
+        return summary_to_proto(result)
+
+    def ListGradeHistory(
+        self, request: scoring_pb2.ListGradeHistoryRequest, context: grpc.ServicerContext
+    ) -> scoring_pb2.ListGradeHistoryResponse:
+        uscc = uscc_of_parent(request.parent)
+        principal = current_principal()
+        page = summary.grade_history(
+            self._uow_factory(), principal, uscc, request.page_size, request.page_token
+        )
+        _audit(principal, "ListGradeHistory", enterprise_name(uscc), count=len(page.entries))
+        response = scoring_pb2.ListGradeHistoryResponse(next_page_token=page.next_page_token)
+        for grade, previous, recorded_at in page.entries:
+            entry = response.entries.add(
+                grade=grade_to_proto(uscc, grade), previous_level=level_to_proto(previous)
+            )
+            entry.record_time.FromDatetime(recorded_at)
+        return response
 
 
 def _audit(principal: Principal, action: str, target: str, **details: object) -> None:

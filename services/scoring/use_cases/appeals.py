@@ -13,26 +13,37 @@ from integrity.events.v1 import events_pb2
 from services.scoring.adapters.mapping import level_to_proto
 from services.scoring.domain.appeals import Appeal, new_appeal, override_expiry, require_reason
 from services.scoring.domain.grades import Grade, GradeLevel
-from services.scoring.domain.names import appeal_name, grade_name
+from services.scoring.domain.names import appeal_name, enterprise_name, grade_name
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
 from services.scoring.use_cases.access import require_access
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
-from shared.errors import failed_precondition, not_found
+from shared.errors import concurrent_change, failed_precondition, not_found
 from shared.events import new_event
+from shared.idempotency import repeat_of, settled_after_conflict
 
 
 def file_appeal(
     uow: ScoringUoW, principal: Principal, uscc: str, reason: str, now: datetime, request_id: str = ""
 ) -> Appeal:
     """Files an appeal against the current grade; one pending appeal per enterprise at a time. A repeat
-    with the same request id returns the appeal the first one filed."""
+    with the same request id returns the appeal the first one filed; the same request id with another
+    reason is ALREADY_EXISTS (REQUEST_ID_REUSED). The database settles concurrent filings (unique indexes
+    on the pending appeal and on the request id): the loser is answered as if it had come second."""
     require_enterprise_read(principal, uscc, None)  # only enterprises may appeal (method roles): itself
+    return settled_after_conflict(
+        lambda: _file(uow, principal, uscc, reason, now, request_id), enterprise_name(uscc)
+    )
+
+
+def _file(
+    uow: ScoringUoW, principal: Principal, uscc: str, reason: str, now: datetime, request_id: str
+) -> Appeal:
     with uow:
-        repeated = uow.appeals.by_request_id(uscc, request_id) if request_id else None
-        if repeated is not None:
+        found = uow.appeals.by_request_id(uscc, request_id) if request_id else None
+        if repeated := repeat_of(found, lambda appeal: appeal.reason == reason, request_id, "appeal"):
             return repeated
         require_reason(reason, "appeal.reason")
         grade = uow.grades.get(uscc)
@@ -82,7 +93,8 @@ def accept_appeal(
         # Joins the history like any source event and regrades the enterprise in this transaction.
         ingest(uow, policy, event)
         uow.add_event(TOPIC, event)
-        uow.appeals.save(accepted)
+        if not uow.appeals.save(accepted, appeal.state):
+            raise concurrent_change(appeal.name)  # decided meanwhile: the override and its event roll back
         grade = uow.grades.get(uscc)
         assert grade is not None
         uow.commit()
@@ -94,8 +106,10 @@ def reject_appeal(
 ) -> Appeal:
     with uow:
         require_access(uow, principal, uscc)
-        rejected = _appeal(uow, uscc, appeal_id).rejected(reason, principal.subject, now)
-        uow.appeals.save(rejected)
+        appeal = _appeal(uow, uscc, appeal_id)
+        rejected = appeal.rejected(reason, principal.subject, now)
+        if not uow.appeals.save(rejected, appeal.state):
+            raise concurrent_change(appeal.name)
         uow.commit()
     return rejected
 

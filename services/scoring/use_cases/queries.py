@@ -4,7 +4,8 @@ Filter grammar: `field = value` terms joined by `AND`, each field at most once, 
 `region_code` (a GB/T 2260 division; its children are included), `industry_code` (a GB/T 4754
 section, division, group or class, with or without its letter; the finer codes under it are
 included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
-`integrity.enterprises.v1.SubjectType` name, e.g. `SUBJECT_TYPE_UTILITY`). Values may be quoted; e.g.
+`integrity.enterprises.v1.SubjectType` name, e.g. `SUBJECT_TYPE_UTILITY`) and `provisional` (`true` or
+`false`). Values may be quoted; e.g.
 `region_code = "610100" AND level = GRADE_LEVEL_D`.
 """
 
@@ -20,7 +21,7 @@ from shared.filtering import filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
 
-FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type")
+FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type", "provisional")
 
 page_size_of = pagination.page_size
 
@@ -33,6 +34,7 @@ def parse_filter(text: str) -> RiskFilter:
         industry_code=_industry(values["industry_code"]) if "industry_code" in values else None,
         level=_level(values["level"]) if "level" in values else None,
         subject_type=_subject_type(values["subject_type"]) if "subject_type" in values else None,
+        provisional=_boolean("provisional", values["provisional"]) if "provisional" in values else None,
     )
 
 
@@ -83,6 +85,12 @@ def _subject_type(value: str) -> str:
     if value not in names:
         _bad_filter(f"subject_type {value!r} must be one of {', '.join(names)}")
     return value
+
+
+def _boolean(field: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        _bad_filter(f"{field} {value!r} must be true or false")
+    return value == "true"
 
 
 def _bad_filter(description: str) -> NoReturn:

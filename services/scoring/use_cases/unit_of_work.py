@@ -17,6 +17,7 @@ from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
 from services.scoring.domain.repairs import CreditRepair
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from services.scoring.domain.summary import GradeChangeItem
 from shared.events import Event
 
 
@@ -91,6 +92,31 @@ class GradeRepository(Protocol):
         probability first, then by USCC)."""
         ...
 
+    def level_counts(self, risk_filter: RiskFilter, prefix_length: int) -> list[tuple[str, int, bool, int]]:
+        """(region code prefix of `prefix_length` digits, level, provisional, how many) of current grades
+        matching the filter's region, industry and subject type."""
+        ...
+
+    def monthly_level_deltas(self, risk_filter: RiskFilter) -> list[tuple[str, int | None, int, int]]:
+        """(month "YYYY-MM" of as_of, previous level, level, how many) of history rows that set a level."""
+        ...
+
+    def level_changes_since(self, risk_filter: RiskFilter, since: datetime) -> list[tuple[int, int, int]]:
+        """(previous level, level, how many) of the level changes as of `since` or later."""
+        ...
+
+    def latest_level_changes(
+        self, risk_filter: RiskFilter, since: datetime, limit: int
+    ) -> list[GradeChangeItem]:
+        """The newest level changes as of `since` or later, newest first."""
+        ...
+
+    def history(
+        self, uscc: str, limit: int, after_id: int | None
+    ) -> list[tuple[int, Grade, int | None, datetime]]:
+        """(row id, grade, previous level, recorded at) of the enterprise's grades in the order recorded."""
+        ...
+
 
 class AppealRepository(Protocol):
     def get(self, appeal_id: str) -> Appeal | None: ...
@@ -103,8 +129,9 @@ class AppealRepository(Protocol):
 
     def add(self, appeal: Appeal) -> None: ...
 
-    def save(self, appeal: Appeal) -> None:
-        """Replaces the stored appeal with the same id."""
+    def save(self, appeal: Appeal, expected_state: str) -> bool:
+        """Replaces the stored appeal with the same id while its stored state is `expected_state` (the guard
+        against a concurrent decision); False when another transaction changed it first."""
         ...
 
 

@@ -8,14 +8,16 @@ commit that breaks a unique key (id, receipt code, request id) raises StorageCon
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Self
 
 from services.complaints.domain.complaint import (
     ACCEPTED,
     INVESTIGATING,
+    MATCHED,
     RECEIVED,
+    UNMATCHED,
     Complaint,
     ComplaintQuery,
 )
@@ -109,6 +111,28 @@ class FakeComplaintRepository:
 
         return sorted(filter(overdue, self.rows.values()), key=lambda c: c.id)[:limit]
 
+    def unmatched_of(self, uscc: str) -> list[Complaint]:
+        found = [c for c in self.rows.values() if c.uscc == uscc and c.match_status == UNMATCHED]
+        return sorted(found, key=lambda c: c.id)
+
+    def move_region(self, uscc: str, region_code: str) -> None:
+        for complaint in list(self.rows.values()):
+            if complaint.uscc == uscc and complaint.match_status == MATCHED:
+                self.rows[complaint.id] = replace(complaint, region_code=region_code)
+
+
+class FakeRegistryCopy:
+    def __init__(self, regions: dict[str, str]) -> None:
+        self.regions = regions
+
+    def hold(self, uscc: str) -> str | None:
+        return self.regions.get(uscc)
+
+    def record(self, uscc: str, region_code: str) -> str | None:
+        previous = self.regions.get(uscc)
+        self.regions[uscc] = region_code
+        return previous
+
 
 @dataclass
 class FakeUnitOfWork:
@@ -120,12 +144,15 @@ class FakeUnitOfWork:
 
     committed: dict[str, Complaint] = field(default_factory=dict)
     committed_contacts: dict[str, Contact] = field(default_factory=dict)
+    # USCC -> registered region: the copy of the registry.
+    committed_registry: dict[str, str] = field(default_factory=dict)
     published: list[tuple[str, Event]] = field(default_factory=list)
     committed_events: int = 0
     before_commit: Callable[[FakeUnitOfWork], None] | None = None
 
     def __enter__(self) -> Self:
         self.complaints = FakeComplaintRepository(dict(self.committed), dict(self.committed_contacts))
+        self.registry = FakeRegistryCopy(dict(self.committed_registry))
         self._staged: list[tuple[str, Event]] = []
         return self
 
@@ -156,6 +183,7 @@ class FakeUnitOfWork:
                 raise StorageConflict(f"duplicate key for complaint {new.id}")
         self.committed = dict(self.complaints.rows)
         self.committed_contacts = dict(self.complaints.contacts)
+        self.committed_registry = dict(self.registry.regions)
         self.complaints.added = []
         self.published.extend(self._staged)
         self.committed_events += len(self._staged)

@@ -36,6 +36,7 @@ from services.complaints.domain.intake import (
 )
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
+from shared.workdays import CHINA
 from tests.helpers import valid_uscc
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -108,14 +109,19 @@ def test_resolution_rules(resolution: Resolution, fields: set[str]) -> None:
     assert {v.field for v in resolution_violations(resolution)} == fields
 
 
-def test_deadlines_are_calendar_days_per_state() -> None:
-    deadlines = Deadlines(accept_days=7, resolve_days=60)
+def test_deadlines_count_working_days_per_state_on_the_china_date() -> None:
+    deadlines = Deadlines(accept_working_days=7, resolve_working_days=45)
+    # Received 1 May 2026 (Labour Day, off until 5 May); Saturday 9 May is an adjusted working day:
+    # 6, 7, 8, 9, 11, 12, 13 May are the 7 working days, so acceptance is due by the end of 13 May.
     complaint = received()
-    assert deadlines.due_time(complaint) == NOW + timedelta(days=7)
-    assert not deadlines.is_overdue(complaint, NOW + timedelta(days=7))
-    assert deadlines.is_overdue(complaint, NOW + timedelta(days=7, seconds=1))
-    accepted = accept(complaint, NOW + timedelta(days=2))
-    assert deadlines.due_time(accepted) == NOW + timedelta(days=62)
+    due = datetime(2026, 5, 14, tzinfo=CHINA)
+    assert deadlines.due_time(complaint) == due
+    assert not deadlines.is_overdue(complaint, due - timedelta(seconds=1))
+    assert deadlines.is_overdue(complaint, due)
+    # Accepted on 10 February 2026: the Spring Festival (15-23 February) and Qingming (4-6 April) are
+    # skipped, the working Saturdays 14 and 28 February counted: the 45th working day is 21 April.
+    accepted = accept(complaint, datetime(2026, 2, 10, 9, 30, tzinfo=CHINA))
+    assert deadlines.due_time(accepted) == datetime(2026, 4, 22, tzinfo=CHINA)
     resolved = resolve(accepted, Resolution(False, 0, "未查实"), NOW + timedelta(days=3))
     assert deadlines.due_time(resolved) is None
 

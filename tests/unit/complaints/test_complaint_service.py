@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrity.complaints.v1 import complaints_pb2 as P
-from services.complaints.adapters.tables import ComplainantRow, ComplaintRow
+from services.complaints.adapters.tables import TABLES
 from services.complaints.adapters.unit_of_work import ComplaintsUnitOfWork
 from services.complaints.domain.deadlines import Deadlines, Rules
 from services.complaints.domain.intake import ComplaintDraft, Contact
@@ -24,20 +24,19 @@ from services.complaints.use_cases.workflow import accept_complaint, reject_comp
 from shared.auth import Principal, Role
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
-from shared.outbox import OutboxRecord
 from tests.helpers import valid_uscc
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 USCC = valid_uscc(7, "610112")
 PUBLIC = Principal.public()
 REGULATOR = Principal("xian", Role.REGULATOR, region="610100")
-RULES = Rules(Deadlines(accept_days=7, resolve_days=60), duplicate_window=timedelta(days=30))
+RULES = Rules(Deadlines(accept_working_days=7, resolve_working_days=45), duplicate_window=timedelta(days=30))
 
 
 @pytest.fixture
 def new_uow(tmp_path: Path) -> Iterator[partial[ComplaintsUnitOfWork]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'complaints.db'}")
-    create_tables(engine, [ComplaintRow, ComplainantRow, OutboxRecord])
+    create_tables(engine, TABLES)
     yield partial(ComplaintsUnitOfWork, engine)
     engine.dispose()
 
@@ -51,10 +50,13 @@ def file(new_uow, at: datetime, contact: Contact | None = None, principal: Princ
 
 
 def test_overdue_lists_open_complaints_past_their_state_deadline(new_uow) -> None:  # type: ignore[no-untyped-def]
-    late_to_accept = file(new_uow, NOW - timedelta(days=8)).complaint
+    # NOW is 1 May 2026, Labour Day (1-5 May off): filed on 11 April, the 7 working days ended on 21 April;
+    # filed on 25 April, they end on 8 May (a calendar week would have passed on 2 May).
+    late_to_accept = file(new_uow, NOW - timedelta(days=20)).complaint
     on_time = file(new_uow, NOW - timedelta(days=6), Contact("", "13900000001")).complaint
-    late_to_resolve = file(new_uow, NOW - timedelta(days=80), Contact("", "13900000002")).complaint
-    accept_complaint(new_uow(), late_to_resolve.name, "", REGULATOR, now=NOW - timedelta(days=61))
+    # Accepted on 10 February, the 45 working days ended on 21 April; accepted on 3 March, on 11 May.
+    late_to_resolve = file(new_uow, NOW - timedelta(days=81), Contact("", "13900000002")).complaint
+    accept_complaint(new_uow(), late_to_resolve.name, "", REGULATOR, now=NOW - timedelta(days=80))
     accepted_recently = file(new_uow, NOW - timedelta(days=80), Contact("", "13900000003")).complaint
     accept_complaint(new_uow(), accepted_recently.name, "", REGULATOR, now=NOW - timedelta(days=59))
     rejected = file(new_uow, NOW - timedelta(days=30), Contact("", "13900000004")).complaint

@@ -31,7 +31,7 @@ USCC = valid_uscc(7, "610112")
 PUBLIC = Principal.public()
 PLATFORM = Principal("12315", Role.SYSTEM)
 REGULATOR = Principal("xian", Role.REGULATOR, region="610100")
-RULES = Rules(Deadlines(accept_days=7, resolve_days=60), duplicate_window=timedelta(days=30))
+RULES = Rules(Deadlines(accept_working_days=7, resolve_working_days=45), duplicate_window=timedelta(days=30))
 
 
 def draft(description: str = "少秤", uscc: str = USCC) -> ComplaintDraft:

@@ -102,8 +102,12 @@ class FakeDeclarationRepository:
         found = self.commitments.get(commitment_id)
         return found if found is not None and found.uscc == uscc else None
 
-    def save_commitment(self, commitment: Commitment) -> None:
+    def save_commitment(self, commitment: Commitment) -> bool:
+        stored = self.commitments.get(commitment.commitment_id)
+        if stored is not None and stored.withdraw_time is not None:
+            return False
         self.commitments[commitment.commitment_id] = commitment
+        return True
 
     def add_capability(self, declaration: CapabilityDeclaration) -> None:
         self.capabilities[declaration.declaration_id] = declaration

@@ -86,9 +86,12 @@ class FakeInspectionRepository:
         found = self.rows.get(inspection_id)
         return found[0] if found is not None else None
 
-    def save(self, inspection: Inspection) -> None:
-        _, position = self.rows[inspection.id]
+    def save(self, inspection: Inspection, expected_state: int) -> bool:
+        stored, position = self.rows[inspection.id]
+        if stored.state != expected_state:
+            return False
         self.rows[inspection.id] = (inspection, position)
+        return True
 
     def _all(self) -> list[Inspection]:
         return [inspection for inspection, _ in self.rows.values()]

@@ -155,3 +155,18 @@ def test_over_many_draws_a_small_grade_is_sampled_at_its_ratio_on_average() -> N
     share = total / (4 * draws)
     ratio = DEFAULT_RATIOS[LEVELS[1]]
     assert abs(share - ratio) <= 4 * math.sqrt(ratio * (1 - ratio) / (4 * draws))
+
+
+def test_a_grade_or_subject_type_from_a_newer_producer_stays_in_the_draw() -> None:
+    """Scoring upgraded first (a level this code lacks) and a registry's new subject type: sampled as
+    ungraded rather than dropped, and a shortage of inspectors is still explained, not a crash."""
+    officers = tuple(Officer(f"o{i}", ALL_QUALIFICATIONS) for i in range(2))
+    newer = Candidate(uscc="U0000001", subject_type=99, level=9)
+    drawn = draw(DrawInputs(seed=1, candidates=(newer,), officers=officers, ratios={UNGRADED: 1.0}))
+    assert [d.uscc for d in drawn] == ["U0000001"]
+    try:
+        draw(DrawInputs(seed=1, candidates=(newer,), officers=officers[:1], ratios={UNGRADED: 1.0}))
+    except NotEnoughInspectors as shortage:
+        assert "UNKNOWN_99" in str(shortage)
+    else:
+        raise AssertionError("one officer cannot make a team of two")

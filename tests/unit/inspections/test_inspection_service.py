@@ -29,7 +29,7 @@ from services.inspections.domain.inspections import (
 )
 from services.inspections.domain.inspectors import QUALIFICATIONS
 from services.inspections.domain.plans import PlanRequest, validate_plan_request
-from services.inspections.domain.publication import add_working_days
+from services.inspections.domain.publication import publication_date
 from services.inspections.entrypoints.consumer import handle_event
 from services.inspections.manifest import SERVICE
 from services.inspections.use_cases.inspections import (
@@ -46,6 +46,7 @@ from shared.errors import ErrorKind, IntegrityError
 from shared.events import decode, new_event
 from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
+from shared.workdays import PRC
 from tests.helpers import enterprise_registered, valid_uscc
 
 REGULATOR = Principal("regulator@610100", Role.REGULATOR, region="610100")
@@ -113,7 +114,7 @@ def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], Inspection
         create_inspector(uow(), "XA0", "Again", "610112", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.ALREADY_EXISTS
     with pytest.raises(IntegrityError) as caught:
-        create_inspector(uow(), "BJ1", "Elsewhere", "110100", ALL, REGULATOR)
+        create_inspector(uow(), "BJ1", "Elsewhere", "110105", ALL, REGULATOR)
     assert caught.value.kind == ErrorKind.PERMISSION_DENIED
     with pytest.raises(IntegrityError) as caught:
         create_inspector(uow(), "", "", "6101", [], REGULATOR)
@@ -123,7 +124,7 @@ def test_inspectors_are_region_scoped_and_paginated(uow: Callable[[], Inspection
     assert [i.id for i in first.items + second.items] == [f"XA{i}" for i in range(5)]
     assert second.next_page_token == ""
     with pytest.raises(IntegrityError):
-        list_inspectors(uow(), REGULATOR, "110100", 3, "")
+        list_inspectors(uow(), REGULATOR, "110105", 3, "")
 
 
 def test_a_plan_draws_every_d_enterprise_with_two_inspectors_and_verifies(
@@ -274,18 +275,20 @@ def test_results_are_published_after_the_working_days_without_personal_data(
     inspection = create_plan(uow(), plan_request(), "", REGULATOR).inspections[0]
     assert list_published(uow(), "", 10, "").items == []
     done = complete(uow, inspection.name, inspector(inspection.lead), publication_working_days=5)
-    assert done.publish_date is not None and done.publish_date.weekday() < 5
+    assert done.publish_date is not None and PRC.is_working_day(done.publish_date)
     assert list_published(uow(), "", 10, "", today=done.publish_date - timedelta(days=1)).items == []
     page = list_published(uow(), "610100", 10, "", today=done.publish_date)
     assert [r.inspection.uscc for r in page.items] == [inspection.uscc]
     assert page.items[0].enterprise_name == "西安市某某加油站有限公司"
 
 
-def test_working_days_skip_weekends() -> None:
-    friday = date(2026, 11, 27)
-    assert add_working_days(friday, 1) == date(2026, 11, 30)
-    assert add_working_days(friday, 5) == date(2026, 12, 4)
-    assert add_working_days(friday, 0) == friday
+def test_publication_counts_working_days_from_the_china_date() -> None:
+    # 23:30 UTC on Sunday 27 September 2026 is already Monday 28 September in China.
+    completed = datetime(2026, 9, 27, 23, 30, tzinfo=UTC)
+    # 29, 30 September, 8, 9, 10 (a working Saturday), 12, 13 October: National Day (1-7 October) and
+    # Sunday 11 October are skipped.
+    assert publication_date(completed, 7, PRC) == date(2026, 10, 13)
+    assert publication_date(completed, 0, PRC) == date(2026, 9, 28)
 
 
 def test_the_local_copy_ignores_unsubstantiated_and_duplicate_complaints(engine: Engine) -> None:

@@ -128,6 +128,15 @@ def test_a_result_follows_the_rules_and_the_lifecycle() -> None:
         ("outcome", "must be SERIOUS_VIOLATION: tampering, a false declaration or a refusal is serious"),
         ("rectification_deadline", "is required when a violation was found"),
     }
+    with pytest.raises(IntegrityError) as caught:  # 9999-12-31 is a typing error, not a decision
+        complete(
+            P.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
+            inspector(inspection.lead),
+            rectification_deadline=datetime(9999, 12, 31, tzinfo=UTC),
+        )
+    assert [(v.field, v.description) for v in caught.value.field_violations] == [
+        ("rectification_deadline", "must be at most 365 days after the inspection")
+    ]
     assert uow.inspection(inspection.id).state == P.INSPECTION_STATE_PLANNED and len(uow.published) == 1
 
     done = complete(P.INSPECTION_OUTCOME_SERIOUS_VIOLATION, inspector(inspection.inspectors[1]))

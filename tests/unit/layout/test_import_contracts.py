@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("shared", "services", "learning", "operations")
+PACKAGES = ("shared", "services", "learning", "operations", "console")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -44,6 +44,12 @@ def test_the_house_keeps_its_contracts(copy: Path) -> None:
     ("module", "back_edge", "contract"),
     [
         ("shared/events.py", "import services.scoring.manifest", "nothing reaches up"),
+        (
+            "console/web.py",
+            "import services.scoring.manifest",
+            "The console is only a client, never a service",
+        ),
+        ("console/clients.py", "import operations.catalogue", "nothing reaches up"),
         ("services/scoring/domain/grades.py", "import sqlalchemy", "Domains are pure: no gRPC, SQL or Kafka"),
         (
             "services/enterprises/use_cases/queries.py",

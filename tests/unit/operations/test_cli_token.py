@@ -50,3 +50,19 @@ def test_console_script(tmp_path: Path) -> None:
         [script, "token", "--role", "system"], env=env, capture_output=True, text=True, check=True, timeout=60
     )
     assert TokenVerifier(Settings(var_dir=tmp_path)).verify(result.stdout.strip()).role is Role.SYSTEM
+
+
+def test_jwks_publishes_the_key_tokens_name(var_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import jwt
+
+    assert main(["token", "--role", "system"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert main(["jwks"]) == 0
+    document = capsys.readouterr().out
+    (var_dir / "jwks.json").write_text(document)
+    assert [key["kid"] for key in json.loads(document)["keys"]] == [jwt.get_unverified_header(token)["kid"]]
+    verifier = TokenVerifier(Settings(var_dir=var_dir, jwt_jwks_file=var_dir / "jwks.json"))
+    assert verifier.verify(token).role == Role.SYSTEM
+    assert main(["jwks", str(var_dir / "jwks.json")]) == 2  # not a PEM key

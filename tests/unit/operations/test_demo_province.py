@@ -79,3 +79,23 @@ def test_hidden_integrity_drives_violations_and_the_mix_is_plausible() -> None:
         "rectification_completed",
     ):
         assert kinds[kind] > 0, kind
+
+
+def test_the_demo_roster_staffs_every_city_for_every_qualification_and_loads_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    from integrity.inspections.v1 import inspections_pb2
+    from operations.demo.roster import MINIMUM, load_roster, roster
+    from operations.demo.shaanxi import CITIES
+    from shared.settings import Settings
+
+    officers = roster()
+    assert len({o.badge for o in officers}) == len(officers)
+    held = Counter((o.region_code, q) for o in officers for q in o.qualifications)
+    kinds = [v for v in inspections_pb2.Qualification.values() if v != 0]
+    # A team is two inspectors qualified for the enterprise: every city has at least two per qualification.
+    assert all(held[(city, kind)] >= 2 for city in CITIES for kind in kinds)
+    assert all(sum(o.region_code == city for o in officers) >= MINIMUM for city in CITIES)
+    settings = Settings(var_dir=tmp_path)
+    assert load_roster(settings) == len(officers)
+    assert load_roster(settings) == 0  # already there: nothing new, no error

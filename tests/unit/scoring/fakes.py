@@ -126,6 +126,7 @@ def _matches(risk_filter: RiskFilter, enterprise: ProjectedEnterprise, grade: Gr
         and (industry is None or enterprise.industry_code.startswith(industry))
         and risk_filter.level in (None, grade.level)
         and risk_filter.subject_type in (None, enterprise.subject_type)
+        and risk_filter.provisional in (None, grade.provisional)
     )
 
 
@@ -145,9 +146,12 @@ class FakeAppealRepository:
     def add(self, appeal: Appeal) -> None:
         self.rows[appeal.id] = appeal
 
-    def save(self, appeal: Appeal) -> None:
+    def save(self, appeal: Appeal, expected_state: str) -> bool:
         assert appeal.id in self.rows  # an appeal is saved after it was read
+        if self.rows[appeal.id].state != expected_state:
+            return False
         self.rows[appeal.id] = appeal
+        return True
 
 
 class FakeCreditRepairRepository:

@@ -47,8 +47,10 @@ def error_of(call) -> IntegrityError:
     return caught.value
 
 
-def file(uow: FakeScoringUnitOfWork, request_id: str = "") -> Appeal:
-    return appeals.file_appeal(uow, ENTERPRISE, CODE, "检查时器具已送检，请复核。", NOW, request_id)
+def file(
+    uow: FakeScoringUnitOfWork, request_id: str = "", reason: str = "检查时器具已送检，请复核。"
+) -> Appeal:
+    return appeals.file_appeal(uow, ENTERPRISE, CODE, reason, NOW, request_id)
 
 
 def test_an_accepted_appeal_is_ingested_as_an_override_and_published(uow) -> None:
@@ -93,6 +95,9 @@ def test_one_pending_appeal_at_a_time_and_a_repeated_request_returns_the_first(u
     assert file(uow, request_id="r1") == first
     error = error_of(lambda: file(uow, request_id="r2"))
     assert error.kind == ErrorKind.FAILED_PRECONDITION and error.reason == "APPEAL_PENDING"
+    reused = error_of(lambda: file(uow, request_id="r1", reason="另一个理由"))
+    assert reused.kind == ErrorKind.ALREADY_EXISTS and reused.reason == "REQUEST_ID_REUSED"
+    assert "另一个理由" not in reused.message
     assert list(uow.appeal_rows) == [first.id]
 
 

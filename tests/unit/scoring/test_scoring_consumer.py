@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,14 @@ from operations import catalogue
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.tables import TABLES, EnterpriseProjection, GradeHistoryRow, GradeRow
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.features import compute_features
 from services.scoring.domain.grading import EVENT_GRAIN
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.use_cases.ingest import SOURCE
 from shared.db import create_tables, make_engine
 from shared.events import Event, InvalidEvent, decode, new_event
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.fakes import registration, uscc
+from tests.unit.scoring.fakes import inspection, registration, uscc
 
 REGISTERED_AT = datetime(2023, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -146,3 +147,26 @@ def test_grade_changed_id_derives_from_its_cause(tmp_path: Path, handler) -> Non
         ids.extend(row.event_id for row in rows(engine, OutboxRecord))
         engine.dispose()
     assert len(ids) == 2 and ids[0] == ids[1] != event.id
+
+
+def test_enum_numbers_from_a_newer_registry_are_kept_and_graded_as_unknown(engine, handler) -> None:
+    """The enterprises service upgraded first: a SubjectType and a SizeClass scoring's protos lack, and an
+    inspection outcome it lacks. Nothing is refused; the unknown category earns the default points."""
+    code, known = uscc(7), uscc(8)
+    for serial, subject_type, size_class in ((code, 99, 42), (known, 7, 0)):  # 7: SUBJECT_TYPE_OTHER
+        event = registration(serial, occurred_at=REGISTERED_AT)
+        event.enterprise_registered.enterprise.subject_type = subject_type  # type: ignore[assignment]
+        event.enterprise_registered.enterprise.size_class = size_class  # type: ignore[assignment]
+        handle(engine, handler, decode(event.SerializeToString()))  # through the wire format
+        later = inspection(serial, REGISTERED_AT + timedelta(days=30), 9)  # 9: no such outcome yet
+        handle(engine, handler, later, catalogue.INSPECTIONS.publishes)
+
+    with ScoringUnitOfWork(engine) as uow:
+        projection = uow.session.get(EnterpriseProjection, code)
+        assert projection is not None and projection.subject_type == "SUBJECT_TYPE_UNKNOWN_99"
+        unknown, other = uow.grades.get(code), uow.grades.get(known)
+        history = uow.history.events(code)
+    assert unknown is not None and other is not None
+    # Graded as an unknown category: the scorecard's default points, like a type it has no points for.
+    assert (unknown.level, unknown.score) == (other.level, other.score)
+    assert compute_features(history, unknown.as_of).values["size_class"] == "SIZE_CLASS_UNKNOWN_42"

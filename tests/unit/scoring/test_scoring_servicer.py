@@ -165,6 +165,9 @@ def test_risk_list_filters(servicer, engine) -> None:
     assert names('region_code = "610100" AND level = GRADE_LEVEL_B') == {retail_xian}
     assert names("subject_type = SUBJECT_TYPE_TRADE_INSTRUMENT_USER") == {xian, baoji, retail_xian}
     assert names("subject_type = SUBJECT_TYPE_UTILITY") == set()
+    # Registration alone grades provisionally; the regrade above is a graded one.
+    assert names("provisional = true") == {baoji, retail_xian}
+    assert names('provisional = false AND region_code = "610100"') == {xian}
 
 
 def test_regulator_risk_list_is_scoped_to_their_region(servicer, engine) -> None:

@@ -151,7 +151,12 @@ def test_tampered_token(settings: Settings, verifier: TokenVerifier) -> None:
 def test_token_signed_by_another_key(settings: Settings, verifier: TokenVerifier, tmp_path) -> None:
     other = Settings(var_dir=tmp_path)
     err = expect_unauthenticated(verifier, issue_token(other, Role.SYSTEM))
-    assert "signature" in err.message
+    assert "which this service does not know" in err.message  # its kid names the other key
+    forged = issue_token(other, Role.SYSTEM, subject="x")
+    unnamed = jwt.encode(
+        jwt.decode(forged, options={"verify_signature": False}), load_private_key(other), "EdDSA"
+    )
+    assert "signature" in expect_unauthenticated(verifier, unnamed).message  # no kid: tried, does not verify
 
 
 def test_wrong_audience(settings: Settings, verifier: TokenVerifier) -> None:

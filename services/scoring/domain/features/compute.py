@@ -22,6 +22,7 @@ from services.scoring.domain.features.catalogue import (
     UNSUBSTANTIATED_WINDOW_DAYS,
     Features,
 )
+from shared.enums import enum_name
 
 _Outcome = inspections_pb2.InspectionOutcome
 
@@ -254,8 +255,9 @@ class _Accumulator:
             "commitment_breached": 1.0 if self.commitment_breached else 0.0,
             "capability_declaration": float(self.capability),
             "enterprise_age_years": _age_years(profile.registered_date, self.as_of) if profile else None,
-            "subject_type": enterprises_pb2.SubjectType.Name(profile.subject_type) if profile else None,
-            "size_class": enterprises_pb2.SizeClass.Name(profile.size_class) if profile else None,
+            # A number from a newer registry is an unknown category (the scorecard's default points).
+            "subject_type": enum_name(enterprises_pb2.SubjectType, profile.subject_type) if profile else None,
+            "size_class": enum_name(enterprises_pb2.SizeClass, profile.size_class) if profile else None,
         }
         return Features(
             values=values,
