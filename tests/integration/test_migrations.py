@@ -12,8 +12,8 @@ from sqlalchemy import Engine, inspect, text
 
 from operations import catalogue
 from operations.cli import main
-from shared.db import make_engine
-from shared.manifest import ServiceManifest
+from shared.db import create_tables, make_engine
+from shared.manifest import ServiceManifest, load
 from shared.migrations import (
     VERSION_TABLE,
     SchemaNotCurrent,
@@ -110,3 +110,48 @@ def test_an_empty_database_is_created_at_start_unless_production_says_not(engine
     assert _tables(engine) == set()
     ensure_current(engine, service, create_empty=True)
     assert status(engine, service).up_to_date and differences(engine, service) == []
+
+
+@pytest.mark.parametrize("service", catalogue.SERVICES, ids=lambda s: s.name)
+def test_tables_the_code_before_migrations_created_last_are_adopted_too(
+    engine: Engine, service: ServiceManifest
+) -> None:
+    """What main's create_all made just before migrations existed: every table of today's models but the
+    outbox's trace context (this branch's 0002). The upgrade adds that column and skips what a later
+    revision adds and the database already holds (the complaints registry copy, scoring's guards)."""
+    create_tables(engine, load(service.tables))
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE outbox DROP COLUMN trace_context"))
+    assert status(engine, service).current is None
+
+    assert upgrade(engine, service).up_to_date
+    assert differences(engine, service) == []
+
+
+def test_guards_added_to_a_database_that_breaks_them_stop_the_upgrade_naming_the_rows(engine: Engine) -> None:
+    """Scoring's 0003 adds the unique indexes that settle concurrent appeals; a database written before
+    them may hold two PENDING appeals of one enterprise. The upgrade refuses, says which, changes nothing."""
+    service = catalogue.SCORING
+    upgrade(engine, service, "0002")
+    appeal = (
+        "INSERT INTO scoring_appeals (id, uscc, reason, state, appealed_level, filed_by, request_id, "
+        "created_at, decided_by, decision_reason, override_event_id) VALUES (:id, '91610112MA6TGXKQ3B', 'r', "
+        "'PENDING', 1, 'enterprise', '', CURRENT_TIMESTAMP, '', '', '')"
+    )
+    with engine.begin() as connection:
+        for id_ in ("appeal-1", "appeal-2"):
+            connection.execute(text(appeal), {"id": id_})
+
+    with pytest.raises(SchemaNotCurrent) as refused:
+        upgrade(engine, service)
+    message = str(refused.value)
+    assert "\n" not in message and "91610112MA6TGXKQ3B" in message and "ux_scoring_appeals_pending" in message
+    assert status(engine, service).current == "0002"
+    assert "ux_scoring_appeals_pending" not in {
+        i["name"] for i in inspect(engine).get_indexes("scoring_appeals")
+    }
+
+    with engine.begin() as connection:  # the operator decides one of them with the previous version
+        connection.execute(text("UPDATE scoring_appeals SET state = 'REJECTED' WHERE id = 'appeal-2'"))
+    assert upgrade(engine, service).up_to_date
+    assert differences(engine, service) == []
