@@ -23,12 +23,27 @@ DIST = ROOT / "dist"
 
 
 def gencode_floor(generated: Path) -> str:
-    """The protobuf version the generated code requires at run time (ValidateProtobufRuntimeVersion)."""
-    sample = next(generated.rglob("*_pb2.py")).read_text()
-    match = re.search(
-        r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*(\d+),\s*(\d+)", sample
-    )
-    return f"{match[1]}.{match[2]}" if match else "5.26"
+    """The protobuf version the generated code requires at run time (ValidateProtobufRuntimeVersion
+    checks major, minor and patch), the highest any module asks for."""
+    found = [
+        tuple(int(part) for part in match)
+        for module in generated.rglob("*_pb2.py")
+        for match in re.findall(
+            r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*(\d+),\s*(\d+),\s*(\d+)",
+            module.read_text(),
+        )
+    ]
+    return ".".join(map(str, max(found))) if found else "5.26"
+
+
+def grpc_floor(generated: Path) -> str:
+    """The grpcio version the generated stubs require at import (GRPC_GENERATED_VERSION)."""
+    found = [
+        match
+        for module in generated.rglob("*_pb2_grpc.py")
+        for match in re.findall(r"GRPC_GENERATED_VERSION = '([\d.]+)'", module.read_text())
+    ]
+    return max(found, key=lambda v: tuple(map(int, v.split(".")))) if found else "1.70"
 
 
 def main() -> int:
@@ -56,7 +71,7 @@ name = "integrity-protos"
 version = "{version}"
 description = "The gRPC APIs and Kafka event payloads of the metrology-integrity system (integrity.*.v1)"
 requires-python = ">=3.9"
-dependencies = ["protobuf>={gencode_floor(generated)},<8", "grpcio>=1.70,<2"]
+dependencies = ["protobuf>={gencode_floor(generated)},<8", "grpcio>={grpc_floor(generated)},<2"]
 
 [tool.setuptools.packages.find]
 include = ["integrity*"]
