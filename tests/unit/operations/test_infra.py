@@ -17,6 +17,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 import services.scoring.adapters.metrics  # noqa: F401  (registers scoring's metrics)
+from console.settings import ConsoleSettings
 from operations import catalogue
 from shared import metrics
 from shared.settings import Settings
@@ -50,13 +51,17 @@ def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def setting_names() -> set[str]:
-    """Every environment name Settings reads (aliases), and the per-service ones."""
+    """Every environment name Settings reads (aliases), the per-service ones, and the console's."""
     names = set()
     for field in Settings.model_fields.values():
         alias = field.validation_alias
         names |= {choice for choice in getattr(alias, "choices", ()) if isinstance(choice, str)}
+    kinds = ("PORT", "MTLS_PORT", "HEALTH_PORT", "METRICS_PORT", "DATABASE_URL")
     for service in catalogue.SERVICES:
-        names |= {f"{service.name.upper()}_{kind}" for kind in ("PORT", "METRICS_PORT", "DATABASE_URL")}
+        names |= {f"{service.name.upper()}_{kind}" for kind in kinds}
+    for web in catalogue.WEB:
+        names |= {f"{web.name.upper()}_{kind}" for kind in ("PORT", "METRICS_PORT")}
+    names |= {f"INTEGRITY_CONSOLE_{name.upper()}" for name in ConsoleSettings.model_fields}
     return names | {"SERVICE"}
 
 
@@ -99,7 +104,27 @@ def test_each_deployment_serves_its_ports_and_is_scraped_on_its_metrics_port(ser
     assert int(env[f"{service.name.upper()}_METRICS_PORT"]["value"]) == metrics_port
     assert f"{service.name.upper()}_DATABASE_URL" in env
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"grpc": service.default_port, "metrics": metrics_port}
+    assert ports["grpc"] == service.default_port and ports["metrics"] == metrics_port
+    assert len(set(ports.values())) == len(ports)  # no two on one port
+    for name, port in ports.items():
+        if name != "grpc":  # the mutual TLS, health and metrics ports are the ones the process is given
+            variable = {"grpc-mtls": "MTLS_PORT", "health": "HEALTH_PORT", "metrics": "METRICS_PORT"}[name]
+            assert int(env[f"{service.name.upper()}_{variable}"]["value"]) == port
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+
+
+@pytest.mark.parametrize("web", catalogue.WEB, ids=lambda w: w.name)
+def test_the_console_is_scraped_on_its_metrics_port(web: Any) -> None:
+    deployment = next(
+        o for o in k8s_objects() if o["kind"] == "Deployment" and o["metadata"]["name"] == web.name
+    )
+    (container,) = containers(deployment)
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    metrics_port = Settings().metrics_port(web.name, web.default_port)
+    assert int(env[f"{web.name.upper()}_METRICS_PORT"]) == metrics_port
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": web.default_port, "metrics": metrics_port}
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(metrics_port)
 
@@ -134,13 +159,20 @@ def test_compose_runs_the_same_processes() -> None:
         assert env[f"{service.name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{service.name}")
         assert definition["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert definition["ports"] == [f"{service.default_port}:{service.default_port}"]
+    for web in catalogue.WEB:
+        env = services[web.name]["environment"]
+        assert env["SERVICE"] == web.name and set(env) <= known
+        assert services[web.name]["ports"] == [f"{web.default_port}:{web.default_port}"]
+        for upstream, port in web.upstreams.items():
+            assert env[f"INTEGRITY_CONSOLE_{upstream.upper()}_ADDRESS"] == f"{upstream}:{port}"
     assert services["schedule"]["command"] == ["schedule", "run"]
     assert "integrity db upgrade" in services["migrate"]["command"][0]
     assert set(services["migrate"]["environment"]) <= known
     for name in (INFRA / "compose" / "postgres-init.sql", INFRA / "prometheus" / "prometheus.yaml"):
         assert name.is_file()
     targets = yaml.safe_load((INFRA / "prometheus" / "prometheus.yaml").read_text())["scrape_configs"][0]
-    wanted = {f"{s.name}:{Settings().metrics_port(s.name, s.default_port)}" for s in catalogue.SERVICES}
+    processes = (*catalogue.SERVICES, *catalogue.WEB)
+    wanted = {f"{s.name}:{Settings().metrics_port(s.name, s.default_port)}" for s in processes}
     assert set(targets["static_configs"][0]["targets"]) == wanted
 
 
@@ -207,4 +239,4 @@ def test_kustomize_renders(root: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc]
-    assert kinds.count("Deployment") == len(catalogue.SERVICES) and "CronJob" in kinds
+    assert kinds.count("Deployment") == len(catalogue.SERVICES) + len(catalogue.WEB) and "CronJob" in kinds
