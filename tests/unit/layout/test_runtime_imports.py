@@ -44,3 +44,28 @@ def test_a_service_process_loads_neither_the_learning_stack_nor_the_local_broker
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+CONSOLE_PROBE = """
+import json, sys
+from starlette.testclient import TestClient
+from console.app import build_app
+from console.settings import ConsoleSettings
+from shared.settings import Settings
+with TestClient(build_app(Settings(var_dir=sys.argv[2]), ConsoleSettings())) as client:
+    assert client.get("/healthz").status_code == 200
+import console.__main__, console.exports  # the process's entry and the XLSX exports
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[1].split(",")))
+print(json.dumps(heavy))
+"""
+
+
+def test_the_console_process_loads_neither_the_learning_stack_nor_the_local_broker(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CONSOLE_PROBE, ",".join(NOT_IN_THE_IMAGE), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
