@@ -36,7 +36,8 @@ def topics() -> tuple[str, ...]:
 
 
 def publishers() -> tuple[ServiceManifest, ...]:
-    """The services whose events history import and export carry (the sources of truth)."""
+    """The services whose events history import and export carry: the sources of truth, and scoring for
+    the decisions on grades."""
     return tuple(s for s in SERVICES if s.history.owns)
 
 

@@ -8,11 +8,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
@@ -22,10 +25,12 @@ from shared.grpc_server import ServiceApp, start
 from shared.uscc import with_check_character
 
 __all__ = [
+    "Refusal",
     "create_enterprise",
     "enterprise_registered",
     "free_port",
     "quiet_port",
+    "refusal",
     "serving",
     "valid_uscc",
     "wait_until",
@@ -122,3 +127,31 @@ def create_enterprise(channel: grpc.Channel, uscc: str, region: str, token: str)
         metadata=[("authorization", f"Bearer {token}")],
         timeout=10,
     )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What an RPC that failed said: its status code, the BadRequest fields and the ErrorInfo reason."""
+
+    code: grpc.StatusCode
+    fields: frozenset[str]
+    reason: str
+    message: str
+
+
+def refusal(method: Callable[..., object], request: object, metadata: object = ()) -> Refusal:
+    """Calls `method` (a stub's method) expecting it to fail; what the failure said."""
+    try:
+        method(request, metadata=metadata, timeout=15)
+    except grpc.RpcError as error:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        fields: set[str] = set()
+        reason = ""
+        for detail in status.details if status else ():
+            bad_request, error_info = error_details_pb2.BadRequest(), error_details_pb2.ErrorInfo()
+            if detail.Unpack(bad_request):
+                fields |= {v.field for v in bad_request.field_violations}
+            elif detail.Unpack(error_info):
+                reason = error_info.reason
+        return Refusal(error.code(), frozenset(fields), reason, error.details() or "")  # type: ignore[attr-defined]
+    raise AssertionError(f"{method} succeeded, a failure was expected")

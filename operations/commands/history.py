@@ -35,8 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     exporting = subparsers.add_parser(
         "export",
-        help="export every event of the enterprises, complaints and inspections outboxes as JSON lines",
-        description="Ordered by (occurred_at, event id); importing the file into an empty stack rebuilds it.",
+        help="export every event of the enterprises, complaints and inspections outboxes and the decisions "
+        "on grades (appeals, overrides, repairs, serious-dishonesty listings) as JSON lines",
+        description="Ordered by (occurred_at, event id); importing the file into an empty stack rebuilds it, "
+        "grades and overrides included. Grades themselves are not exported: they are recomputed.",
     )
     exporting.add_argument("file", help="where to write; - for standard output")
     exporting.add_argument("--since", help="only events that occurred at or after this ISO 8601 date or time")

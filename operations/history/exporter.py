@@ -1,19 +1,23 @@
-"""Export of the sources of truth: every event of the enterprises, complaints and inspections outboxes.
+"""Export of the sources of truth: every event of the enterprises, complaints and inspections outboxes, and
+scoring's decisions on grades (appeals, overrides and their reviews, credit repairs and applications,
+serious-dishonesty listings) with who, when and why; never its grades, which are recomputed.
 
-Written in the import format, ordered by (occurred_at, event id) across the three services, so an export
-imported into an empty stack rebuilds the same registry and, through scoring, the same grades.
+Written in the import format, ordered by (occurred_at, event id) across the services, so an export
+imported into an empty stack rebuilds the same registry, the same decisions and, through scoring, the same
+grades, overrides included.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
 from sqlalchemy import Engine, inspect, select
 from sqlmodel import Session, col
 
+from integrity.events.v1 import events_pb2
 from operations import catalogue
 from shared.cloudevents import to_json_line
 from shared.db import make_engine
@@ -22,13 +26,19 @@ from shared.outbox import OutboxRecord
 from shared.settings import Settings
 
 _FETCH = 2000
+_PAYLOAD = events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"]
+# Oneof field name -> payload type name, e.g. "grade_overridden" -> "integrity.events.v1.GradeOverridden".
+_TYPE_OF = {field.name: field.message_type.full_name for field in _PAYLOAD.fields}
 
 
 def export_history(settings: Settings, out: TextIO, *, since: datetime | None = None) -> int:
     """Writes the events that occurred at or after `since` (all when None); returns how many."""
-    engines = [make_engine(settings.database_url(service.name)) for service in catalogue.publishers()]
+    services = catalogue.publishers()
+    engines = [make_engine(settings.database_url(service.name)) for service in services]
     try:
-        streams = [_outbox_events(engine) for engine in engines]
+        # Only what each service owns in an import: scoring's outbox also holds its GradeChanged events.
+        owned = [[_TYPE_OF[kind] for kind in service.history.owns] for service in services]
+        streams = [_outbox_events(engine, types) for engine, types in zip(engines, owned, strict=True)]
         count = 0
         for _key, event in heapq.merge(*streams, key=lambda pair: pair[0]):
             if since is not None and event.occurred_at.ToDatetime(tzinfo=UTC) < since:
@@ -41,11 +51,15 @@ def export_history(settings: Settings, out: TextIO, *, since: datetime | None = 
             engine.dispose()
 
 
-def _outbox_events(engine: Engine) -> Iterator[tuple[tuple[datetime, str], Event]]:
-    """One outbox's events in (occurred_at, event id) order, read in chunks."""
+def _outbox_events(engine: Engine, types: Collection[str]) -> Iterator[tuple[tuple[datetime, str], Event]]:
+    """One outbox's events of the given types in (occurred_at, event id) order, read in chunks."""
     if not inspect(engine).has_table(OutboxRecord.__tablename__):
         return
-    statement = select(OutboxRecord.value).order_by(col(OutboxRecord.occurred_at), col(OutboxRecord.event_id))
+    statement = (
+        select(OutboxRecord.value)
+        .where(col(OutboxRecord.event_type).in_(list(types)))
+        .order_by(col(OutboxRecord.occurred_at), col(OutboxRecord.event_id))
+    )
     with Session(engine) as session:
         for value in session.execute(statement.execution_options(yield_per=_FETCH)).scalars():
             event = Event.FromString(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from integrity.inspections.v1 import inspections_pb2_grpc
@@ -35,6 +35,7 @@ def build_app(
         wake=relay.wake,
         calendar=working_calendar(settings),
         clock=clock,
+        reveal_after=timedelta(days=own.plan_reveal_days),
     )
     return ServiceApp(
         manifest=SERVICE,

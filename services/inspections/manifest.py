@@ -25,6 +25,12 @@ SERVICE = ServiceManifest(
         "CompleteRectification": (Role.INSPECTOR,),
         # 一公开: anyone, with or without a token; never personal data.
         "ListPublishedResults": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
+        # An inspector their own inspections (checked in the use case), a regulator their region's.
+        "GetInspection": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR),
+        "ListInspections": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR),
+        # A draw anyone can verify: the commitments are public from the moment a plan is drawn.
+        "ListPlanCommitments": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
+        "GetPlanCommitment": (Role.SYSTEM, Role.REGULATOR, Role.INSPECTOR, Role.ENTERPRISE, Role.PUBLIC),
     },
     bootstrap="services.inspections.bootstrap:build_app",
     tables="services.inspections.adapters.tables:TABLES",

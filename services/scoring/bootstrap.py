@@ -1,10 +1,11 @@
 """Wiring: the scoring database, its unit of work, the grading policy, API servicer, event consumer and
-the outbox relay of GradeChanged (and of the events of appeals and repairs), and the worker that keeps the
-dashboards' grade counts fresh."""
+the outbox relay of GradeChanged (and of the events of the decisions on grades), the worker that keeps the
+dashboards' grade counts fresh; and the grading policy for an import of those decisions (`stage_history`)."""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Sequence
+from functools import cache, partial
 from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
@@ -12,15 +13,20 @@ from services.scoring.adapters.metrics import grade_readings
 from services.scoring.adapters.model_store import promoted_scorecard_path
 from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.policy import Policy
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.entrypoints.grpc import ScoringServicer
 from services.scoring.entrypoints.summaries import SummaryRefresher
 from services.scoring.manifest import SERVICE
 from services.scoring.settings import ScoringSettings
+from services.scoring.use_cases.history import stage_imported
 from services.scoring.use_cases.summary import SummarySnapshots
+from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.consumer import EventConsumer
+from shared.events import Event
 from shared.grpc_server import ServiceApp
-from shared.settings import Settings
+from shared.history_import import ImportOutcome
+from shared.settings import Settings, get_settings
 from shared.transport import kafka_options
 from shared.wiring import outbox_relay, service_database
 
@@ -67,3 +73,14 @@ def build_app(
         settings=settings,
         readings=[grade_readings(engine)],
     )
+
+
+def stage_history(uow: ScoringUoW, events: Sequence[Event], topic: str) -> list[ImportOutcome]:
+    """`HistoryRules.stage` of scoring: the decisions of an imported history, graded with the policy the
+    service grades with (the promoted scorecard, when there is one)."""
+    return stage_imported(uow, _import_policy(get_settings().var_dir), events, topic)
+
+
+@cache
+def _import_policy(var_dir: Path) -> Policy:
+    return load_policy(DEFAULT_POLICY_PATH, scorecard_path=promoted_scorecard_path(var_dir))

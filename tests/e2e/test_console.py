@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -25,6 +26,7 @@ from integrity.inspections.v1 import inspections_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2 as S
 from integrity.scoring.v1 import scoring_pb2_grpc
 from operations.broker import LocalBroker
+from services.enterprises.domain.values import china_today
 from tests.e2e.browser import browser_context, chromium_missing, sign_in
 from tests.e2e.test_stack import STARTUP_SECONDS, RunningStack, start_stack, stop
 from tests.helpers import valid_uscc, wait_until
@@ -210,7 +212,8 @@ def test_an_inspector_records_a_result_and_the_grade_changes(
     page.fill("input[name=instrument_0]", "JYJ-0001")
     page.check("input[name=instrument_tampering_0]")
     page.fill("input[name=penalty_reference]", "西市监罚〔2026〕9号")
-    page.fill("input[name=deadline]", "2099-12-31")
+    # A rectification deadline lies within a year of the inspection.
+    page.fill("input[name=deadline]", (china_today() + timedelta(days=60)).isoformat())
     page.click("#submit-result")
     expect(page.locator("#result-saved")).to_be_visible()
     expect(page.locator("#inspection-state")).to_have_text("整改中")

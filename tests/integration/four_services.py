@@ -33,10 +33,11 @@ from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.entrypoints.consumer import handle_event
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.repairs import PENDING, RepairApplication
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.auth import Role, issue_token
 from shared.db import make_engine
-from shared.events import new_event
+from shared.events import new_event, utcnow
 from shared.grpc_server import RunningService, start
 from shared.manifest import load
 from shared.settings import Settings
@@ -76,6 +77,8 @@ class Target:
     plan: str = ""
     inspection: str = ""
     appeal: str = ""
+    application: str = ""  # a pending credit repair application
+    listing: str = ""  # an active serious-dishonesty listing
     team: tuple[str, ...] = ()
 
     @property
@@ -258,6 +261,42 @@ def _seed(world: World) -> None:
             S.CreateAppealRequest(parent=target.enterprise, appeal=S.Appeal(reason="检查时器具已送检")),
             owner,
         ).appeal.name
+        target.listing = world.call(
+            "/integrity.scoring.v1.ScoringService/CreateDishonestyListing",
+            S.CreateDishonestyListingRequest(
+                parent=target.enterprise,
+                dishonesty_listing=S.DishonestyListing(
+                    reason="严重违法失信", decision_reference="陕市监失信〔2026〕1号"
+                ),
+            ),
+            system,
+        ).dishonesty_listing.name
+        target.application = _application(world, target)
+
+
+def _application(world: World, target: Target) -> str:
+    """A pending credit repair application, stored as scoring would (no rule of the seeded enterprises is
+    repairable, so the API would refuse one)."""
+    application = RepairApplication(
+        str(uuid.uuid4()),
+        target.uscc,
+        "SERIOUS_VIOLATION",
+        "我单位承诺依法经营。",
+        "",
+        PENDING,
+        "t",
+        "",
+        utcnow(),
+        "e",
+    )
+    engine = make_engine(world.settings.database_url("scoring"))
+    try:
+        with ScoringUnitOfWork(engine) as uow:
+            uow.applications.add(application)
+            uow.commit()
+    finally:
+        engine.dispose()
+    return application.name
 
 
 def commitment_of_today() -> E.Commitment:

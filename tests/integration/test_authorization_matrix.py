@@ -13,15 +13,13 @@ see.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-from google.protobuf.message import Message
 
 from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.enterprises.v1 import enterprises_pb2 as E
@@ -30,6 +28,15 @@ from integrity.scoring.v1 import scoring_pb2 as S
 from operations import catalogue
 from shared.auth import REGIONAL_ROLES, Role
 from shared.regions import region_contains
+from tests.integration.authorization_rules import (
+    Scenario,
+    anyone,
+    assigned,
+    in_region,
+    inspection_reader,
+    own,
+    plan_reader,
+)
 from tests.integration.four_services import Profile, Target, World, commitment_of_today, four_services
 
 pytestmark = pytest.mark.integration
@@ -41,44 +48,6 @@ ALLOWED = {
     grpc.StatusCode.ABORTED,
 }
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED}
-
-Rule = Callable[[Profile, Target], bool]
-
-
-def anyone(profile: Profile, target: Target) -> bool:
-    return True
-
-
-def in_region(profile: Profile, target: Target) -> bool:
-    """The system; a regulator or inspector whose region holds the enterprise's; the enterprise itself."""
-    if profile.role == Role.SYSTEM:
-        return True
-    if profile.role in REGIONAL_ROLES:
-        return bool(profile.region and region_contains(profile.region, target.region))
-    return profile.role == Role.ENTERPRISE and profile.uscc == target.uscc
-
-
-def own(profile: Profile, target: Target) -> bool:
-    """The system, or the enterprise itself."""
-    return profile.role == Role.SYSTEM or (profile.role == Role.ENTERPRISE and profile.uscc == target.uscc)
-
-
-def assigned(profile: Profile, target: Target) -> bool:
-    """Only an inspector on the inspection's team."""
-    return profile.role == Role.INSPECTOR and profile.subject in target.team
-
-
-def plan_reader(profile: Profile, target: Target) -> bool:
-    """The region's system, regulators and inspectors, and the inspectors assigned to the plan."""
-    return in_region(profile, target) or assigned(profile, target)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    rule: Rule
-    request: Callable[[World, Target], Message]
-    # For a List: the USCCs or regions of what it returned, each checked against the caller's scope.
-    listed: Callable[[Any], list[Target | str]] | None = None
 
 
 def _enterprise(world: World, target: Target) -> E.Enterprise:
@@ -155,6 +124,12 @@ SCENARIOS: dict[str, Scenario] = {
             parent=t.enterprise,
             declaration=E.CapabilityDeclaration(has_management_system=True, instrument_count=3),
         ),
+    ),
+    ENTERPRISES + "ListCommitments": Scenario(
+        in_region, lambda w, t: E.ListCommitmentsRequest(parent=t.enterprise)
+    ),
+    ENTERPRISES + "ListCapabilityDeclarations": Scenario(
+        in_region, lambda w, t: E.ListCapabilityDeclarationsRequest(parent=t.enterprise)
     ),
     ENTERPRISES + "LookupPublicCode": Scenario(
         anyone, lambda w, t: E.LookupPublicCodeRequest(public_code=t.public_code)
@@ -235,6 +210,29 @@ SCENARIOS: dict[str, Scenario] = {
     INSPECTIONS + "GetInspectionPlan": Scenario(
         plan_reader, lambda w, t: Q.GetInspectionPlanRequest(name=t.plan)
     ),
+    INSPECTIONS + "ListInspectionPlans": Scenario(
+        in_region,
+        lambda w, t: Q.ListInspectionPlansRequest(region_code=t.region),
+        lambda r: [p.region_code for p in r.inspection_plans],
+    ),
+    INSPECTIONS + "VerifyInspectionPlan": Scenario(
+        plan_reader, lambda w, t: Q.VerifyInspectionPlanRequest(name=t.plan)
+    ),
+    INSPECTIONS + "GetInspection": Scenario(
+        inspection_reader, lambda w, t: Q.GetInspectionRequest(name=t.inspection)
+    ),
+    INSPECTIONS + "ListInspections": Scenario(
+        # An inspector's list is their own whatever it filters on.
+        lambda p, t: p.role == Role.INSPECTOR or in_region(p, t),
+        lambda w, t: Q.ListInspectionsRequest(filter=f'region_code = "{t.region}"'),
+        lambda r: [i.enterprise.removeprefix("enterprises/") for i in r.inspections],
+    ),
+    INSPECTIONS + "ListPlanCommitments": Scenario(
+        anyone, lambda w, t: Q.ListPlanCommitmentsRequest(region_code=t.region)
+    ),
+    INSPECTIONS + "GetPlanCommitment": Scenario(
+        anyone, lambda w, t: Q.GetPlanCommitmentRequest(name=f"{t.plan}/commitment")
+    ),
     INSPECTIONS + "CompleteInspection": Scenario(
         assigned,
         lambda w, t: Q.CompleteInspectionRequest(name=t.inspection, outcome=Q.INSPECTION_OUTCOME_COMPLIANT),
@@ -271,7 +269,67 @@ SCENARIOS: dict[str, Scenario] = {
     SCORING + "RejectAppeal": Scenario(
         in_region, lambda w, t: S.RejectAppealRequest(name=t.appeal, reason="理由不成立")
     ),
+    SCORING + "SummarizeGrades": Scenario(
+        in_region, lambda w, t: S.SummarizeGradesRequest(filter=f'region_code = "{t.region}"')
+    ),
+    SCORING + "ListGradeHistory": Scenario(
+        in_region, lambda w, t: S.ListGradeHistoryRequest(parent=t.enterprise)
+    ),
+    SCORING + "ListAppeals": Scenario(
+        in_region, lambda w, t: S.ListAppealsRequest(parent=t.enterprise), lambda r: _usccs(r.appeals)
+    ),
+    SCORING + "ReviewAppealOverride": Scenario(
+        in_region,
+        lambda w, t: S.ReviewAppealOverrideRequest(
+            name=t.appeal, action=S.OVERRIDE_REVIEW_ACTION_CONFIRM, reason="复核维持"
+        ),
+    ),
+    SCORING + "CreateCreditRepairApplication": Scenario(
+        own,
+        lambda w, t: S.CreateCreditRepairApplicationRequest(
+            parent=t.enterprise,
+            credit_repair_application=S.CreditRepairApplication(
+                rule_code="SERIOUS_VIOLATION", commitment_letter="我单位承诺依法经营。"
+            ),
+        ),
+    ),
+    SCORING + "GetCreditRepairApplication": Scenario(
+        in_region, lambda w, t: S.GetCreditRepairApplicationRequest(name=t.application)
+    ),
+    SCORING + "ListCreditRepairApplications": Scenario(
+        in_region,
+        lambda w, t: S.ListCreditRepairApplicationsRequest(parent=t.enterprise),
+        lambda r: _usccs(r.credit_repair_applications),
+    ),
+    SCORING + "GrantCreditRepairApplication": Scenario(
+        in_region, lambda w, t: S.GrantCreditRepairApplicationRequest(name=t.application, reason="整改到位")
+    ),
+    SCORING + "RefuseCreditRepairApplication": Scenario(
+        in_region, lambda w, t: S.RefuseCreditRepairApplicationRequest(name=t.application, reason="材料不全")
+    ),
+    SCORING + "CreateDishonestyListing": Scenario(
+        anyone,
+        lambda w, t: S.CreateDishonestyListingRequest(
+            parent=t.enterprise,
+            dishonesty_listing=S.DishonestyListing(
+                reason="严重违法失信", decision_reference="陕市监失信〔2026〕2号"
+            ),
+        ),
+    ),
+    SCORING + "RemoveDishonestyListing": Scenario(
+        anyone, lambda w, t: S.RemoveDishonestyListingRequest(name=t.listing, reason="信用修复完成")
+    ),
+    SCORING + "ListDishonestyListings": Scenario(
+        in_region,
+        lambda w, t: S.ListDishonestyListingsRequest(parent=t.enterprise),
+        lambda r: _usccs(r.dishonesty_listings),
+    ),
 }
+
+
+def _usccs(decisions: Any) -> list[Target | str]:
+    """The enterprises of listed decisions, `enterprises/{uscc}/...`."""
+    return [d.name.split("/")[1] for d in decisions]
 
 
 def test_every_method_of_every_service_has_a_scope_rule() -> None:

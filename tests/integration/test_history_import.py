@@ -1,6 +1,8 @@
 """History import on a real broker: the imported events reach scoring through the services' own outbox
 relays, a second import changes nothing, and an exported history imported into an empty stack grades
-every enterprise the same.
+every enterprise the same, with the decisions on grades (an accepted appeal and its review, a rejected one,
+a credit repair granted on the enterprise's application, a serious-dishonesty listing) as they were
+decided: who, when and why.
 
 Each stack gets topics of its own (the importer's `topic_of`), so neither sees the other's events.
 """
@@ -8,22 +10,38 @@ Each stack gets topics of its own (the importer's `topic_of`), so neither sees t
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 from sqlmodel import Session, col
+from sqlmodel import select as select_rows
 
+from integrity.inspections.v1 import inspections_pb2
+from integrity.scoring.v1 import scoring_pb2 as S
+from integrity.scoring.v1 import scoring_pb2_grpc
 from operations import catalogue
 from operations.broker import LocalBroker, ensure_topics
 from operations.history.exporter import export_history
 from operations.history.importer import ImportSummary, import_lines
-from services.scoring.adapters.tables import EnterpriseEventRow, GradeRow
+from services.scoring.adapters.tables import (
+    AppealRow,
+    CreditRepairRow,
+    DishonestyListingRow,
+    EnterpriseEventRow,
+    GradeRow,
+    OverrideReviewRow,
+    RepairApplicationRow,
+)
 from services.scoring.bootstrap import build_app
+from shared.auth import Role, issue_token
 from shared.cloudevents import to_json_line
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
@@ -34,6 +52,7 @@ from tests.helpers import wait_until
 from tests.history_builder import HistoryBuilder
 
 pytestmark = pytest.mark.integration
+SOURCES = ("enterprises", "complaints", "inspections")  # scoring consumes their topics
 WAIT_SECONDS = 60.0
 
 
@@ -66,9 +85,10 @@ class Stack:
         return summary, problems
 
     def publish(self) -> int:
-        """What the services' relays do once they run: one synchronous pass per outbox until it is empty."""
+        """What the source services' relays do once they run: one synchronous pass per outbox until it is
+        empty. (Scoring's outbox is its running relay's.)"""
         published = 0
-        for service in [s.name for s in catalogue.publishers()]:
+        for service in SOURCES:
             engine = make_engine(self.settings.database_url(service))
             relay = OutboxRelay(engine, self.bootstrap)
             try:
@@ -83,10 +103,7 @@ class Stack:
         return published
 
     def outbox_counts(self) -> dict[str, int]:
-        return {
-            service: self._count(service, OutboxRecord)
-            for service in [s.name for s in catalogue.publishers()]
-        }
+        return {service: self._count(service, OutboxRecord) for service in SOURCES}
 
     def _count(self, service: str, table: Any) -> int:
         engine = make_engine(self.settings.database_url(service))
@@ -96,8 +113,13 @@ class Stack:
         finally:
             engine.dispose()
 
+    @property
+    def source_topics(self) -> list[str]:
+        """What scoring consumes: the sources' topics (its own carries its decisions and grades)."""
+        return [self.topics[service] for service in SOURCES]
+
     def start_scoring(self) -> None:
-        app = build_app(self.settings, group_id=self.group_id, source_topics=list(self.topics.values()))
+        app = build_app(self.settings, group_id=self.group_id, source_topics=self.source_topics)
         self.scoring = start(app, 0)
 
     def caught_up(self) -> bool:
@@ -107,7 +129,7 @@ class Stack:
         try:
             partitions = [
                 TopicPartition(t, p)
-                for t in self.topics.values()
+                for t in self.source_topics
                 for p in consumer.partitions_for_topic(t) or ()
             ]
             end = consumer.end_offsets(partitions)
@@ -136,10 +158,51 @@ class Stack:
     def scored_events(self) -> int:
         return self._count("scoring", EnterpriseEventRow)
 
+    def decisions(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every decision record with who, when and why (request ids aside: they are the API's, not the
+        decision's), in a comparable form."""
+        tables = {
+            "appeals": AppealRow,
+            "reviews": OverrideReviewRow,
+            "repairs": CreditRepairRow,
+            "applications": RepairApplicationRow,
+            "listings": DishonestyListingRow,
+        }
+        engine = make_engine(self.settings.database_url("scoring"))
+        try:
+            with Session(engine) as session:
+                return {
+                    name: sorted(
+                        tuple(
+                            _comparable(value)
+                            for column, value in row.model_dump().items()
+                            if column != "request_id"
+                        )
+                        for row in session.exec(select_rows(table))
+                    )
+                    for name, table in tables.items()
+                }
+        finally:
+            engine.dispose()
+
+    def scoring_stub(self) -> scoring_pb2_grpc.ScoringServiceStub:
+        assert self.scoring is not None
+        return scoring_pb2_grpc.ScoringServiceStub(grpc.insecure_channel(self.scoring.address))
+
+    def auth(self, role: Role, **claims: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {issue_token(self.settings, role, **claims)}"),)
+
     def stop(self) -> None:
         if self.scoring is not None:
             self.scoring.stop(grace=1)
             self.scoring = None
+
+
+def _comparable(value: Any) -> Any:
+    """Times as UTC instants (SQLite hands them back without their zone)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value
 
 
 @pytest.fixture
@@ -184,28 +247,108 @@ def test_a_second_import_changes_nothing_and_a_bad_line_does_not_stop_the_rest(s
     assert stack.grades() == grades and stack.scored_events() == len(events)
 
 
+def decide(stack: Stack, appellant: str, rejected: str, repaired: str, listed: str) -> None:
+    """Decisions on grades through the source stack's ScoringService, as regulators, enterprises and the
+    national credit system take them."""
+    scoring = stack.scoring_stub()
+    regulator = stack.auth(Role.REGULATOR, subject="wang.li", region="610100")
+
+    def appeal(code: str) -> S.Appeal:
+        request = S.CreateAppealRequest(
+            parent=f"enterprises/{code}", appeal=S.Appeal(reason="器具已检定，请复核")
+        )
+        return scoring.CreateAppeal(
+            request, metadata=stack.auth(Role.ENTERPRISE, uscc=code), timeout=15
+        ).appeal
+
+    accepted = S.AcceptAppealRequest(
+        name=appeal(appellant).name, override_level=S.GRADE_LEVEL_A, reason="复核属实"
+    )
+    accepted.override_expire_time.FromDatetime(datetime.now(UTC) + timedelta(days=90))
+    scoring.AcceptAppeal(accepted, metadata=regulator, timeout=15)
+    review = S.ReviewAppealOverrideRequest(
+        name=accepted.name, action=S.OVERRIDE_REVIEW_ACTION_SHORTEN, reason="整改期缩短"
+    )
+    review.override_expire_time.FromDatetime(datetime.now(UTC) + timedelta(days=60))
+    scoring.ReviewAppealOverride(review, metadata=regulator, timeout=15)
+    rejection = S.RejectAppealRequest(name=appeal(rejected).name, reason="证据不足")
+    scoring.RejectAppeal(rejection, metadata=regulator, timeout=15)
+
+    application = scoring.CreateCreditRepairApplication(
+        S.CreateCreditRepairApplicationRequest(
+            parent=f"enterprises/{repaired}",
+            credit_repair_application=S.CreditRepairApplication(
+                rule_code="SERIOUS_VIOLATION", commitment_letter="本企业承诺诚信计量。"
+            ),
+        ),
+        metadata=stack.auth(Role.ENTERPRISE, uscc=repaired),
+        timeout=15,
+    ).credit_repair_application
+    grant = S.GrantCreditRepairApplicationRequest(name=application.name, reason="整改到位，罚款已缴纳")
+    scoring.GrantCreditRepairApplication(grant, metadata=regulator, timeout=15)
+
+    listing = S.DishonestyListing(reason="伪造检定证书", decision_reference="陕市监信〔2026〕7号")
+    listing.list_time.FromDatetime(datetime.now(UTC) - timedelta(days=30))
+    scoring.CreateDishonestyListing(
+        S.CreateDishonestyListingRequest(parent=f"enterprises/{listed}", dishonesty_listing=listing),
+        metadata=stack.auth(Role.SYSTEM, subject="national-credit-system"),
+        timeout=15,
+    )
+
+
 def test_an_exported_history_imported_into_an_empty_stack_reproduces_every_grade(stacks: Any) -> None:
     # 40 enterprises, three years of instruments, complaints and inspections, in random file order
-    # within each enterprise's registration-first constraint.
-    events = HistoryBuilder(seed=23).province(40)
+    # within each enterprise's registration-first constraint; and four more of Xi'an's with recent
+    # histories, for the decisions (one with a serious violation 400 days ago, repairable now).
+    builder = HistoryBuilder(seed=23)
+    builder.province(40)
+    now = datetime.now(UTC)
+    appellant, rejected, repaired, listed = (builder.enterprise(100 + n, "610112") for n in range(4))
+    for code in (appellant, rejected):
+        builder.inspection(code, now - timedelta(days=50), inspections_pb2.INSPECTION_OUTCOME_MAJOR_VIOLATION)
+    builder.inspection(listed, now - timedelta(days=50), inspections_pb2.INSPECTION_OUTCOME_COMPLIANT)
+    builder.inspection(
+        repaired, now - timedelta(days=400), inspections_pb2.INSPECTION_OUTCOME_SERIOUS_VIOLATION
+    )
+    events = sorted(builder.events, key=lambda event: (event.occurred_at.ToDatetime(), event.id))
     source = stacks("source")
     summary, problems = source.import_lines([to_json_line(event) for event in events])
     assert problems == [] and summary.total_imported == len(events)
     source.publish()
     source.start_scoring()
     source.wait_until_scored()
+    before = source.grades()
+    decide(source, appellant, rejected, repaired, listed)
     graded = source.grades()
-    assert len(graded) == 40
+    assert len(graded) == 44
     assert len({level for level, _, _ in graded.values()}) >= 3, "the history should give several grades"
+    # The decisions moved the grades: the override to A, the repair off D, the listing to D.
+    assert graded[appellant][0] == S.GRADE_LEVEL_A != before[appellant][0]
+    assert before[repaired][0] == S.GRADE_LEVEL_D != graded[repaired][0]
+    assert graded[listed][0] == S.GRADE_LEVEL_D != before[listed][0]
+    decisions = source.decisions()
+    assert {name: len(rows) for name, rows in decisions.items()} == {
+        "appeals": 2,
+        "reviews": 1,
+        "repairs": 1,
+        "applications": 1,
+        "listings": 1,
+    }
 
     exported = io.StringIO()
-    assert export_history(source.settings, exported) == len(events)
+    decision_count = 8  # 2 filed, 1 overridden, 1 reviewed, 1 rejected, 1 applied, 1 granted, 1 listed
+    assert export_history(source.settings, exported) == len(events) + decision_count
+    lines = exported.getvalue().splitlines()
+    assert not any('"integrity.events.v1.GradeChanged"' in line for line in lines), "grades are recomputed"
+    assert [json.loads(line)["time"] for line in lines] == sorted(json.loads(line)["time"] for line in lines)
 
     empty = stacks("empty")
-    summary, problems = empty.import_lines(exported.getvalue().splitlines())
-    assert problems == [] and summary.total_imported == len(events)
+    summary, problems = empty.import_lines(lines)
+    assert problems == [] and summary.total_imported == len(events) + decision_count
+    assert summary.imported["scoring"] == decision_count
     empty.publish()
     empty.start_scoring()
     empty.wait_until_scored()
 
     assert empty.grades() == graded
+    assert empty.decisions() == decisions

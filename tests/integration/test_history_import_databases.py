@@ -10,18 +10,29 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from integrity.enterprises.v1 import enterprises_pb2
+from integrity.events.v1 import events_pb2
+from integrity.scoring.v1 import scoring_pb2
 from operations.demo.province import generate_province
 from operations.history.importer import import_lines
 from services.enterprises.adapters.tables import TABLES, EnterpriseRow
 from services.enterprises.adapters.unit_of_work import EnterprisesUnitOfWork
 from services.enterprises.manifest import TOPIC
 from services.enterprises.use_cases.history import stage_history
+from services.scoring.adapters.policy_file import load_policy
+from services.scoring.adapters.tables import TABLES as SCORING_TABLES
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.domain.grades import GradeLevel
+from services.scoring.use_cases.history import stage_imported
+from services.scoring.use_cases.ingest import ingest
 from shared.cloudevents import to_json_line
 from shared.db import create_tables, make_engine
 from shared.history_import import IMPORTED
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from tests.history_builder import HistoryBuilder
+from tests.unit.scoring.fakes import Outcome as InspectionOutcome
+from tests.unit.scoring.fakes import inspection, registration
+from tests.unit.scoring.test_scoring_decision_history import APPEAL, CODE, LISTING, T0, at, filed, overridden
 
 
 def _count(url: str, table: object) -> int:
@@ -93,5 +104,82 @@ def test_one_batch_of_changes_and_declarations_reaches_the_registry(database_url
                     declaration_id = event.capability_declared.declaration.name.rsplit("/", 1)[1]
                     assert uow.declarations.get_capability(event.subject, declaration_id) is not None
             assert uow.present_event_ids([e.id for e in events]) == {e.id for e in events}
+    finally:
+        engine.dispose()
+
+
+def test_one_batch_of_decisions_rebuilds_the_records_and_regrades(database_url: str) -> None:
+    """Scoring's import use case on the SQL unit of work: an appeal filed, accepted and reviewed, another
+    rejected, a repair application refused, a listing and its removal, all in one batch, each decision
+    reading what the batch wrote before it."""
+    engine = make_engine(database_url)
+    try:
+        create_tables(engine, SCORING_TABLES)
+        with ScoringUnitOfWork(engine) as uow:
+            for event in (
+                registration(CODE, occurred_at=T0 - timedelta(days=100)),
+                inspection(
+                    CODE, T0 - timedelta(days=10), InspectionOutcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION
+                ),
+            ):
+                ingest(uow, load_policy(), event)
+            uow.commit()
+        second = f"enterprises/{CODE}/appeals/second"
+        review = events_pb2.OverrideReviewed(
+            appeal=APPEAL,
+            action=scoring_pb2.OVERRIDE_REVIEW_ACTION_SHORTEN,
+            reviewed_by="wang.li",
+            reason="缩短",
+        )
+        review.expire_time.FromDatetime(T0 + timedelta(days=20))
+        review.previous_expire_time.FromDatetime(T0 + timedelta(days=60))
+        application = f"enterprises/{CODE}/creditRepairApplications/a1"
+        batch = [
+            filed(),
+            overridden(),
+            at(review, 3),
+            filed(4, second),
+            at(events_pb2.AppealRejected(appeal=second, decided_by="wang.li", reason="证据不足"), 5),
+            at(
+                events_pb2.CreditRepairApplied(
+                    application=application,
+                    rule_code="SERIOUS_VIOLATION",
+                    commitment_letter="承诺",
+                    applied_by="e",
+                ),
+                6,
+            ),
+            at(
+                events_pb2.CreditRepairRefused(application=application, decided_by="wang.li", reason="太早"),
+                7,
+            ),
+            at(
+                events_pb2.DishonestyListed(
+                    listing=LISTING, reason="r", decision_reference="1号", listed_by="c"
+                ),
+                8,
+            ),
+            at(events_pb2.DishonestyRemoved(listing=LISTING, reason="移出", removed_by="c"), 9),
+        ]
+        with ScoringUnitOfWork(engine) as uow:
+            outcomes = stage_imported(uow, load_policy(), batch, "t", now=T0 + timedelta(days=400))
+            uow.commit()
+        assert outcomes == [IMPORTED] * len(batch)
+        with ScoringUnitOfWork(engine) as uow:
+            accepted = uow.appeals.get(APPEAL.rsplit("/", 1)[1])
+            rejected = uow.appeals.get("second")
+            refused = uow.applications.get("a1")
+            listing = uow.listings.get(LISTING.rsplit("/", 1)[1])
+            grade = uow.grades.get(CODE)
+        assert accepted is not None and accepted.override_expire_at == T0 + timedelta(days=20)
+        assert [(r.action, r.reviewed_by, r.reason) for r in accepted.reviews] == [
+            ("SHORTEN", "wang.li", "缩短")
+        ]
+        assert rejected is not None and (rejected.state, rejected.decision_reason) == ("REJECTED", "证据不足")
+        assert refused is not None and (refused.state, refused.decided_by) == ("REFUSED", "wang.li")
+        assert listing is not None and not listing.active and listing.removed_by == "c"
+        # As of the last decision: the override (B) holds until day 20; the listing has been removed.
+        assert grade is not None and grade.level == GradeLevel.B
+        assert grade.reasons[0].code == "REGULATOR_OVERRIDE"
     finally:
         engine.dispose()

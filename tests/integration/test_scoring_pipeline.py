@@ -168,7 +168,7 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     assert grade.name == f"enterprises/{uscc}/grade"
     assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional
     assert [r.code for r in grade.reasons] == ["NO_HISTORY"]
-    assert grade.policy_version == "policy-v2"
+    assert grade.policy_version == "policy-v3"
 
     # An enterprise reads its own grade, not another's.
     assert scoring.get_grade(uscc, Role.ENTERPRISE, uscc=uscc).level == scoring_pb2.GRADE_LEVEL_B

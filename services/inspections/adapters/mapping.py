@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
+from services.inspections.domain.commitment import PublicCommitment, public_view
 from services.inspections.domain.inspections import (
     Findings,
     FindingSummary,
@@ -47,7 +48,8 @@ def inspector_to_proto(inspector: Inspector) -> P.Inspector:
     return message
 
 
-def plan_to_proto(plan: Plan, inspections: list[Inspection]) -> P.InspectionPlan:
+def plan_to_proto(plan: Plan, inspections: list[Inspection], revealed: bool = False) -> P.InspectionPlan:
+    """The plan as its regulators see it (the seed included), with its commitment when it has one."""
     message = P.InspectionPlan(
         name=plan.name,
         region_code=plan.region_code,
@@ -61,6 +63,33 @@ def plan_to_proto(plan: Plan, inspections: list[Inspection]) -> P.InspectionPlan
         created_by=plan.created_by,
     )
     message.create_time.FromDatetime(plan.create_time)
+    if plan.commitment is not None:
+        view = public_view(plan.id, plan.region_code, plan.create_time, plan.seed, plan.commitment, revealed)
+        message.commitment.CopyFrom(commitment_to_proto(view))
+    return message
+
+
+def commitment_to_proto(view: PublicCommitment, with_inputs: bool = False) -> P.PlanCommitment:
+    """What the public may see of a plan's commitment: the seed and its salt only once revealed, the public
+    inputs only when asked for (they can be large), never the tag key."""
+    commitment = view.commitment
+    plan = PLAN_PREFIX + view.plan_id
+    message = P.PlanCommitment(
+        name=f"{plan}/commitment",
+        plan=plan,
+        region_code=view.region_code,
+        seed_commitment=commitment.seed_commitment,
+        snapshot_hash=commitment.snapshot_hash,
+        public_inputs_hash=commitment.public_inputs_hash,
+        inspection_count=commitment.inspection_count,
+        seed_chosen_by_caller=commitment.seed_chosen_by_caller,
+        revealed=view.revealed,
+        seed=view.seed,
+        seed_salt=view.seed_salt,
+        public_inputs=commitment.public_inputs if with_inputs else "",
+    )
+    message.create_time.FromDatetime(view.create_time)
+    message.reveal_time.FromDatetime(commitment.reveal_time)
     return message
 
 
@@ -127,7 +156,7 @@ def published_to_proto(result: PublishedResult) -> P.PublishedResult:
     """Only what the public may see: no inspectors, no penalty details, no findings beyond the items."""
     inspection = result.inspection
     assert inspection.complete_time is not None
-    return P.PublishedResult(
+    message = P.PublishedResult(
         inspection=inspection.name,
         enterprise=f"enterprises/{inspection.uscc}",
         enterprise_display_name=result.enterprise_name,
@@ -135,7 +164,12 @@ def published_to_proto(result: PublishedResult) -> P.PublishedResult:
         inspection_date=inspection.complete_time.date().isoformat(),
         items_checked=inspection.findings.items_checked(),
         outcome=inspection.outcome,  # type: ignore[arg-type]
+        plan=PLAN_PREFIX + inspection.plan_id,
+        draw_opening=result.opening,
     )
+    if result.commitment is not None:
+        message.plan_commitment.CopyFrom(commitment_to_proto(result.commitment))
+    return message
 
 
 # --- event payloads (integrity.events.v1) ---------------------------------------------------------

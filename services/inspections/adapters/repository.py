@@ -1,5 +1,5 @@
-"""Where inspectors, plans, inspections and the local copy of enterprises are kept: one SQL repository per
-aggregate, each returning domain objects."""
+"""Where inspectors, plans and inspections are kept: one SQL repository per aggregate, each returning domain
+objects (the local copy of enterprises: local_copy_repository.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, String, func, literal, or_, update
 from sqlmodel import Session, col, select
 
-from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow, InspectorRow, PlanRow
+from services.inspections.adapters.tables import (
+    EnterpriseCopyRow,
+    InspectionRow,
+    InspectorRow,
+    PlanCommitmentRow,
+    PlanRow,
+)
+from services.inspections.domain.commitment import PlanCommitment
 from services.inspections.domain.inspections import (
     PLANNED,
     RECTIFYING,
@@ -23,8 +30,8 @@ from services.inspections.domain.inspections import (
     PublishedResult,
 )
 from services.inspections.domain.inspectors import Inspector
-from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
 from services.inspections.domain.plans import Plan
+from services.inspections.domain.worklist import InspectionQuery
 from shared.regions import region_prefix
 
 
@@ -35,12 +42,12 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class _SqlRepository:
+class SqlRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
 
-def _in_region(column: Any, region_code: str) -> ColumnElement[bool]:
+def in_region(column: Any, region_code: str) -> ColumnElement[bool]:
     """The rows of `region_code` and the regions inside it ("" = everywhere)."""
     # Division codes are digits only, so the prefix needs no LIKE escaping.
     return col(column).startswith(region_prefix(region_code))
@@ -64,7 +71,7 @@ def _inspector(row: InspectorRow) -> Inspector:
     )
 
 
-class SqlInspectorRepository(_SqlRepository):
+class SqlInspectorRepository(SqlRepository):
     def add(self, inspector: Inspector) -> None:
         self.session.add(
             InspectorRow(
@@ -91,7 +98,7 @@ class SqlInspectorRepository(_SqlRepository):
 
     def list(self, region_code: str, after_id: str | None, limit: int) -> list[Inspector]:
         """Up to `limit` inspectors of the region (every region for ""), by id, those after `after_id`."""
-        statement = select(InspectorRow).where(_in_region(InspectorRow.region_code, region_code))
+        statement = select(InspectorRow).where(in_region(InspectorRow.region_code, region_code))
         if after_id is not None:
             statement = statement.where(col(InspectorRow.id) > after_id)
         rows = self.session.exec(statement.order_by(col(InspectorRow.id)).limit(limit))
@@ -100,7 +107,7 @@ class SqlInspectorRepository(_SqlRepository):
     def available_in(self, region_code: str) -> list[Inspector]:
         """The region's inspectors that may be drawn."""
         statement = select(InspectorRow).where(
-            _in_region(InspectorRow.region_code, region_code), col(InspectorRow.available).is_(True)
+            in_region(InspectorRow.region_code, region_code), col(InspectorRow.available).is_(True)
         )
         return [_inspector(row) for row in self.session.exec(statement)]
 
@@ -108,7 +115,7 @@ class SqlInspectorRepository(_SqlRepository):
 # --- plans -----------------------------------------------------------------------------------------
 
 
-def _plan(row: PlanRow) -> Plan:
+def _plan(row: PlanRow, commitment: PlanCommitmentRow | None) -> Plan:
     return Plan(
         id=row.id,
         region_code=row.region_code,
@@ -119,10 +126,20 @@ def _plan(row: PlanRow) -> Plan:
         created_by=row.created_by,
         request_id=row.request_id,
         create_time=_utc(row.create_time),  # type: ignore[arg-type]
+        commitment=None if commitment is None else _commitment(commitment),
     )
 
 
-class SqlPlanRepository(_SqlRepository):
+# The commitment's fields and the row's columns have the same names.
+_COMMITMENT_FIELDS = tuple(field.name for field in fields(PlanCommitment))
+
+
+def _commitment(row: PlanCommitmentRow) -> PlanCommitment:
+    values = {name: getattr(row, name) for name in _COMMITMENT_FIELDS}
+    return PlanCommitment(**{**values, "reveal_time": _utc(row.reveal_time)})
+
+
+class SqlPlanRepository(SqlRepository):
     def add(self, plan: Plan) -> None:
         self.session.add(
             PlanRow(
@@ -137,24 +154,48 @@ class SqlPlanRepository(_SqlRepository):
                 create_time=plan.create_time,
             )
         )
+        if plan.commitment is not None:
+            self.session.add(PlanCommitmentRow(**vars(plan.commitment)))
 
     def get(self, plan_id: str) -> Plan | None:
         row = self.session.get(PlanRow, plan_id)
-        return _plan(row) if row is not None else None
+        return _plan(row, self.session.get(PlanCommitmentRow, plan_id)) if row is not None else None
 
     def get_by_request_id(self, request_id: str) -> Plan | None:
         row = self.session.exec(select(PlanRow).where(PlanRow.request_id == request_id)).first()
-        return _plan(row) if row is not None else None
+        return _plan(row, self.session.get(PlanCommitmentRow, row.id)) if row is not None else None
+
+    def committed(self, region_code: str, after_id: str | None, limit: int) -> list[Plan]:
+        """Up to `limit` plans with a commitment, of the region ("" = every one), newest first, those
+        before `after_id`."""
+        statement = select(PlanRow, PlanCommitmentRow).join(
+            PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id)
+        )
+        if region_code:
+            statement = statement.where(in_region(PlanRow.region_code, region_code))
+        if after_id is not None:
+            statement = statement.where(col(PlanRow.id) < after_id)
+        rows = self.session.exec(statement.order_by(col(PlanRow.id).desc()).limit(limit))
+        return [_plan(plan, commitment) for plan, commitment in rows]
+
+    def get_many(self, plan_ids: Iterable[str]) -> dict[str, Plan]:
+        statement = (
+            select(PlanRow, PlanCommitmentRow)
+            .join(PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id), isouter=True)
+            .where(col(PlanRow.id).in_(set(plan_ids)))
+        )
+        return {plan.id: _plan(plan, commitment) for plan, commitment in self.session.exec(statement)}
 
     def list(self, region_code: str, offset: int, limit: int) -> list[Plan]:
         statement = (
-            select(PlanRow)
-            .where(_in_region(PlanRow.region_code, region_code))
+            select(PlanRow, PlanCommitmentRow)
+            .join(PlanCommitmentRow, col(PlanCommitmentRow.plan_id) == col(PlanRow.id), isouter=True)
+            .where(in_region(PlanRow.region_code, region_code))
             .order_by(col(PlanRow.create_time).desc(), col(PlanRow.id))
             .offset(offset)
             .limit(limit)
         )
-        return [_plan(row) for row in self.session.exec(statement)]
+        return [_plan(plan, commitment) for plan, commitment in self.session.exec(statement)]
 
 
 # --- inspections -----------------------------------------------------------------------------------
@@ -196,7 +237,7 @@ def _inspection(row: InspectionRow) -> Inspection:
     )
 
 
-class SqlInspectionRepository(_SqlRepository):
+class SqlInspectionRepository(SqlRepository):
     def add(self, inspection: Inspection, position: int) -> None:
         """`position`: its place in the plan's draw, so `plan verify` compares in order."""
         self.session.add(
@@ -246,6 +287,19 @@ class SqlInspectionRepository(_SqlRepository):
         )
         return [_inspection(row) for row in rows]
 
+    def unpublished_counts(self, plan_ids: Iterable[str], today: date) -> dict[str, int]:
+        """Plan id -> how many of its inspections are not published by `today` (0 for none)."""
+        unpublished = or_(col(InspectionRow.publish_date).is_(None), col(InspectionRow.publish_date) > today)
+        ids = set(plan_ids)
+        statement = (
+            select(InspectionRow.plan_id, func.count())
+            .where(col(InspectionRow.plan_id).in_(ids), unpublished)
+            .group_by(col(InspectionRow.plan_id))
+        )
+        counts = dict.fromkeys(ids, 0)
+        counts.update({plan_id: count for plan_id, count in self.session.exec(statement)})
+        return counts
+
     def planned_loads(self) -> dict[str, int]:
         """Inspector id -> how many PLANNED inspections it is assigned to (every region)."""
         loads: dict[str, int] = {}
@@ -261,7 +315,7 @@ class SqlInspectionRepository(_SqlRepository):
         leads: dict[str, str] = {}
         statement = (
             select(InspectionRow.uscc, InspectionRow.inspectors)
-            .where(_in_region(InspectionRow.region_code, region_code))
+            .where(in_region(InspectionRow.region_code, region_code))
             .order_by(col(InspectionRow.create_time), col(InspectionRow.id))
         )
         for uscc, inspectors in self.session.exec(statement):
@@ -277,8 +331,33 @@ class SqlInspectionRepository(_SqlRepository):
         )
         return [_inspection(row) for row in rows]
 
+    def list(self, query: InspectionQuery, after_id: str | None, limit: int) -> list[Inspection]:
+        """Up to `limit` inspections matching `query`, by id, those after `after_id`."""
+        statement = select(InspectionRow)
+        if query.plan_id is not None:
+            statement = statement.where(InspectionRow.plan_id == query.plan_id)
+        if query.inspector_id is not None:
+            # The team is a comma-separated list: match the whole id between its commas.
+            team = literal(",", String) + col(InspectionRow.inspectors) + literal(",", String)
+            statement = statement.where(team.contains(f",{query.inspector_id},", autoescape=True))
+        if query.state is not None:
+            statement = statement.where(InspectionRow.state == query.state)
+        if query.region_code is not None:
+            statement = statement.where(in_region(InspectionRow.region_code, query.region_code))
+        if query.uscc is not None:
+            statement = statement.where(InspectionRow.uscc == query.uscc)
+        if after_id is not None:
+            statement = statement.where(col(InspectionRow.id) > after_id)
+        rows = self.session.exec(statement.order_by(col(InspectionRow.id)).limit(limit))
+        return [_inspection(row) for row in rows]
+
     def published(
-        self, region_code: str | None, today: date, after_id: str | None, limit: int
+        self,
+        region_code: str | None,
+        today: date,
+        after_id: str | None,
+        limit: int,
+        plan_id: str | None = None,
     ) -> list[PublishedResult]:
         """Completed results whose publication date has come, newest id first, with the enterprise name."""
         statement = (
@@ -287,48 +366,10 @@ class SqlInspectionRepository(_SqlRepository):
             .where(col(InspectionRow.publish_date).is_not(None), col(InspectionRow.publish_date) <= today)
         )
         if region_code:
-            statement = statement.where(_in_region(InspectionRow.region_code, region_code))
+            statement = statement.where(in_region(InspectionRow.region_code, region_code))
+        if plan_id is not None:
+            statement = statement.where(InspectionRow.plan_id == plan_id)
         if after_id is not None:
             statement = statement.where(col(InspectionRow.id) < after_id)
         statement = statement.order_by(col(InspectionRow.id).desc()).limit(limit)
         return [PublishedResult(_inspection(row), name or "") for row, name in self.session.exec(statement)]
-
-
-# --- the local copy of enterprises -------------------------------------------------------------------
-
-
-# The copy's fields and the row's columns have the same names.
-_COPY_FIELDS = tuple(field.name for field in fields(EnterpriseCopy))
-
-
-def _copy(row: EnterpriseCopyRow) -> EnterpriseCopy:
-    return EnterpriseCopy(**{name: getattr(row, name) for name in _COPY_FIELDS})
-
-
-class SqlEnterpriseCopyRepository(_SqlRepository):
-    def get(self, uscc: str) -> EnterpriseCopy:
-        """The copy of `uscc`; a blank one (region from the USCC) when first heard of."""
-        row = self.session.get(EnterpriseCopyRow, uscc)
-        return _copy(row) if row is not None else EnterpriseCopy.first_heard_of(uscc)
-
-    def save(self, copy: EnterpriseCopy) -> None:
-        row = self.session.get(EnterpriseCopyRow, copy.uscc) or EnterpriseCopyRow(uscc=copy.uscc)
-        for name in _COPY_FIELDS:
-            setattr(row, name, getattr(copy, name))
-        self.session.add(row)
-
-    def active_in(self, region_code: str, subject_type: int) -> list[EnterpriseCopy]:
-        """The region's active enterprises (of `subject_type` unless 0): a plan's population."""
-        statement = select(EnterpriseCopyRow).where(
-            _in_region(EnterpriseCopyRow.region_code, region_code), EnterpriseCopyRow.status == ACTIVE
-        )
-        if subject_type:
-            statement = statement.where(EnterpriseCopyRow.subject_type == subject_type)
-        return [_copy(row) for row in self.session.exec(statement)]
-
-    def clear_triggers(self, usccs: Iterable[str]) -> None:
-        for uscc in usccs:
-            row = self.session.get(EnterpriseCopyRow, uscc)
-            if row is not None and row.trigger:
-                row.trigger = ""
-                self.session.add(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, DateTime, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 from shared.inbox import ProcessedEvent
@@ -47,12 +47,32 @@ class PlanRow(SQLModel, table=True):
     subject_type: int = 0
     # JSON {level: ratio}.
     ratios: str = Field(sa_column=Column(Text, nullable=False))
-    seed: int
+    # 64-bit: a generated seed has 62 bits (PostgreSQL's INTEGER would refuse it).
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
     # JSON of the draw inputs (services.inspections.domain.draw.inputs_to_json).
     snapshot: str = Field(sa_column=Column(Text, nullable=False))
     created_by: str = Field(sa_column=Column(Text, nullable=False))
     request_id: str | None = Field(default=None, max_length=36, unique=True, nullable=True)
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PlanCommitmentRow(SQLModel, table=True):
+    """What a plan published when it was drawn, and the secrets it keeps (the salt until the reveal, the tag
+    key for ever). Its own table: plans drawn before commitments have none."""
+
+    __tablename__ = "inspection_plan_commitments"
+
+    plan_id: str = Field(primary_key=True, max_length=24)
+    seed_commitment: str = Field(max_length=64)
+    seed_salt: str = Field(max_length=64)
+    snapshot_hash: str = Field(max_length=64)
+    # JSON of the public draw inputs (services.inspections.domain.commitment.public_inputs).
+    public_inputs: str = Field(sa_column=Column(Text, nullable=False))
+    public_inputs_hash: str = Field(max_length=64)
+    tag_key: str = Field(max_length=64)
+    inspection_count: int
+    seed_chosen_by_caller: bool = False
+    reveal_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class InspectionRow(SQLModel, table=True):
@@ -84,4 +104,12 @@ class InspectionRow(SQLModel, table=True):
 
 
 # Every table of the inspections database: created when the service (or a history import) starts.
-TABLES = [InspectorRow, EnterpriseCopyRow, PlanRow, InspectionRow, OutboxRecord, ProcessedEvent]
+TABLES = [
+    InspectorRow,
+    EnterpriseCopyRow,
+    PlanRow,
+    PlanCommitmentRow,
+    InspectionRow,
+    OutboxRecord,
+    ProcessedEvent,
+]

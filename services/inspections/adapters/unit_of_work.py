@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from services.inspections.adapters.local_copy_repository import SqlEnterpriseCopyRepository
 from services.inspections.adapters.repository import (
-    SqlEnterpriseCopyRepository,
     SqlInspectionRepository,
     SqlInspectorRepository,
     SqlPlanRepository,

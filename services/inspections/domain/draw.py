@@ -9,14 +9,20 @@ without replacement; triggered
 enterprises (a substantiated complaint, an overdue rectification) are always included. Inspectors: each
 drawn enterprise gets a team of `team_size` drawn from those qualified for its subject type, least
 loaded first (ties broken by the seeded RNG), never led by its previous inspection's lead.
+
+A plan with a tag key (snapshot version 2, every plan drawn since plans commit to their draw) orders each
+grade's pool by the enterprises' pseudonymous tags instead of their USCCs, so the same selection can be
+recomputed from the plan's public inputs (`commitment.py`) without knowing who is behind a tag.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import hmac
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from integrity.enterprises.v1 import enterprises_pb2
@@ -92,6 +98,8 @@ class DrawInputs:
     # GradeLevel -> ratio in [0, 1]; UNSPECIFIED (ungraded) included.
     ratios: Mapping[int, float]
     team_size: int = MIN_TEAM_SIZE
+    # The plan's secret key of the enterprises' tags (hex); empty for plans drawn before commitments.
+    tag_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,20 +131,54 @@ def sample_count(ratio: float, population: int, rng: random.Random) -> int:
     return min(population, whole)
 
 
-def _sampled_as(level: int) -> int:
+def sampled_as(level: int) -> int:
     """A level from a newer scoring service that this code does not know is sampled as ungraded: the
     enterprise stays in the draw instead of falling out of every pool."""
     return level if level in LEVELS else UNGRADED
 
 
-def select_enterprises(inputs: DrawInputs, rng: random.Random) -> list[Candidate]:
-    """Triggered enterprises plus, per level, a sample of the others; sorted by USCC."""
-    ordered = sorted(inputs.candidates, key=lambda c: c.uscc)
-    chosen = [c for c in ordered if c.trigger]
+def select_keys(
+    groups: Mapping[int, Sequence[str]], ratios: Mapping[int, float], rng: random.Random
+) -> list[str]:
+    """Per level in order, a sample of its pool (keys in sorted order), in the order drawn."""
+    chosen: list[str] = []
     for level in (UNGRADED, *LEVELS):
-        pool = [c for c in ordered if not c.trigger and _sampled_as(c.level) == level]
-        chosen += rng.sample(pool, sample_count(inputs.ratios.get(level, 0.0), len(pool), rng))
+        pool = sorted(groups.get(level, ()))
+        chosen += rng.sample(pool, sample_count(ratios.get(level, 0.0), len(pool), rng))
+    return chosen
+
+
+def select_enterprises(inputs: DrawInputs, rng: random.Random) -> list[Candidate]:
+    """Triggered enterprises plus, per level, a sample of the others (pools in USCC order, or in tag order
+    with a tag key); sorted by USCC."""
+    key_of = (lambda c: tag_of(inputs.tag_key, c.uscc)) if inputs.tag_key else (lambda c: c.uscc)
+    by_key = {key_of(c): c for c in inputs.candidates}
+    groups: dict[int, list[str]] = {}
+    for key, candidate in by_key.items():
+        if not candidate.trigger:
+            groups.setdefault(sampled_as(candidate.level), []).append(key)
+    chosen = [c for c in inputs.candidates if c.trigger]
+    chosen += [by_key[key] for key in select_keys(groups, inputs.ratios, rng)]
     return sorted(chosen, key=lambda c: c.uscc)
+
+
+# --- pseudonymous tags: an enterprise in a plan's public inputs ----------------------------------------
+
+TAG_DIGITS = 32
+
+
+def opening(tag_key: str, uscc: str) -> str:
+    """What links enterprise `uscc` to its tag in a plan whose secret tag key is `tag_key`."""
+    return hmac.new(bytes.fromhex(tag_key), uscc.encode(), hashlib.sha256).hexdigest()[:TAG_DIGITS]
+
+
+def tag(uscc: str, opened_with: str) -> str:
+    """An enterprise's tag: the first 32 hex digits of SHA-256("{uscc}:{opening}")."""
+    return hashlib.sha256(f"{uscc}:{opened_with}".encode()).hexdigest()[:TAG_DIGITS]
+
+
+def tag_of(tag_key: str, uscc: str) -> str:
+    return tag(uscc, opening(tag_key, uscc))
 
 
 @dataclass
@@ -230,12 +272,15 @@ def loads_of(drawn: Iterable[Drawn]) -> dict[str, int]:
 
 # --- the snapshot a plan stores, so its draw can be recomputed ------------------------------------
 
-SNAPSHOT_VERSION = 1
+# Version 2 adds the tag key (pools in tag order); version 1 plans still verify.
+SNAPSHOT_VERSIONS = (1, 2)
 
 
 def inputs_to_json(inputs: DrawInputs) -> dict[str, object]:
+    tagged = {"tag_key": inputs.tag_key} if inputs.tag_key else {}
     return {
-        "version": SNAPSHOT_VERSION,
+        "version": 2 if inputs.tag_key else 1,
+        **tagged,
         "seed": inputs.seed,
         "team_size": inputs.team_size,
         "ratios": {str(level): ratio for level, ratio in sorted(inputs.ratios.items())},
@@ -252,10 +297,11 @@ def inputs_to_json(inputs: DrawInputs) -> dict[str, object]:
 def inputs_from_json(data: Mapping[str, object]) -> DrawInputs:
     """The inputs of a snapshot; ValueError when it is not one."""
     try:
-        if data["version"] != SNAPSHOT_VERSION:
+        if data["version"] not in SNAPSHOT_VERSIONS:
             raise ValueError(f"unknown snapshot version {data['version']!r}")
         return DrawInputs(
             seed=int(data["seed"]),  # type: ignore[call-overload]
+            tag_key=str(data["tag_key"]) if data["version"] == 2 else "",
             team_size=int(data["team_size"]),  # type: ignore[call-overload]
             ratios={int(k): float(v) for k, v in data["ratios"].items()},  # type: ignore[attr-defined]
             candidates=tuple(

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
+from services.inspections.domain.commitment import PublicCommitment
 from services.inspections.domain.names import INSPECTION_PREFIX
 from services.inspections.domain.publication import publication_date
 from shared.errors import FieldViolation, invalid_argument, invalid_transition
@@ -322,10 +323,13 @@ class Inspection:
 
 @dataclass(frozen=True)
 class PublishedResult:
-    """A result as the public sees it (一公开), with the enterprise's name from the local copy."""
+    """A result as the public sees it (一公开), with the enterprise's name from the local copy, and the
+    commitment of the plan that drew it with the opening that links the enterprise to its tag."""
 
     inspection: Inspection
     enterprise_name: str
+    commitment: PublicCommitment | None = None
+    opening: str = ""
 
 
 def complete(

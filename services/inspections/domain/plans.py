@@ -1,8 +1,8 @@
 """Plan requests and plans: a region's draw of which enterprises are inspected and by whom.
 
 The draw itself is `draw.draw`, pure and reproducible; this module checks what a regulator asks for,
-assembles the draw's inputs from the local copy and the roster, and turns its result into a plan and its
-PLANNED inspections.
+assembles the draw's inputs from the local copy and the roster, and turns its result into a plan, its
+public commitment (`commitment.py`) and its PLANNED inspections.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.scoring.v1 import scoring_pb2
+from services.inspections.domain.commitment import PlanCommitment, commit
 from services.inspections.domain.draw import (
     LEVELS,
     UNGRADED,
@@ -50,6 +51,7 @@ class PlanRequest:
     subject_type: int
     ratios: dict[int, float]
     seed: int
+    seed_chosen_by_caller: bool = False
 
 
 def validate_plan_request(
@@ -76,7 +78,7 @@ def validate_plan_request(
         ratios[level] = ratio
     if violations:
         raise invalid_argument(violations)
-    return PlanRequest(region_code, subject_type, ratios, seed or secrets.randbits(62) + 1)
+    return PlanRequest(region_code, subject_type, ratios, seed or secrets.randbits(62) + 1, seed != 0)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Plan:
     created_by: str
     request_id: str | None
     create_time: datetime
+    commitment: PlanCommitment | None = None  # None for plans drawn before commitments
 
     @property
     def name(self) -> str:
@@ -112,8 +115,10 @@ def draw_inputs(
     loads: Mapping[str, int],
 ) -> DrawInputs:
     """The draw's inputs: the region's active enterprises (of the subject type, when given) with their grade,
-    trigger and previous lead, and its available inspectors with their open inspections as load."""
+    trigger and previous lead, and its available inspectors with their open inspections as load; with a
+    fresh secret tag key for the enterprises' pseudonymous tags."""
     return DrawInputs(
+        tag_key=secrets.token_hex(32),
         seed=request.seed,
         candidates=tuple(
             Candidate(e.uscc, e.subject_type, e.grade_level, e.trigger, previous_leads.get(e.uscc, ""))
@@ -125,19 +130,39 @@ def draw_inputs(
 
 
 def new_plan(
-    request: PlanRequest, inputs: DrawInputs, created_by: str, request_id: str | None, now: datetime
+    request: PlanRequest,
+    inputs: DrawInputs,
+    created_by: str,
+    request_id: str | None,
+    now: datetime,
+    inspection_count: int,
+    reveal_after: timedelta,
 ) -> Plan:
-    """The plan, with the snapshot of its draw's inputs that `integrity plan verify` recomputes."""
+    """The plan, with the snapshot of its draw's inputs that `integrity plan verify` recomputes, and its
+    commitment (the seed revealed at the latest `reveal_after` from now)."""
+    plan_id = new_id(now)
+    snapshot = json.dumps(inputs_to_json(inputs), separators=(",", ":"))
+    commitment = commit(
+        plan_id,
+        PLAN_PREFIX + plan_id,
+        inputs,
+        snapshot,
+        salt=secrets.token_hex(16),
+        inspection_count=inspection_count,
+        seed_chosen_by_caller=request.seed_chosen_by_caller,
+        reveal_time=now + reveal_after,
+    )
     return Plan(
-        id=new_id(now),
+        id=plan_id,
         region_code=request.region_code,
         subject_type=request.subject_type,
         ratios=request.ratios,
         seed=request.seed,
-        snapshot=json.dumps(inputs_to_json(inputs), separators=(",", ":")),
+        snapshot=snapshot,
         created_by=created_by,
         request_id=request_id,
         create_time=now,
+        commitment=commitment,
     )
 
 

@@ -1,9 +1,15 @@
-"""`integrity plan verify <plan name>`: recompute a stored inspection plan's draw and compare;
-`integrity plan show <plan name>`: the plan as a sheet (CSV) with enterprise and region names.
+"""`integrity plan verify <plan name>`: check an inspection plan's draw; `integrity plan show <plan name>`:
+the plan as a sheet (CSV) with enterprise and region names.
 
-Both read the inspections database directly (like `integrity scoring recompute`). Verify: the plan's seed
-and input snapshot go through the same pure draw function, and the result must equal the stored
-inspections; exit 0 when it matches, 1 when it does not (with the differences), 2 on usage errors.
+Verify works two ways, for two kinds of people (docs/verifiable-draw.md):
+- an auditor with the inspections database (default): the plan's seed and complete input snapshot go
+  through the same pure draw function, the result must equal the stored inspections, and the plan's seed,
+  snapshot and public inputs must match what it committed to when it was drawn;
+- anyone, with `--public`: only the public API, no token (GetPlanCommitment, ListPublishedResults): the
+  public inputs must hash to the published hash, the revealed seed to the published seed commitment, and
+  every published result of the plan must be an enterprise the seed drew.
+Exit 0 when everything checked holds, 1 when something does not (with what), 2 on usage errors. Show
+reads the inspections database directly.
 """
 
 from __future__ import annotations
@@ -36,10 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     verify = actions.add_parser(
         "verify",
-        help="recompute a plan's draw from its snapshot and check it matches the stored inspections",
+        help="check a plan's draw: from its snapshot (database), or from what it published (--public)",
     )
     verify.add_argument("name", help="the plan, e.g. inspectionPlans/0193a1b2c3d4e5f6a7b8c9d0")
     verify.add_argument("--database-url", help="inspections database (default: from settings)")
+    verify.add_argument(
+        "--public",
+        action="store_true",
+        help="check only what the plan published, through the public API (no database, no token)",
+    )
+    verify.add_argument(
+        "--address", help="inspections service host:port for --public (default: from settings)"
+    )
     verify.set_defaults(handler=verify_command)
     show = actions.add_parser(
         "show",
@@ -54,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def verify_command(args: argparse.Namespace) -> int:
+    if args.public:
+        return _verify_public(args)
     # Imported here so `integrity --help` stays fast: registering the command loads no service code.
     from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
     from services.inspections.manifest import SERVICE
@@ -73,7 +89,12 @@ def verify_command(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if result.matches:
-        print(f"{args.name}: the draw matches the stored inspections")
+        committed = (
+            " and what the plan committed to when it was drawn"
+            if result.commitment_checked
+            else " (drawn before plans committed to their draw: no commitment to check)"
+        )
+        print(f"{args.name}: the draw matches the stored inspections{committed}")
         return 0
     print(f"{args.name}: the draw does NOT match the stored plan", file=sys.stderr)
     for difference in result.differences[:50]:
@@ -81,6 +102,70 @@ def verify_command(args: argparse.Namespace) -> int:
     if len(result.differences) > 50:
         print(f"  ... and {len(result.differences) - 50} more", file=sys.stderr)
     return 1
+
+
+def _verify_public(args: argparse.Namespace) -> int:
+    import grpc
+
+    from integrity.inspections.v1 import inspections_pb2 as P
+    from integrity.inspections.v1 import inspections_pb2_grpc
+    from services.inspections.domain.commitment import verify_public
+    from services.inspections.manifest import SERVICE
+    from shared.settings import get_settings
+
+    address = args.address or get_settings().address(SERVICE.name)
+    name = args.name.removesuffix("/commitment")
+    with grpc.insecure_channel(address) as channel:
+        stub = inspections_pb2_grpc.InspectionServiceStub(channel)
+        try:
+            commitment = stub.GetPlanCommitment(
+                P.GetPlanCommitmentRequest(name=f"{name}/commitment"), timeout=60
+            ).plan_commitment
+            published = []
+            token = ""
+            while True:
+                page = stub.ListPublishedResults(
+                    P.ListPublishedResultsRequest(
+                        filter=f'plan = "{name}"', page_size=1000, page_token=token
+                    ),
+                    timeout=60,
+                )
+                published += [
+                    (r.enterprise.removeprefix("enterprises/"), r.draw_opening) for r in page.results
+                ]
+                token = page.next_page_token
+                if not token:
+                    break
+        except grpc.RpcError as exc:
+            print(f"integrity plan verify: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 2
+    check = verify_public(
+        commitment.seed_commitment,
+        commitment.public_inputs,
+        commitment.public_inputs_hash,
+        commitment.inspection_count,
+        (commitment.seed, commitment.seed_salt) if commitment.revealed else None,
+        published,
+    )
+    for line in check.checked:
+        print(f"  ok: {line}")
+    if commitment.seed_chosen_by_caller:
+        print("  note: the regulator chose this plan's seed; the service did not draw it at random")
+    if not commitment.revealed:
+        print(
+            f"  note: the seed is revealed once every inspection is published, at the latest at "
+            f"{commitment.reveal_time.ToJsonString()}"
+        )
+    if check.problems:
+        print(f"{name}: the published draw does NOT hold", file=sys.stderr)
+        for problem in check.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    verdict = (
+        "drawn by its committed seed" if commitment.revealed else "committed; not checkable until the reveal"
+    )
+    print(f"{name}: {verdict}")
+    return 0
 
 
 def show_command(args: argparse.Namespace) -> int:

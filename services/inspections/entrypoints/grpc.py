@@ -6,12 +6,13 @@ Errors are shared.errors.IntegrityError; the platform interceptor turns them int
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import grpc
 
 from integrity.inspections.v1 import inspections_pb2, inspections_pb2_grpc
 from services.inspections.adapters.mapping import (
+    commitment_to_proto,
     findings_from_proto,
     inspection_to_proto,
     inspector_to_proto,
@@ -39,12 +40,14 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
         *,
         calendar: WorkingCalendar = PRC,
         clock: Callable[[], datetime] = utcnow,
+        reveal_after: timedelta = plans.DEFAULT_REVEAL_AFTER,
     ) -> None:
         self._uow_factory = uow_factory
         self._publication_working_days = publication_working_days
         # Publication dates count working days on this calendar, from the China date of `clock()`.
         self._calendar = calendar
         self._clock = clock
+        self._reveal_after = reveal_after
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
 
@@ -106,17 +109,21 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             given.seed,
         )
         uow = self._uow_factory()
-        view = plans.create_plan(uow, plan_request, request.request_id, current_principal())
+        view = plans.create_plan(
+            uow, plan_request, request.request_id, current_principal(), self._reveal_after
+        )
         if uow.committed_events:
             self._wake()
-        return P.CreateInspectionPlanResponse(inspection_plan=plan_to_proto(view.plan, view.inspections))
+        return P.CreateInspectionPlanResponse(
+            inspection_plan=plan_to_proto(view.plan, view.inspections, view.revealed)
+        )
 
     def GetInspectionPlan(
         self, request: P.GetInspectionPlanRequest, context: grpc.ServicerContext
     ) -> P.GetInspectionPlanResponse:
         view = plans.get_plan(self._uow_factory(), request.name, current_principal())
         return P.GetInspectionPlanResponse(
-            inspection_plan=plan_to_proto(view.plan, view.inspections),
+            inspection_plan=plan_to_proto(view.plan, view.inspections, view.revealed),
             inspections=[inspection_to_proto(i) for i in view.inspections],
         )
 
@@ -185,7 +192,41 @@ class InspectionServiceServicer(inspections_pb2_grpc.InspectionServiceServicer):
             request.page_size,
             request.page_token,
             today=china_date(self._clock()),
+            filter_text=request.filter,
         )
         return P.ListPublishedResultsResponse(
             results=[published_to_proto(r) for r in page.items], next_page_token=page.next_page_token
         )
+
+    def GetInspection(
+        self, request: P.GetInspectionRequest, context: grpc.ServicerContext
+    ) -> P.GetInspectionResponse:
+        inspection = inspections.get_inspection(self._uow_factory(), request.name, current_principal())
+        return P.GetInspectionResponse(inspection=inspection_to_proto(inspection))
+
+    def ListInspections(
+        self, request: P.ListInspectionsRequest, context: grpc.ServicerContext
+    ) -> P.ListInspectionsResponse:
+        page = inspections.list_inspections(
+            self._uow_factory(), current_principal(), request.filter, request.page_size, request.page_token
+        )
+        return P.ListInspectionsResponse(
+            inspections=[inspection_to_proto(i) for i in page.items], next_page_token=page.next_page_token
+        )
+
+    def ListPlanCommitments(
+        self, request: P.ListPlanCommitmentsRequest, context: grpc.ServicerContext
+    ) -> P.ListPlanCommitmentsResponse:
+        page = plans.list_commitments(
+            self._uow_factory(), request.region_code, request.page_size, request.page_token
+        )
+        return P.ListPlanCommitmentsResponse(
+            plan_commitments=[commitment_to_proto(view) for view in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def GetPlanCommitment(
+        self, request: P.GetPlanCommitmentRequest, context: grpc.ServicerContext
+    ) -> P.GetPlanCommitmentResponse:
+        view = plans.get_commitment(self._uow_factory(), request.name)
+        return P.GetPlanCommitmentResponse(plan_commitment=commitment_to_proto(view, with_inputs=True))

@@ -1,12 +1,15 @@
-"""Inspection plans: drawing one (双随机) with its PLANNED inspections, reading it, and verifying that a
-stored plan is what its seed and input snapshot draw."""
+"""Inspection plans: drawing one (双随机) with its PLANNED inspections and its public commitment, reading it,
+the public commitments (revealing a plan's seed once its inspections are published), and verifying that a
+stored plan is what its seed and input snapshot draw and what it committed to."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from services.inspections.adapters import mapping
+from services.inspections.domain.commitment import PublicCommitment, check_commitment, public_view
 from services.inspections.domain.draw import NotEnoughInspectors, draw, inputs_from_json
 from services.inspections.domain.inspections import Inspection
 from services.inspections.domain.names import PLAN_PREFIX, parse_name
@@ -14,23 +17,45 @@ from services.inspections.domain.plans import Plan, PlanRequest, draw_inputs, ne
 from services.inspections.manifest import TOPIC
 from services.inspections.use_cases.access import require_plan_read, require_region
 from services.inspections.use_cases.audit import audit
+from services.inspections.use_cases.queries import Page, decode_page_token, page_of, page_size_of
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared import pagination
 from shared.auth import Principal, Role, listing_region
-from shared.errors import ErrorKind, IntegrityError, StorageConflict, failed_precondition, not_found
+from shared.errors import (
+    ErrorKind,
+    FieldViolation,
+    IntegrityError,
+    StorageConflict,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+)
 from shared.events import new_event, utcnow
 from shared.idempotency import repeat_of, request_key
-from shared.regions import region_name
+from shared.regions import region_name, region_problem
+from shared.workdays import china_date
+
+# The seed is revealed once every inspection of a plan is published, at the latest this long after the draw.
+DEFAULT_REVEAL_AFTER = timedelta(days=180)
+COMMITMENT_SUFFIX = "/commitment"
 
 
 @dataclass(frozen=True)
 class PlanView:
     plan: Plan
     inspections: list[Inspection]
+    revealed: bool = False  # the plan's seed is public
 
 
-def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, principal: Principal) -> PlanView:
-    """Draws and stores a plan with its inspections, or returns the plan of a repeated request_id."""
+def create_plan(
+    uow: InspectionsUoW,
+    request: PlanRequest,
+    request_id: str,
+    principal: Principal,
+    reveal_after: timedelta = DEFAULT_REVEAL_AFTER,
+) -> PlanView:
+    """Draws and stores a plan with its inspections and its commitment, or returns the plan of a repeated
+    request_id."""
     key = request_key(request_id)
     require_region(principal, request.region_code)
     now = utcnow()
@@ -38,7 +63,7 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
         if key and (
             original := repeat_of(uow.plans.get_by_request_id(key), lambda p: p.answers(request), key, "plan")
         ):
-            return PlanView(original, uow.inspections.of_plan(original.id))
+            return _view(uow, original, now)
         population = uow.enterprises.active_in(request.region_code, request.subject_type)
         inputs = draw_inputs(
             request,
@@ -51,7 +76,7 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
             drawn = draw(inputs)
         except NotEnoughInspectors as exc:
             raise failed_precondition(str(exc), "NOT_ENOUGH_INSPECTORS") from None
-        plan = new_plan(request, inputs, principal.subject, key, now)
+        plan = new_plan(request, inputs, principal.subject, key, now, len(drawn), reveal_after)
         uow.plans.add(plan)
         regions = {e.uscc: e.region_code for e in population}
         inspections = planned_inspections(plan, drawn, regions, now)
@@ -69,7 +94,7 @@ def create_plan(uow: InspectionsUoW, request: PlanRequest, request_id: str, prin
                 ErrorKind.ABORTED,
             ) from None
     audit("CreateInspectionPlan", plan.name, principal, seed=plan.seed, inspections=len(inspections))
-    return PlanView(plan, inspections)
+    return PlanView(plan, inspections, revealed=not inspections)
 
 
 def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
@@ -80,7 +105,58 @@ def get_plan(uow: InspectionsUoW, name: str, principal: Principal) -> PlanView:
             raise not_found(name)
         inspections = uow.inspections.of_plan(plan_id)
         require_plan_read(principal, plan.region_code, (i.inspectors for i in inspections))
-        return PlanView(plan, inspections)
+        return PlanView(plan, inspections, revealed=revealed(uow, [plan], utcnow())[plan.id])
+
+
+def _view(uow: InspectionsUoW, plan: Plan, now: datetime) -> PlanView:
+    inspections = uow.inspections.of_plan(plan.id)
+    return PlanView(plan, inspections, revealed=revealed(uow, [plan], now)[plan.id])
+
+
+def revealed(uow: InspectionsUoW, plans: list[Plan], now: datetime) -> dict[str, bool]:
+    """Plan id -> whether its seed is public (plans without a commitment never reveal anything)."""
+    unpublished = uow.inspections.unpublished_counts([p.id for p in plans], china_date(now))
+    return {p.id: p.commitment is not None and p.commitment.revealed(unpublished[p.id], now) for p in plans}
+
+
+# --- the public commitments (a draw anyone can verify) ------------------------------------------------
+
+
+def public_commitment(plan: Plan, revealed: bool) -> PublicCommitment:
+    assert plan.commitment is not None
+    return public_view(plan.id, plan.region_code, plan.create_time, plan.seed, plan.commitment, revealed)
+
+
+def list_commitments(
+    uow: InspectionsUoW, region_code: str, page_size: int, page_token: str, now: datetime | None = None
+) -> Page[PublicCommitment]:
+    """Plans with their commitments, newest first (public): of a region, or of every one."""
+    if region_code and (problem := region_problem(region_code)) is not None:
+        raise invalid_argument([FieldViolation("region_code", problem)])
+    now = now or utcnow()
+    limit = page_size_of(page_size)
+    query = f"commitments:{region_code}"
+    after = decode_page_token(page_token, query)
+    with uow:
+        plans = uow.plans.committed(region_code, after, limit + 1)
+        shown = revealed(uow, plans, now)
+    views = [public_commitment(plan, shown[plan.id]) for plan in plans]
+    return page_of(views, limit, query, lambda view: view.plan_id)
+
+
+def get_commitment(uow: InspectionsUoW, name: str, now: datetime | None = None) -> PublicCommitment:
+    """One plan's commitment (public), `inspectionPlans/{id}/commitment`."""
+    plan_name = name.removesuffix(COMMITMENT_SUFFIX) if name.endswith(COMMITMENT_SUFFIX) else ""
+    if not plan_name:
+        raise invalid_argument(
+            [FieldViolation("name", f"must be inspectionPlans/{{id}}/commitment, got {name[:80]!r}")]
+        )
+    plan_id = parse_name(plan_name, PLAN_PREFIX)
+    with uow:
+        plan = uow.plans.get(plan_id)
+        if plan is None or plan.commitment is None:
+            raise not_found(name)
+        return public_commitment(plan, revealed(uow, [plan], now or utcnow())[plan.id])
 
 
 @dataclass(frozen=True)
@@ -103,7 +179,8 @@ def list_plans(
         raise pagination.invalid_page_token()
     with uow:
         found = uow.plans.list(region, offset, size + 1)
-        views = [PlanView(plan, uow.inspections.of_plan(plan.id)) for plan in found[:size]]
+        shown = revealed(uow, found[:size], utcnow())
+        views = [PlanView(p, uow.inspections.of_plan(p.id), shown[p.id]) for p in found[:size]]
     token = pagination.encode_page_token(offset + size, query) if len(found) > size else ""
     return PlanPage(views, token)
 
@@ -150,6 +227,7 @@ def plan_sheet(uow: InspectionsUoW, name: str) -> tuple[Plan, list[SheetRow]]:
 class Verification:
     matches: bool
     differences: list[str]
+    commitment_checked: bool = False  # the plan has a commitment, and it was checked too
 
 
 def verify_plan(uow: InspectionsUoW, name: str) -> Verification:
@@ -167,6 +245,8 @@ def verify_plan(uow: InspectionsUoW, name: str) -> Verification:
         return Verification(False, [f"the snapshot cannot be read: {exc}"])
     if inputs.seed != plan.seed:
         differences.append(f"the snapshot's seed {inputs.seed} is not the plan's seed {plan.seed}")
+    if plan.commitment is not None:
+        differences += check_commitment(plan.commitment, plan.seed, plan.snapshot, inputs, plan.name)
     try:
         expected = [(d.uscc, d.inspectors) for d in draw(inputs)]
     except NotEnoughInspectors as exc:
@@ -179,4 +259,4 @@ def verify_plan(uow: InspectionsUoW, name: str) -> Verification:
             differences.append(
                 f"expected {e_uscc} by {','.join(e_team)}, stored {a_uscc} by {','.join(a_team)}"
             )
-    return Verification(not differences, differences)
+    return Verification(not differences, differences, plan.commitment is not None)

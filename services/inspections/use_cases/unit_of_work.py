@@ -11,6 +11,7 @@ from services.inspections.domain.inspections import Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.local_copy import EnterpriseCopy
 from services.inspections.domain.plans import Plan
+from services.inspections.domain.worklist import InspectionQuery
 from shared.ports import UnitOfWorkPort
 
 
@@ -41,6 +42,13 @@ class PlanRepository(Protocol):
         """The plans of the region and the regions inside it, newest first, from `offset` on."""
         ...
 
+    def committed(self, region_code: str, after_id: str | None, limit: int) -> list[Plan]:
+        """Up to `limit` plans with a commitment, of the region ("" = every one), newest first, those
+        before `after_id`."""
+        ...
+
+    def get_many(self, plan_ids: Iterable[str]) -> dict[str, Plan]: ...
+
 
 class InspectionRepository(Protocol):
     def add(self, inspection: Inspection, position: int) -> None:
@@ -58,6 +66,10 @@ class InspectionRepository(Protocol):
         """The plan's inspections in the draw's order."""
         ...
 
+    def unpublished_counts(self, plan_ids: Iterable[str], today: date) -> dict[str, int]:
+        """Plan id -> how many of its inspections are not published by `today` (0 for none)."""
+        ...
+
     def planned_loads(self) -> dict[str, int]:
         """Inspector id -> how many PLANNED inspections it is assigned to (every region)."""
         ...
@@ -70,10 +82,20 @@ class InspectionRepository(Protocol):
         """RECTIFYING inspections whose deadline is before `now`, by id."""
         ...
 
+    def list(self, query: InspectionQuery, after_id: str | None, limit: int) -> list[Inspection]:
+        """Up to `limit` inspections matching `query`, by id, those after `after_id`."""
+        ...
+
     def published(
-        self, region_code: str | None, today: date, after_id: str | None, limit: int
+        self,
+        region_code: str | None,
+        today: date,
+        after_id: str | None,
+        limit: int,
+        plan_id: str | None = None,
     ) -> list[PublishedResult]:
-        """Completed results whose publication date has come, newest id first, with the enterprise name."""
+        """Completed results whose publication date has come (of one plan, when given), newest id first,
+        with the enterprise name."""
         ...
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from integrity.scoring.v1 import scoring_pb2
-from services.scoring.domain.appeals import Appeal
+from services.scoring.domain.appeals import REVIEW_ACTIONS, Appeal, OverrideReview
+from services.scoring.domain.dishonesty import DishonestyListing
 from services.scoring.domain.grades import Grade, GradeLevel
-from services.scoring.domain.names import enterprise_name, grade_name
-from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.names import credit_repair_name, enterprise_name, grade_name
+from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskEntry
 from services.scoring.domain.summary import GradeSummary, LevelCounts
 from shared.regions import region_name
@@ -81,6 +82,71 @@ def appeal_to_proto(appeal: Appeal) -> scoring_pb2.Appeal:
         message.decide_time.FromDatetime(appeal.decided_at)
     if appeal.override_expire_at is not None:
         message.override_expire_time.FromDatetime(appeal.override_expire_at)
+    message.override_reviews.extend(review_to_proto(review) for review in appeal.reviews)
+    return message
+
+
+def review_action_of_proto(action: scoring_pb2.OverrideReviewAction) -> str:
+    """CONFIRM, SHORTEN or LIFT; empty for UNSPECIFIED (or an unknown number)."""
+    name = (
+        scoring_pb2.OverrideReviewAction.Name(action)
+        if action in scoring_pb2.OverrideReviewAction.values()
+        else ""
+    )
+    action_name = name.removeprefix("OVERRIDE_REVIEW_ACTION_")
+    return action_name if action_name in REVIEW_ACTIONS else ""
+
+
+def review_to_proto(review: OverrideReview) -> scoring_pb2.OverrideReview:
+    message = scoring_pb2.OverrideReview(
+        action=scoring_pb2.OverrideReviewAction.Value(f"OVERRIDE_REVIEW_ACTION_{review.action}"),
+        reviewed_by=review.reviewed_by,
+        reason=review.reason,
+    )
+    message.previous_expire_time.FromDatetime(review.previous_expire_at)
+    message.expire_time.FromDatetime(review.expire_at)
+    message.review_time.FromDatetime(review.reviewed_at)
+    return message
+
+
+def application_to_proto(application: RepairApplication) -> scoring_pb2.CreditRepairApplication:
+    message = scoring_pb2.CreditRepairApplication(
+        name=application.name,
+        rule_code=application.rule_code,
+        commitment_letter=application.commitment_letter,
+        rectification_statement=application.rectification_statement,
+        state=scoring_pb2.CreditRepairApplicationState.Value(
+            f"CREDIT_REPAIR_APPLICATION_STATE_{application.state}"
+        ),
+        applied_by=application.applied_by,
+        decided_by=application.decided_by,
+        decision_reason=application.decision_reason,
+        credit_repair=(
+            credit_repair_name(application.uscc, application.credit_repair_id)
+            if application.credit_repair_id
+            else ""
+        ),
+    )
+    message.create_time.FromDatetime(application.created_at)
+    if application.decided_at is not None:
+        message.decide_time.FromDatetime(application.decided_at)
+    return message
+
+
+def listing_to_proto(listing: DishonestyListing) -> scoring_pb2.DishonestyListing:
+    message = scoring_pb2.DishonestyListing(
+        name=listing.name,
+        reason=listing.reason,
+        decision_reference=listing.decision_reference,
+        authority=listing.authority,
+        listed_by=listing.listed_by,
+        active=listing.active,
+        removed_by=listing.removed_by,
+        removal_reason=listing.removal_reason,
+    )
+    message.list_time.FromDatetime(listing.listed_at)
+    if listing.removed_at is not None:
+        message.remove_time.FromDatetime(listing.removed_at)
     return message
 
 

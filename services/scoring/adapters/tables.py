@@ -1,5 +1,7 @@
 """Scoring's tables: the enterprise projection, each enterprise's event history, current grades, the grade
-history, appeals and credit repairs; with the outbox and the inbox, the whole scoring database (TABLES).
+history, and the decisions on grades (appeals and their override reviews, credit repairs and the
+enterprises' applications, serious-dishonesty listings); with the outbox and the inbox, the whole scoring
+database (TABLES).
 
 Names are prefixed `scoring_` because every service's models share one SQLModel MetaData. Times are
 stored timezone-aware (PostgreSQL keeps the zone; SQLite hands them back naive, read as UTC).
@@ -159,8 +161,68 @@ class AppealRow(SQLModel, table=True):
     override_event_id: str = Field(default="", max_length=64)
 
 
+class OverrideReviewRow(SQLModel, table=True):
+    """A regulator's review of an accepted appeal's override: who, when, why, and the expiry it set."""
+
+    __tablename__ = "scoring_override_reviews"
+
+    event_id: str = Field(primary_key=True, max_length=64)  # the OverrideReviewed event
+    appeal_id: str = Field(index=True, max_length=64)
+    action: str = Field(max_length=16)  # CONFIRM, SHORTEN or LIFT
+    previous_expire_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expire_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reviewed_by: str = Field(max_length=255)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    reviewed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RepairApplicationRow(SQLModel, table=True):
+    """An enterprise's credit repair application with its new commitment letter, and the decision."""
+
+    __tablename__ = "scoring_repair_applications"
+
+    id: str = Field(primary_key=True, max_length=64)
+    uscc: str = Field(index=True, max_length=18)
+    rule_code: str = Field(max_length=64)
+    commitment_letter: str = Field(sa_column=Column(Text, nullable=False))
+    rectification_statement: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    state: str = Field(max_length=16)  # PENDING, GRANTED or REFUSED
+    applied_by: str = Field(max_length=255)
+    request_id: str = Field(default="", index=True, max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    event_id: str = Field(max_length=64)
+    decided_by: str = Field(default="", max_length=255)
+    decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    credit_repair_id: str = Field(default="", max_length=64)
+
+
+class DishonestyListingRow(SQLModel, table=True):
+    """A listing on the serious-dishonesty list and its removal: who, when (in effect), why."""
+
+    __tablename__ = "scoring_dishonesty_listings"
+
+    id: str = Field(primary_key=True, max_length=64)
+    uscc: str = Field(index=True, max_length=18)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    decision_reference: str = Field(max_length=200)
+    authority: str = Field(default="", max_length=200)
+    listed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    listed_by: str = Field(max_length=255)
+    request_id: str = Field(default="", index=True, max_length=128)
+    event_id: str = Field(max_length=64)
+    removed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    removed_by: str = Field(default="", max_length=255)
+    removal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    removal_event_id: str = Field(default="", max_length=64)
+
+
 # The database settles concurrent requests: one pending appeal per enterprise, and a request id names one
-# appeal or one repair of an enterprise.
+# appeal, repair, repair application or dishonesty listing of an enterprise.
 Index(
     "ux_scoring_appeals_pending",
     AppealRow.__table__.c.uscc,  # type: ignore[attr-defined]
@@ -168,7 +230,24 @@ Index(
     sqlite_where=text("state = 'PENDING'"),
     postgresql_where=text("state = 'PENDING'"),
 )
-for _table in (AppealRow.__table__, CreditRepairRow.__table__):  # type: ignore[attr-defined]
+# One pending application per enterprise and rule; one active listing per enterprise.
+Index(
+    "ux_scoring_repair_applications_pending",
+    RepairApplicationRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    RepairApplicationRow.__table__.c.rule_code,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("state = 'PENDING'"),
+    postgresql_where=text("state = 'PENDING'"),
+)
+Index(
+    "ux_scoring_dishonesty_listings_active",
+    DishonestyListingRow.__table__.c.uscc,  # type: ignore[attr-defined]
+    unique=True,
+    sqlite_where=text("removed_at IS NULL"),
+    postgresql_where=text("removed_at IS NULL"),
+)
+_IDEMPOTENT = (AppealRow, CreditRepairRow, RepairApplicationRow, DishonestyListingRow)
+for _table in (row.__table__ for row in _IDEMPOTENT):  # type: ignore[attr-defined]
     Index(
         f"ux_{_table.name}_request",
         _table.c.uscc,
@@ -188,6 +267,9 @@ TABLES: list[type[SQLModel]] = [
     EnterpriseEventRow,
     CreditRepairRow,
     AppealRow,
+    OverrideReviewRow,
+    RepairApplicationRow,
+    DishonestyListingRow,
     OutboxRecord,
     ProcessedEvent,
 ]

@@ -1,9 +1,14 @@
 """The SQL unit of work of scoring: its repositories on one session, and the outbox rows (GradeChanged,
-the events of appeals and repairs) that commit with the state they describe."""
+the events of the decisions on grades) that commit with the state they describe."""
 
 from __future__ import annotations
 
-from services.scoring.adapters.decision_repository import SqlAppealRepository, SqlCreditRepairRepository
+from services.scoring.adapters.decision_repository import (
+    SqlAppealRepository,
+    SqlCreditRepairRepository,
+    SqlDishonestyListingRepository,
+    SqlRepairApplicationRepository,
+)
 from services.scoring.adapters.grade_repository import SqlGradeRepository
 from services.scoring.adapters.repository import SqlEnterpriseRepository, SqlHistoryRepository
 from shared.unit_of_work import OutboxUnitOfWork
@@ -15,6 +20,8 @@ class ScoringUnitOfWork(OutboxUnitOfWork):
     grades: SqlGradeRepository
     appeals: SqlAppealRepository
     repairs: SqlCreditRepairRepository
+    applications: SqlRepairApplicationRepository
+    listings: SqlDishonestyListingRepository
 
     def _open_repositories(self) -> None:
         self.enterprises = SqlEnterpriseRepository(self.session)
@@ -22,3 +29,5 @@ class ScoringUnitOfWork(OutboxUnitOfWork):
         self.grades = SqlGradeRepository(self.session)
         self.appeals = SqlAppealRepository(self.session)
         self.repairs = SqlCreditRepairRepository(self.session)
+        self.applications = SqlRepairApplicationRepository(self.session)
+        self.listings = SqlDishonestyListingRepository(self.session)

@@ -1,9 +1,10 @@
 """Appeals (申诉): an enterprise contests its grade; a regulator accepts (overriding the level until an
-expiry time) or rejects, with a reason. Every step records who, when and why.
+expiry time) or rejects, with a reason; before an override expires a regulator reviews it (confirms,
+shortens or lifts it). Every step records who, when and why.
 
-An accepted appeal becomes a GradeOverridden event in the enterprise's history, so grades stay a pure
-function of the history; the override lapses by itself at its expiry (the next event or the daily
-recompute regrades the enterprise).
+An accepted appeal becomes a GradeOverridden event in the enterprise's history, and a review an
+OverrideReviewed event, so grades stay a pure function of the history; the override lapses by itself at
+its expiry (the next event or the daily recompute regrades the enterprise).
 """
 
 from __future__ import annotations
@@ -18,6 +19,23 @@ from services.scoring.domain.policy import Policy
 from shared.errors import FieldViolation, failed_precondition, invalid_argument
 
 PENDING, ACCEPTED, REJECTED = "PENDING", "ACCEPTED", "REJECTED"
+# OverrideReviewAction names without their prefix.
+CONFIRM, SHORTEN, LIFT = "CONFIRM", "SHORTEN", "LIFT"
+REVIEW_ACTIONS = (CONFIRM, SHORTEN, LIFT)
+REASON_MAX = 4000
+
+
+@dataclass(frozen=True)
+class OverrideReview:
+    """A regulator's review of an accepted appeal's override before it expired."""
+
+    action: str  # CONFIRM, SHORTEN or LIFT
+    previous_expire_at: datetime
+    expire_at: datetime  # LIFT: the review's time
+    reviewed_by: str
+    reason: str
+    reviewed_at: datetime
+    event_id: str  # the OverrideReviewed event
 
 
 @dataclass(frozen=True)
@@ -36,10 +54,20 @@ class Appeal:
     override_level: GradeLevel | None = None
     override_expire_at: datetime | None = None
     override_event_id: str = ""  # the GradeOverridden event of an accepted appeal
+    reviews: tuple[OverrideReview, ...] = ()  # oldest first
 
     @property
     def name(self) -> str:
         return appeal_name(self.uscc, self.id)
+
+    def override_holds(self, now: datetime) -> bool:
+        """Accepted, and its override has not expired (or been lifted) by `now`."""
+        expiry = self.override_expire_at
+        return self.state == ACCEPTED and expiry is not None and now < expiry
+
+    def reviewed(self, review: OverrideReview) -> Appeal:
+        """The appeal with `review` (checked by `check_review`) applied: its override now ends then."""
+        return replace(self, override_expire_at=review.expire_at, reviews=(*self.reviews, review))
 
     def accepted(
         self,
@@ -116,3 +144,53 @@ def override_expiry(
 def require_reason(reason: str, field: str) -> None:
     if not reason.strip():
         raise invalid_argument([FieldViolation(field, "is required")])
+    if len(reason) > REASON_MAX:
+        raise invalid_argument([FieldViolation(field, f"must be at most {REASON_MAX} characters")])
+
+
+def check_review(
+    appeal: Appeal, action: str, expire_at: datetime | None, reason: str, reviewed_by: str, now: datetime
+) -> OverrideReview:
+    """The review a regulator asks for, as of `now` (without its event id); INVALID_ARGUMENT naming every
+    wrong field, FAILED_PRECONDITION unless the appeal was accepted and its override still holds."""
+    violations = []
+    if action not in REVIEW_ACTIONS:
+        violations.append(
+            FieldViolation("action", "is required: OVERRIDE_REVIEW_ACTION_CONFIRM, _SHORTEN or _LIFT")
+        )
+    if action == SHORTEN and expire_at is None:
+        violations.append(FieldViolation("override_expire_time", "is required to shorten the override"))
+    if action in (CONFIRM, LIFT) and expire_at is not None:
+        violations.append(
+            FieldViolation("override_expire_time", f"must be unset to {action.lower()} the override")
+        )
+    if not reason.strip():
+        violations.append(FieldViolation("reason", "is required: say why"))
+    elif len(reason) > REASON_MAX:
+        violations.append(FieldViolation("reason", f"must be at most {REASON_MAX} characters"))
+    if violations:
+        raise invalid_argument(violations)
+    if appeal.state != ACCEPTED:
+        raise failed_precondition(
+            f"{appeal.name} is {appeal.state.lower()}; only an accepted appeal's override can be reviewed",
+            "APPEAL_NOT_ACCEPTED",
+        )
+    current = appeal.override_expire_at
+    assert current is not None  # an accepted appeal has an override
+    if not appeal.override_holds(now):
+        raise failed_precondition(
+            f"the override of {appeal.name} ended at {current.isoformat()}; there is nothing to review",
+            "OVERRIDE_ENDED",
+        )
+    new_expiry = {CONFIRM: current, LIFT: now}.get(action, expire_at)
+    assert new_expiry is not None
+    if action == SHORTEN and not now < new_expiry < current:
+        raise invalid_argument(
+            [
+                FieldViolation(
+                    "override_expire_time",
+                    f"must be after now and before the current expiry {current.isoformat()}",
+                )
+            ]
+        )
+    return OverrideReview(action, current, new_expiry, reviewed_by, reason, now, event_id="")

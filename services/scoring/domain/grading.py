@@ -151,11 +151,13 @@ def move_with_hysteresis(policy: Policy, previous: GradeLevel | None, score: flo
 
 
 def hard_rule_evidence(features: Features) -> dict[str, datetime | None]:
-    """The latest evidence of each time-bound hard rule (None: none, or lifted by a credit repair)."""
+    """The latest evidence of each hard rule that rests on dated evidence (None: none, lifted by a credit
+    repair, or, for the serious-dishonesty list, removed from it)."""
     return {
         "SERIOUS_VIOLATION": features.last_serious_violation,
         "REFUSED_INSPECTION": features.last_refused_inspection,
         "FALSE_CAPABILITY_DECLARATION": features.last_false_capability,
+        "SERIOUS_DISHONESTY_LIST": features.dishonesty_listed_since,
     }
 
 
@@ -165,7 +167,8 @@ def triggered_hard_rules(policy: Policy, features: Features, as_of: datetime) ->
     for rule in policy.hard_rules:
         if rule.code in evidence:
             found = evidence[rule.code]
-            if found is not None and as_of - found < timedelta(days=365.25 * rule.years):
+            # A rule without `years` holds while its evidence stands (the listing, until removed).
+            if found is not None and (not rule.years or as_of - found < timedelta(days=365.25 * rule.years)):
                 triggered.append(rule)
         elif rule.code == "MANY_OVERDUE_INSTRUMENTS":
             counts = [

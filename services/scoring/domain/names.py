@@ -11,6 +11,11 @@ from shared.uscc import uscc_problem
 _GRADE_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/grade$")
 _ENTERPRISE_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)$")
 _APPEAL_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/appeals/(?P<id>[^/]+)$")
+_APPLICATION_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/creditRepairApplications/(?P<id>[^/]+)$")
+_LISTING_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/dishonestyListings/(?P<id>[^/]+)$")
+_REPAIR_NAME = re.compile(r"^enterprises/(?P<uscc>[^/]+)/creditRepairs/(?P<id>[^/]+)$")
+# The parent of a List over every enterprise the caller may see (AIP-159).
+ANY_ENTERPRISE = "enterprises/-"
 
 
 def enterprise_name(uscc: str) -> str:
@@ -29,6 +34,14 @@ def credit_repair_name(uscc: str, repair_id: str) -> str:
     return f"enterprises/{uscc}/creditRepairs/{repair_id}"
 
 
+def credit_repair_application_name(uscc: str, application_id: str) -> str:
+    return f"enterprises/{uscc}/creditRepairApplications/{application_id}"
+
+
+def dishonesty_listing_name(uscc: str, listing_id: str) -> str:
+    return f"enterprises/{uscc}/dishonestyListings/{listing_id}"
+
+
 def uscc_of_grade_name(name: str) -> str:
     """The USCC in `enterprises/{uscc}/grade`; INVALID_ARGUMENT on `name` otherwise."""
     return _uscc_of(_GRADE_NAME, name, "name", "enterprises/{uscc}/grade")
@@ -39,10 +52,37 @@ def uscc_of_parent(parent: str) -> str:
     return _uscc_of(_ENTERPRISE_NAME, parent, "parent", "enterprises/{uscc}")
 
 
-def appeal_of(name: str) -> tuple[str, str]:
-    """The USCC and appeal id in `enterprises/{uscc}/appeals/{id}`; INVALID_ARGUMENT on `name` otherwise."""
-    uscc = _uscc_of(_APPEAL_NAME, name, "name", "enterprises/{uscc}/appeals/{id}")
-    match = _APPEAL_NAME.match(name)
+def list_parent_of(parent: str) -> str | None:
+    """The USCC of a List's `parent`, `enterprises/{uscc}`; None for `enterprises/-` (every enterprise the
+    caller may see); INVALID_ARGUMENT on `parent` otherwise."""
+    if parent == ANY_ENTERPRISE:
+        return None
+    return _uscc_of(_ENTERPRISE_NAME, parent, "parent", "enterprises/{uscc} or enterprises/-")
+
+
+def appeal_of(name: str, field: str = "name") -> tuple[str, str]:
+    """The USCC and appeal id in `enterprises/{uscc}/appeals/{id}`; INVALID_ARGUMENT on `field` otherwise."""
+    return _uscc_and_id(_APPEAL_NAME, name, field, "enterprises/{uscc}/appeals/{id}")
+
+
+def application_of(name: str, field: str = "name") -> tuple[str, str]:
+    """The USCC and id in `enterprises/{uscc}/creditRepairApplications/{id}`."""
+    return _uscc_and_id(_APPLICATION_NAME, name, field, "enterprises/{uscc}/creditRepairApplications/{id}")
+
+
+def listing_of(name: str, field: str = "name") -> tuple[str, str]:
+    """The USCC and id in `enterprises/{uscc}/dishonestyListings/{id}`."""
+    return _uscc_and_id(_LISTING_NAME, name, field, "enterprises/{uscc}/dishonestyListings/{id}")
+
+
+def credit_repair_of(name: str, field: str = "name") -> tuple[str, str]:
+    """The USCC and id in `enterprises/{uscc}/creditRepairs/{id}`."""
+    return _uscc_and_id(_REPAIR_NAME, name, field, "enterprises/{uscc}/creditRepairs/{id}")
+
+
+def _uscc_and_id(pattern: re.Pattern[str], name: str, field: str, shape: str) -> tuple[str, str]:
+    uscc = _uscc_of(pattern, name, field, shape)
+    match = pattern.match(name)
     assert match is not None  # _uscc_of has matched it
     return uscc, match["id"]
 

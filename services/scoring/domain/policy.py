@@ -36,6 +36,8 @@ HARD_RULE_KEYS: dict[str, set[str]] = {
     "REFUSED_INSPECTION": {"level", "years", "repair_after_years", "text", "text_zh"},
     "FALSE_CAPABILITY_DECLARATION": {"level", "years", "repair_after_years", "text", "text_zh"},
     "MANY_OVERDUE_INSTRUMENTS": {"level", "min_instruments", "min_share", "text", "text_zh"},
+    # In force while the enterprise is on the serious-dishonesty list; its removal lifts it.
+    "SERIOUS_DISHONESTY_LIST": {"level", "text", "text_zh"},
 }
 
 
@@ -56,7 +58,8 @@ class HardRule:
     code: str
     level: GradeLevel
     reason: Reason
-    years: float = 0.0  # how long the evidence keeps the rule in force (time-bound rules)
+    # How long the evidence keeps the rule in force (time-bound rules); 0: while the evidence stands.
+    years: float = 0.0
     # Credit repair may lift a time-bound rule once its evidence is this old (0: not repairable).
     repair_after_years: float = 0.0
     min_instruments: int = 0
@@ -209,6 +212,8 @@ def _hard_rules(check: _Checker, document: dict[str, Any]) -> tuple[HardRule, ..
             if repair_after > years:
                 check.problem(prefix + "repair_after_years", f"{repair_after} is longer than years = {years}")
             rules.append(HardRule(code, level, reason, years=years, repair_after_years=repair_after))
+        elif "min_instruments" not in keys:
+            rules.append(HardRule(code, level, reason))  # in force while its evidence stands
         else:
             rules.append(
                 HardRule(

@@ -1,6 +1,6 @@
-"""The ScoringService API: read a grade, list enterprises by risk, grant credit repairs, file and decide
-appeals. Request -> use case -> response; errors are shared.errors.IntegrityError, which the server
-turns into AIP-193 statuses.
+"""The ScoringService API: read a grade, list enterprises by risk, file, list, decide and review appeals,
+apply for and grant credit repairs, keep the serious-dishonesty list. Request -> use case -> response;
+errors are shared.errors.IntegrityError, which the server turns into AIP-193 statuses.
 
 The server interceptor has already authenticated the caller and checked the method's roles; the use
 cases check the rest (an enterprise sees only itself, a regulator only their region and its children).
@@ -9,9 +9,8 @@ Reads of non-public grades, and decisions, are audit-logged with the caller (DES
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from datetime import UTC
+from functools import partial
 
 import grpc
 
@@ -22,6 +21,7 @@ from services.scoring.adapters.mapping import (
     grade_to_proto,
     level_of_proto,
     level_to_proto,
+    review_action_of_proto,
     risk_entry_to_proto,
     summary_to_proto,
 )
@@ -33,16 +33,17 @@ from services.scoring.domain.names import (
     uscc_of_parent,
 )
 from services.scoring.domain.policy import Policy
+from services.scoring.entrypoints.grpc_decisions import RepairAndListingMethods, audit, optional_time
 from services.scoring.use_cases import appeals, grades, summary
 from services.scoring.use_cases.repair import grant_credit_repair
 from services.scoring.use_cases.unit_of_work import ScoringUoW
-from shared.auth import Principal, current_principal
+from shared.auth import current_principal
 from shared.events import utcnow
 
-audit_log = logging.getLogger("integrity.audit")
+S = scoring_pb2
 
 
-class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
+class ScoringServicer(RepairAndListingMethods, scoring_pb2_grpc.ScoringServiceServicer):
     def __init__(
         self,
         uow_factory: Callable[[], ScoringUoW],
@@ -67,7 +68,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         uscc = uscc_of_grade_name(request.name)
         principal = current_principal()
         grade = grades.get_grade(self._uow_factory(), principal, uscc)
-        _audit(principal, "GetGrade", grade_name(uscc))
+        audit(principal, "GetGrade", grade_name(uscc))
         return scoring_pb2.GetGradeResponse(grade=grade_to_proto(uscc, grade))
 
     def ListRiskEntries(
@@ -77,7 +78,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         page = grades.list_risk_entries(
             self._uow_factory(), principal, request.filter, request.page_size, request.page_token
         )
-        _audit(principal, "ListRiskEntries", page.risk_filter.canonical() or "(all)", count=len(page.entries))
+        audit(principal, "ListRiskEntries", page.risk_filter.canonical() or "(all)", count=len(page.entries))
         return scoring_pb2.ListRiskEntriesResponse(
             risk_entries=[risk_entry_to_proto(entry) for entry in page.entries],
             next_page_token=page.next_page_token,
@@ -101,7 +102,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
         self._wake_if_written(uow)
         message = credit_repair_to_proto(granted.repair, granted.grade)
-        _audit(principal, "CreateCreditRepair", message.name, rule_code=message.rule_code)
+        audit(principal, "CreateCreditRepair", message.name, rule_code=message.rule_code)
         return scoring_pb2.CreateCreditRepairResponse(credit_repair=message)
 
     def CreateAppeal(
@@ -112,7 +113,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         appeal = appeals.file_appeal(
             self._uow_factory(), principal, uscc, request.appeal.reason, utcnow(), request.request_id
         )
-        _audit(principal, "CreateAppeal", appeal.name)
+        audit(principal, "CreateAppeal", appeal.name)
         return scoring_pb2.CreateAppealResponse(appeal=appeal_to_proto(appeal))
 
     def GetAppeal(
@@ -121,7 +122,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         uscc, appeal_id = appeal_of(request.name)
         principal = current_principal()
         appeal = appeals.get_appeal(self._uow_factory(), principal, uscc, appeal_id)
-        _audit(principal, "GetAppeal", appeal.name)
+        audit(principal, "GetAppeal", appeal.name)
         return scoring_pb2.GetAppealResponse(appeal=appeal_to_proto(appeal))
 
     def AcceptAppeal(
@@ -129,11 +130,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
     ) -> scoring_pb2.AcceptAppealResponse:
         uscc, appeal_id = appeal_of(request.name)
         principal = current_principal()
-        expire_at = (
-            request.override_expire_time.ToDatetime(tzinfo=UTC)
-            if request.HasField("override_expire_time")
-            else None
-        )
+        expire_at = optional_time(request, "override_expire_time")
         uow = self._uow_factory()
         appeal, grade = appeals.accept_appeal(
             uow,
@@ -148,7 +145,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         )
         self._wake_if_written(uow)
         level = None if appeal.override_level is None else int(appeal.override_level)
-        _audit(principal, "AcceptAppeal", request.name, override_level=level)
+        audit(principal, "AcceptAppeal", request.name, override_level=level)
         return scoring_pb2.AcceptAppealResponse(
             appeal=appeal_to_proto(appeal), grade=grade_to_proto(uscc, grade)
         )
@@ -161,8 +158,16 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         appeal = appeals.reject_appeal(
             self._uow_factory(), principal, uscc, appeal_id, request.reason, utcnow()
         )
-        _audit(principal, "RejectAppeal", request.name)
+        audit(principal, "RejectAppeal", request.name)
         return scoring_pb2.RejectAppealResponse(appeal=appeal_to_proto(appeal))
+
+    def ListAppeals(
+        self, request: S.ListAppealsRequest, context: grpc.ServicerContext
+    ) -> S.ListAppealsResponse:
+        page = self._decision_page("ListAppeals", request, partial(appeals.list_appeals, now=utcnow()))
+        return S.ListAppealsResponse(
+            appeals=[appeal_to_proto(a) for a in page.items], next_page_token=page.next_page_token
+        )
 
     def SummarizeGrades(
         self, request: scoring_pb2.SummarizeGradesRequest, context: grpc.ServicerContext
@@ -177,7 +182,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             utcnow(),
             self.snapshots.current,
         )
-        _audit(principal, "SummarizeGrades", result.region_code or "(all)")
+        audit(principal, "SummarizeGrades", result.region_code or "(all)")
         return summary_to_proto(result)
 
     def ListGradeHistory(
@@ -188,7 +193,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
         page = summary.grade_history(
             self._uow_factory(), principal, uscc, request.page_size, request.page_token
         )
-        _audit(principal, "ListGradeHistory", enterprise_name(uscc), count=len(page.entries))
+        audit(principal, "ListGradeHistory", enterprise_name(uscc), count=len(page.entries))
         response = scoring_pb2.ListGradeHistoryResponse(next_page_token=page.next_page_token)
         for grade, previous, recorded_at in page.entries:
             entry = response.entries.add(
@@ -197,20 +202,19 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             entry.record_time.FromDatetime(recorded_at)
         return response
 
-
-def _audit(principal: Principal, action: str, target: str, **details: object) -> None:
-    audit_log.info(
-        "%s %s by %s",
-        action,
-        target,
-        principal.subject,
-        extra={
-            "audit": {
-                "action": action,
-                "target": target,
-                "subject": principal.subject,
-                "role": str(principal.role),
-                **details,
-            }
-        },
-    )
+    def ReviewAppealOverride(
+        self, request: S.ReviewAppealOverrideRequest, context: grpc.ServicerContext
+    ) -> S.ReviewAppealOverrideResponse:
+        uscc, appeal_id = appeal_of(request.name)
+        principal = current_principal()
+        expire_at = optional_time(request, "override_expire_time")
+        action = review_action_of_proto(request.action)
+        uow = self._uow_factory()
+        appeal, grade = appeals.review_override(
+            uow, self.policy, principal, uscc, appeal_id, action, expire_at, request.reason, utcnow()
+        )
+        self._wake_if_written(uow)
+        audit(principal, "ReviewAppealOverride", request.name, review_action=action)
+        return S.ReviewAppealOverrideResponse(
+            appeal=appeal_to_proto(appeal), grade=grade_to_proto(uscc, grade)
+        )

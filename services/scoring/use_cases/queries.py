@@ -1,4 +1,7 @@
-"""What a risk-list request asks for: the AIP-160 filter, page size and AIP-158 page token. Pure Python.
+"""What a List request asks for: the AIP-160 filter, page size and AIP-158 page token. Pure Python.
+
+Risk lists (ListRiskEntries) below; the decision lists (appeals, credit repair applications, listings on
+the serious-dishonesty list) at the end.
 
 Filter grammar: `field = value` terms joined by `AND`, each field at most once, on
 `region_code` (a GB/T 2260 division; its children are included), `industry_code` (a GB/T 4754
@@ -11,15 +14,23 @@ included), `level` (`GRADE_LEVEL_A` ... `GRADE_LEVEL_D`) and `subject_type` (a
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import NoReturn, TypeVar
+
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from integrity.enterprises.v1 import enterprises_pb2
+from integrity.scoring.v1 import scoring_pb2
+from services.scoring.domain.decisions import DecisionCursor, DecisionQuery
 from services.scoring.domain.grades import GradeLevel
 from services.scoring.domain.risk_list import LEVEL_PREFIX, RiskCursor, RiskFilter
 from shared import pagination
-from shared.filtering import filter_error, parse_conjunction
+from shared.filtering import enum_value, filter_error, parse_conjunction
 from shared.industries import industry_problem, normalize_industry
 from shared.regions import region_problem
+
+T = TypeVar("T")
 
 FILTER_FIELDS = ("region_code", "industry_code", "level", "subject_type", "provisional")
 
@@ -95,3 +106,73 @@ def _boolean(field: str, value: str) -> bool:
 
 def _bad_filter(description: str) -> NoReturn:
     raise filter_error(description)
+
+
+# --- decision lists: `state`, `region_code`, `override_active` / `active` -----------------------------
+
+# Per list: its filterable fields, and the enum (with its prefix) that names its states.
+DECISION_LISTS: dict[str, tuple[tuple[str, ...], tuple[EnumTypeWrapper, str] | None]] = {
+    "appeals": (("state", "region_code", "override_active"), (scoring_pb2.AppealState, "APPEAL_STATE_")),
+    "credit repair applications": (
+        ("state", "region_code"),
+        (scoring_pb2.CreditRepairApplicationState, "CREDIT_REPAIR_APPLICATION_STATE_"),
+    ),
+    "dishonesty listings": (("active", "region_code"), None),
+}
+
+
+def parse_decision_filter(text: str, what: str, uscc: str | None) -> DecisionQuery:
+    """The query of a decision list `what` (a key of DECISION_LISTS) of enterprise `uscc` (None: any);
+    INVALID_ARGUMENT on `filter` saying what is wrong and where."""
+    fields, states = DECISION_LISTS[what]
+    values = parse_conjunction(text, fields)
+    state = None
+    if "state" in values and states is not None:
+        enum, prefix = states
+        state = enum.Name(enum_value("state", values["state"], enum, prefix)).removeprefix(prefix)
+    active_field = "override_active" if "override_active" in fields else "active"
+    return DecisionQuery(
+        uscc=uscc,
+        region_code=_region(values["region_code"]) if "region_code" in values else None,
+        state=state,
+        active=_boolean(active_field, values[active_field]) if active_field in values else None,
+    )
+
+
+def encode_decision_token(cursor: DecisionCursor, query: DecisionQuery, what: str) -> str:
+    return pagination.encode_page_token(
+        [cursor.time.isoformat(), cursor.id], _decision_fingerprint(query, what)
+    )
+
+
+def decode_decision_token(token: str, query: DecisionQuery, what: str) -> DecisionCursor | None:
+    """The cursor in `token` (None for the first page); INVALID_ARGUMENT when it is not ours or was issued
+    for another parent or filter."""
+    after = pagination.decode_page_token(token, _decision_fingerprint(query, what))
+    if after is None:
+        return None
+    try:
+        time, record_id = after
+        return DecisionCursor(datetime.fromisoformat(time), str(record_id))
+    except (TypeError, ValueError):
+        raise pagination.invalid_page_token() from None
+
+
+def next_decision_token(
+    found: Sequence[T], size: int, query: DecisionQuery, what: str, cursor_of: Callable[[T], DecisionCursor]
+) -> str:
+    """The token of the page after the first `size` of `found` (up to size + 1 looked up); empty when
+    there is none."""
+    if len(found) <= size:
+        return ""
+    return encode_decision_token(cursor_of(found[size - 1]), query, what)
+
+
+def _decision_fingerprint(query: DecisionQuery, what: str) -> str:
+    return pagination.fingerprint(f"{what}:{query.canonical()}")
+
+
+def _boolean(field: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        _bad_filter(f"{field} must be true or false, got {value!r}")
+    return value == "true"

@@ -8,14 +8,16 @@ batch in one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol, Self
 
-from services.scoring.domain.appeals import Appeal
+from services.scoring.domain.appeals import Appeal, OverrideReview
+from services.scoring.domain.decisions import DecisionCursor, DecisionQuery
+from services.scoring.domain.dishonesty import DishonestyListing
 from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
-from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
 from services.scoring.domain.summary import GradeChangeItem
 from shared.events import Event
@@ -119,7 +121,9 @@ class GradeRepository(Protocol):
 
 
 class AppealRepository(Protocol):
-    def get(self, appeal_id: str) -> Appeal | None: ...
+    def get(self, appeal_id: str) -> Appeal | None:
+        """The appeal with its override reviews."""
+        ...
 
     def by_request_id(self, uscc: str, request_id: str) -> Appeal | None: ...
 
@@ -129,16 +133,70 @@ class AppealRepository(Protocol):
 
     def add(self, appeal: Appeal) -> None: ...
 
-    def save(self, appeal: Appeal, expected_state: str) -> bool:
-        """Replaces the stored appeal with the same id while its stored state is `expected_state` (the guard
-        against a concurrent decision); False when another transaction changed it first."""
+    def save(self, appeal: Appeal, expected_state: str, expected_expire_at: datetime | None = None) -> bool:
+        """Replaces the stored appeal with the same id while its stored state is `expected_state` and, when
+        given, its override ends at `expected_expire_at` (the guard against a concurrent decision or review);
+        False when another transaction changed it first. Its reviews are added with add_review."""
+        ...
+
+    def add_review(self, appeal_id: str, review: OverrideReview) -> None: ...
+
+    def list(
+        self, query: DecisionQuery, now: datetime, limit: int, after: DecisionCursor | None
+    ) -> list[Appeal]:
+        """Up to `limit` appeals matching `query` (`active`: the override holds at `now`) after `after`,
+        oldest first (filing time, then id)."""
         ...
 
 
 class CreditRepairRepository(Protocol):
+    def get(self, repair_id: str) -> CreditRepair | None: ...
+
     def by_request_id(self, uscc: str, request_id: str) -> CreditRepair | None: ...
 
     def add(self, repair: CreditRepair) -> None: ...
+
+
+class RepairApplicationRepository(Protocol):
+    def get(self, application_id: str) -> RepairApplication | None: ...
+
+    def by_request_id(self, uscc: str, request_id: str) -> RepairApplication | None: ...
+
+    def pending_of(self, uscc: str, rule_code: str) -> RepairApplication | None:
+        """The enterprise's pending application for `rule_code`, if it has one."""
+        ...
+
+    def add(self, application: RepairApplication) -> None: ...
+
+    def save(self, application: RepairApplication, expected_state: str) -> bool:
+        """Writes the decided application while its stored state is `expected_state` (PENDING); False when
+        another transaction decided it first."""
+        ...
+
+    def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[RepairApplication]:
+        """Up to `limit` applications matching `query` after `after`, oldest first."""
+        ...
+
+
+class DishonestyListingRepository(Protocol):
+    def get(self, listing_id: str) -> DishonestyListing | None: ...
+
+    def by_request_id(self, uscc: str, request_id: str) -> DishonestyListing | None: ...
+
+    def active_of(self, uscc: str) -> DishonestyListing | None:
+        """The enterprise's listing that has not been removed, if it has one."""
+        ...
+
+    def add(self, listing: DishonestyListing) -> None: ...
+
+    def save(self, listing: DishonestyListing) -> bool:
+        """Writes the removal while the stored listing is still active; False when another transaction
+        removed it first."""
+        ...
+
+    def list(self, query: DecisionQuery, limit: int, after: DecisionCursor | None) -> list[DishonestyListing]:
+        """Up to `limit` listings matching `query` after `after`, oldest first (effective time, then id)."""
+        ...
 
 
 class ScoringUoW(Protocol):
@@ -147,6 +205,8 @@ class ScoringUoW(Protocol):
     grades: GradeRepository
     appeals: AppealRepository
     repairs: CreditRepairRepository
+    applications: RepairApplicationRepository
+    listings: DishonestyListingRepository
     # Events committed over this object's life, so the caller knows to wake the outbox relay.
     committed_events: int
 
@@ -158,6 +218,10 @@ class ScoringUoW(Protocol):
 
     def add_events(self, topic: str, events: Sequence[Event]) -> None:
         """Many events in one statement (a recompute stages thousands)."""
+        ...
+
+    def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        """Those of `event_ids` already in the outbox (an import skips them)."""
         ...
 
     def commit(self) -> None: ...

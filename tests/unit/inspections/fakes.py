@@ -17,6 +17,7 @@ from services.inspections.domain.inspections import PLANNED, RECTIFYING, Inspect
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.local_copy import ACTIVE, EnterpriseCopy
 from services.inspections.domain.plans import Plan
+from services.inspections.domain.worklist import InspectionQuery
 from shared.errors import StorageConflict
 from shared.events import Event
 from shared.regions import region_contains
@@ -69,6 +70,19 @@ class FakePlanRepository:
     def get_by_request_id(self, request_id: str) -> Plan | None:
         return next((p for p in self.rows.values() if p.request_id == request_id), None)
 
+    def committed(self, region_code: str, after_id: str | None, limit: int) -> list[Plan]:
+        found = (
+            p
+            for p in self.rows.values()
+            if p.commitment is not None
+            and _in_region(region_code, p.region_code)
+            and (after_id is None or p.id < after_id)
+        )
+        return sorted(found, key=lambda p: p.id, reverse=True)[:limit]
+
+    def get_many(self, plan_ids: Iterable[str]) -> dict[str, Plan]:
+        return {plan_id: self.rows[plan_id] for plan_id in set(plan_ids) if plan_id in self.rows}
+
 
 class FakeInspectionRepository:
     def __init__(
@@ -100,6 +114,16 @@ class FakeInspectionRepository:
         mine = [(position, i) for i, position in self.rows.values() if i.plan_id == plan_id]
         return [i for _, i in sorted(mine, key=lambda pair: pair[0])]
 
+    def unpublished_counts(self, plan_ids: Iterable[str], today: date) -> dict[str, int]:
+        ids = set(plan_ids)
+        counts = dict.fromkeys(ids, 0)
+        for inspection in self._all():
+            if inspection.plan_id in ids and (
+                inspection.publish_date is None or inspection.publish_date > today
+            ):
+                counts[inspection.plan_id] += 1
+        return counts
+
     def planned_loads(self) -> dict[str, int]:
         loads: dict[str, int] = {}
         for inspection in self._all():
@@ -122,8 +146,26 @@ class FakeInspectionRepository:
         )
         return sorted(due, key=lambda i: i.id)[:limit]
 
+    def list(self, query: InspectionQuery, after_id: str | None, limit: int) -> list[Inspection]:
+        found = (
+            i
+            for i in self._all()
+            if query.plan_id in (None, i.plan_id)
+            and (query.inspector_id is None or query.inspector_id in i.inspectors)
+            and query.state in (None, i.state)
+            and _in_region(query.region_code or "", i.region_code)
+            and query.uscc in (None, i.uscc)
+            and (after_id is None or i.id > after_id)
+        )
+        return sorted(found, key=lambda i: i.id)[:limit]
+
     def published(
-        self, region_code: str | None, today: date, after_id: str | None, limit: int
+        self,
+        region_code: str | None,
+        today: date,
+        after_id: str | None,
+        limit: int,
+        plan_id: str | None = None,
     ) -> list[PublishedResult]:
         found = (
             i
@@ -131,6 +173,7 @@ class FakeInspectionRepository:
             if i.publish_date is not None
             and i.publish_date <= today
             and _in_region(region_code or "", i.region_code)
+            and plan_id in (None, i.plan_id)
             and (after_id is None or i.id < after_id)
         )
         newest_first = sorted(found, key=lambda i: i.id, reverse=True)[:limit]

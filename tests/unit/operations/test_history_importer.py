@@ -87,7 +87,7 @@ def test_the_documented_example_imports_cleanly_into_outboxes_and_registry(setti
     summary, problems = run_import(settings, lines)
 
     assert problems == []
-    assert summary.imported == {"enterprises": 5, "complaints": 3, "inspections": 3}
+    assert summary.imported == {"enterprises": 5, "complaints": 3, "inspections": 3, "scoring": 0}
     events = [from_json_line(line) for line in lines]
     for service, source in (
         ("enterprises", "enterprises"),
@@ -169,13 +169,13 @@ def _at(event: Event, when: datetime) -> Event:
                 valid_uscc(1),
                 events_pb2.GradeChanged(grade=scoring_pb2.Grade(level=scoring_pb2.GRADE_LEVEL_A)),
             ),
-            "GradeChanged is a scoring decision and is not imported",
+            "GradeChanged is a grade, not a decision, and is not imported",
         ),
         (
             lambda: new_event(
                 "//x", valid_uscc(1), events_pb2.CreditRepairGranted(rule_code="SERIOUS_VIOLATION")
             ),
-            "CreditRepairGranted is a scoring decision",
+            "CreditRepairGranted: credit_repair: must look like enterprises/{uscc}/creditRepairs/{id}",
         ),
         (
             lambda: _at(enterprise_registered(valid_uscc(2)), datetime.now(UTC) + timedelta(days=3)),

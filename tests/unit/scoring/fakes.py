@@ -13,15 +13,22 @@ from integrity.complaints.v1 import complaints_pb2
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
-from services.scoring.domain.appeals import PENDING, Appeal
+from services.scoring.domain.appeals import Appeal, OverrideReview
+from services.scoring.domain.dishonesty import DishonestyListing
 from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
-from services.scoring.domain.repairs import CreditRepair
+from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
 from shared.events import Event, new_event
 from shared.regions import region_prefix
 from shared.unit_of_work import StorageConflict
 from shared.uscc import with_check_character
+from tests.unit.scoring.fake_decisions import (
+    FakeAppealRepository,
+    FakeCreditRepairRepository,
+    FakeDishonestyListingRepository,
+    FakeRepairApplicationRepository,
+)
 
 # --- the fake unit of work ----------------------------------------------------------------------------
 
@@ -130,41 +137,6 @@ def _matches(risk_filter: RiskFilter, enterprise: ProjectedEnterprise, grade: Gr
     )
 
 
-class FakeAppealRepository:
-    def __init__(self, rows: dict[str, Appeal]) -> None:
-        self.rows = rows
-
-    def get(self, appeal_id: str) -> Appeal | None:
-        return self.rows.get(appeal_id)
-
-    def by_request_id(self, uscc: str, request_id: str) -> Appeal | None:
-        return next((a for a in self.rows.values() if (a.uscc, a.request_id) == (uscc, request_id)), None)
-
-    def pending_of(self, uscc: str) -> Appeal | None:
-        return next((a for a in self.rows.values() if a.uscc == uscc and a.state == PENDING), None)
-
-    def add(self, appeal: Appeal) -> None:
-        self.rows[appeal.id] = appeal
-
-    def save(self, appeal: Appeal, expected_state: str) -> bool:
-        assert appeal.id in self.rows  # an appeal is saved after it was read
-        if self.rows[appeal.id].state != expected_state:
-            return False
-        self.rows[appeal.id] = appeal
-        return True
-
-
-class FakeCreditRepairRepository:
-    def __init__(self, rows: dict[str, CreditRepair]) -> None:
-        self.rows = rows
-
-    def by_request_id(self, uscc: str, request_id: str) -> CreditRepair | None:
-        return next((r for r in self.rows.values() if (r.uscc, r.request_id) == (uscc, request_id)), None)
-
-    def add(self, repair: CreditRepair) -> None:
-        self.rows[repair.id] = repair
-
-
 @dataclass
 class FakeScoringUnitOfWork:
     """Entering copies the committed state into the repositories; `commit` copies it back and publishes
@@ -176,7 +148,10 @@ class FakeScoringUnitOfWork:
     grade_rows: dict[str, Grade] = field(default_factory=dict)
     grade_history: list[tuple[GradeChange, str]] = field(default_factory=list)
     appeal_rows: dict[str, Appeal] = field(default_factory=dict)
+    review_rows: dict[str, list[OverrideReview]] = field(default_factory=dict)
     repair_rows: dict[str, CreditRepair] = field(default_factory=dict)
+    application_rows: dict[str, RepairApplication] = field(default_factory=dict)
+    listing_rows: dict[str, DishonestyListing] = field(default_factory=dict)
     published: list[tuple[str, Event]] = field(default_factory=list)
     committed_events: int = 0
     entered: int = 0
@@ -195,8 +170,10 @@ class FakeScoringUnitOfWork:
         self.enterprises = FakeEnterpriseRepository(enterprises)
         self.history = FakeHistoryRepository(dict(self.history_rows))
         self.grades = FakeGradeRepository(dict(self.grade_rows), list(self.grade_history), enterprises)
-        self.appeals = FakeAppealRepository(dict(self.appeal_rows))
+        self.appeals = FakeAppealRepository(dict(self.appeal_rows), dict(self.review_rows), enterprises)
         self.repairs = FakeCreditRepairRepository(dict(self.repair_rows))
+        self.applications = FakeRepairApplicationRepository(dict(self.application_rows), enterprises)
+        self.listings = FakeDishonestyListingRepository(dict(self.listing_rows), enterprises)
         self._staged: list[tuple[str, Event]] = []
 
     def add_event(self, topic: str, event: Event) -> None:
@@ -219,7 +196,10 @@ class FakeScoringUnitOfWork:
         self.grade_rows = dict(self.grades.current)
         self.grade_history = list(self.grades.history)
         self.appeal_rows = dict(self.appeals.rows)
+        self.review_rows = dict(self.appeals.reviews)
         self.repair_rows = dict(self.repairs.rows)
+        self.application_rows = dict(self.applications.rows)
+        self.listing_rows = dict(self.listings.rows)
         self.published.extend(self._staged)
         self.committed_events += len(self._staged)
         self.commits += 1

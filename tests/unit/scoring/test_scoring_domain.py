@@ -28,7 +28,7 @@ def test_provisional_grade_for_a_new_enterprise() -> None:
     assert grade.violation_probability == pytest.approx(1 / 51)
     assert (grade.model_version, grade.policy_version, grade.feature_version) == (
         MODEL_VERSION,
-        "policy-v2",
+        "policy-v3",
         FEATURE_VERSION,
     )
 

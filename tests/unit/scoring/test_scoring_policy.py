@@ -22,7 +22,7 @@ def document() -> dict[str, Any]:
 
 def test_shipped_policy_loads() -> None:
     policy = load_policy()
-    assert policy.version == "policy-v2"
+    assert policy.version == "policy-v3"
     assert policy.provisional_level == GradeLevel.B
     assert policy.provisional_reason.code == "NO_HISTORY"
     assert policy.provisional_reason.text_zh == "暂无检查或查实投诉记录，首次检查前为暂定等级。"

@@ -79,7 +79,7 @@ def test_get_grade(servicer, engine) -> None:
     assert grade.name == f"enterprises/{code}/grade"
     assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional and grade.score == 600
     assert grade.reasons[0].code == "NO_HISTORY" and grade.reasons[0].text_zh
-    assert grade.policy_version == "policy-v2" and grade.model_version == "scorecard-v1-expert"
+    assert grade.policy_version == "policy-v3" and grade.model_version == "scorecard-v1-expert"
     assert grade.feature_version == FEATURE_VERSION
     assert grade.violation_probability == pytest.approx(1 / 51)
     assert grade.as_of.seconds > 0

@@ -39,8 +39,10 @@ Evidence read by the policy's hard rules (not scorecard features): the latest se
 overdue-or-failed instrument counts (of the last inspection that checked instruments, and of the registry).
 A granted credit repair (CreditRepairGranted) clears the evidence of its rule that occurred before it;
 repairing SERIOUS_VIOLATION also removes those serious violations from `violation_severity` (credit
-repair removes the negative record), while other violations keep weighing on the score. The latest
-GradeOverridden (an accepted appeal) sets the level until it expires, whatever the rest says.
+repair removes the negative record), while other violations keep weighing on the score. A listing on the
+serious-dishonesty list (DishonestyListed) is evidence from its effective time until its removal
+(DishonestyRemoved). The latest GradeOverridden (an accepted appeal) sets the level until it expires, or
+until a regulator's review (OverrideReviewed) shortens or lifts it, whatever the rest says.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ HISTORY_TYPES = frozenset(
         "rectification_overdue",
         "credit_repair_granted",
         "grade_overridden",
+        "override_reviewed",
+        "dishonesty_listed",
+        "dishonesty_removed",
     }
 )
 
@@ -138,6 +143,8 @@ class Features:
     last_serious_violation: datetime | None = None
     last_refused_inspection: datetime | None = None
     last_false_capability: datetime | None = None
+    # Since when the enterprise is on the serious-dishonesty list (its latest active listing); None: not.
+    dishonesty_listed_since: datetime | None = None
     instruments_checked: int = 0
     instruments_bad: int = 0
     registry_instruments: int = 0

@@ -93,7 +93,8 @@ class _Accumulator:
         self.last_serious: datetime | None = None
         self.last_refused: datetime | None = None
         self.last_false_capability: datetime | None = None
-        self.override: tuple[int, datetime] | None = None
+        self.override: tuple[int, datetime, str] | None = None  # (level, until, the appeal that set it)
+        self.listings: dict[str, datetime] = {}  # active serious-dishonesty listings -> effective time
         self.moment = as_of  # when the event being folded in occurred (set before each handler)
 
     def age_days(self, moment: datetime) -> float:
@@ -226,7 +227,20 @@ class _Accumulator:
             self.last_false_capability = None
 
     def on_grade_overridden(self, event: events_pb2.Event, payload: events_pb2.GradeOverridden) -> None:
-        self.override = (int(payload.level), payload.expire_time.ToDatetime(tzinfo=UTC))
+        self.override = (int(payload.level), payload.expire_time.ToDatetime(tzinfo=UTC), payload.appeal)
+
+    def on_override_reviewed(self, event: events_pb2.Event, payload: events_pb2.OverrideReviewed) -> None:
+        if self.override is not None and self.override[2] == payload.appeal:  # a later override stands
+            level, _, appeal = self.override
+            self.override = (level, payload.expire_time.ToDatetime(tzinfo=UTC), appeal)
+
+    # -- the serious-dishonesty list -----------------------------------------------------------------
+
+    def on_dishonesty_listed(self, event: events_pb2.Event, payload: events_pb2.DishonestyListed) -> None:
+        self.listings[payload.listing] = self.moment
+
+    def on_dishonesty_removed(self, event: events_pb2.Event, payload: events_pb2.DishonestyRemoved) -> None:
+        self.listings.pop(payload.listing, None)
 
     # -- result --------------------------------------------------------------------------------------
 
@@ -265,6 +279,7 @@ class _Accumulator:
             last_serious_violation=self.last_serious,
             last_refused_inspection=self.last_refused,
             last_false_capability=self.last_false_capability,
+            dishonesty_listed_since=max(self.listings.values(), default=None),
             instruments_checked=self.instruments[0] if self.instruments else 0,
             instruments_bad=self.instruments[1] if self.instruments else 0,
             registry_instruments=registry_total,
