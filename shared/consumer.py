@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateKeyError
 from sqlmodel import Session
 
+from shared import metrics
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
 from shared.inbox import already_processed, mark_processed, processed_among
 from shared.topics import dead_letter
+from shared.tracing import processing
 
 log = logging.getLogger("integrity.consumer")
 
@@ -123,10 +126,13 @@ class EventConsumer:
         records = [record for partition_records in batches.values() for record in partition_records]
         if not records or self._stopping.is_set():
             return
+        started = time.perf_counter()
         stop = self._process(records)
+        metrics.CONSUMER_BATCH_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
         done, undone = records[:stop], records[stop:]
         if done:
             self._commit(consumer, _next_offsets(done))
+            metrics.observe_lag(self.group_id, consumer)
         if undone:
             # Transient failure: come back to the first record not done with, in every partition.
             for partition, offset in _first_offsets(undone).items():
@@ -178,7 +184,7 @@ class EventConsumer:
             try:
                 pending.append(_Pending(index, record, decode(record.value)))
             except InvalidEvent as exc:
-                if not self._dead_letter(record, str(exc)):
+                if not self._dead_letter(record, str(exc), "undecodable"):
                     # Keep the records before it; a later retry may dead-letter some twice (at least once).
                     return _first_of(self._apply_valid(pending), index)
         return _first_of(self._apply_valid(pending), len(records))
@@ -200,7 +206,7 @@ class EventConsumer:
                 del pending[position]
                 continue
             poison = not is_transient(error)
-            if poison and self._dead_letter(failed.record, describe(error)):
+            if poison and self._dead_letter(failed.record, describe(error), _reason(error)):
                 del pending[position]
                 continue
             if not poison:
@@ -219,19 +225,22 @@ class EventConsumer:
         """Runs the handler for every record not yet processed and commits once; on failure rolls back
         everything and returns (position in `pending` of the record that failed, the error). A failed
         commit is tied to no record: it comes back as a _CommitFailed at position 0, always retried."""
+        applied: list[str] = []  # the topic of each event applied, counted once the commit succeeds
         with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})
             for position, item in enumerate(pending):
                 if item.event.id in seen:
                     continue  # processed before, or a duplicate earlier in this batch
                 try:
-                    self.handler(uow, item.event, item.record.topic)
+                    with processing(item.record.topic, item.record.headers, item.event.id):
+                        self.handler(uow, item.event, item.record.topic)
                     # Flushes the handler's writes, and raises on an id a concurrent consumer recorded
                     # meanwhile: the duplicate is pinned to its own record.
                     mark_processed(uow.session, item.event.id, item.record.topic)
                 except Exception as exc:
                     return position, exc
                 seen.add(item.event.id)
+                applied.append(item.record.topic)
                 log.debug(
                     "processed event %s (%s) from %s", item.event.id, item.event.type, _where(item.record)
                 )
@@ -239,13 +248,15 @@ class EventConsumer:
                 uow.commit()
             except Exception as exc:
                 return 0, _CommitFailed(exc)  # retry the whole batch after a pause
+        for topic in applied:
+            metrics.CONSUMED.labels(self.group_id, topic).inc()
         return None
 
     def _processed_elsewhere(self, event_id: str) -> bool:
         with Session(self.engine) as session:
             return already_processed(session, event_id)
 
-    def _dead_letter(self, record: ConsumerRecord, error: str) -> bool:
+    def _dead_letter(self, record: ConsumerRecord, error: str, reason: str = "rejected") -> bool:
         target = dead_letter(record.topic)
         headers = [
             *(record.headers or []),
@@ -263,6 +274,7 @@ class EventConsumer:
             log.exception("could not dead-letter %s[%d]@%d", record.topic, record.partition, record.offset)
             self._close_producer()
             return False
+        metrics.DEAD_LETTERS.labels(self.group_id, record.topic, reason).inc()
         log.warning(
             "invalid record %s[%d]@%d sent to %s: %s",
             record.topic,
@@ -341,6 +353,11 @@ class _Pending:
     index: int
     record: ConsumerRecord
     event: Event
+
+
+def _reason(error: BaseException) -> str:
+    """The dead-letter reason as a metric label: few values, never the message."""
+    return "rejected" if isinstance(error, InvalidEvent) else type(error).__name__
 
 
 def _first_of(failure: int | None, otherwise: int) -> int:

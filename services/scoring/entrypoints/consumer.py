@@ -7,6 +7,7 @@ outbox row commit together or not at all.
 
 from __future__ import annotations
 
+from services.scoring.adapters.metrics import observe_event_to_grade
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
@@ -21,3 +22,4 @@ class ScoringEventHandler:
 
     def __call__(self, uow: ScoringUoW, event: Event, topic: str) -> None:
         ingest(uow, self.policy, event)
+        observe_event_to_grade(event)
