@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from integrity.events.v1 import events_pb2
 from operations import catalogue
 from shared.cloudevents import to_json_line
-from shared.db import make_engine
+from shared.db import make_engine, missing_sqlite_file
 from shared.events import Event
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
@@ -45,7 +45,8 @@ def export_history(settings: Settings, out: TextIO, *, since: datetime | None = 
 def source_events(settings: Settings) -> Iterator[Event]:
     """Every event the publishing services own in an import (the source services' events and scoring's
     decisions on grades, never its GradeChanged), in (occurred_at, id) order."""
-    services = catalogue.publishers()
+    # A service database that was never made holds no events (and reading it must not make it).
+    services = [s for s in catalogue.publishers() if not missing_sqlite_file(settings.database_url(s.name))]
     engines = [make_engine(settings.database_url(service.name)) for service in services]
     try:
         owned = [[_TYPE_OF[kind] for kind in service.history.owns] for service in services]

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.engine import make_url
 
-from shared.db import make_engine
+from shared.db import make_engine, missing_sqlite_file
 from shared.events import Event
 from shared.settings import Settings
 
@@ -71,13 +70,7 @@ def registered_histories(events: Iterator[Event]) -> list[list[Event]]:
 def _scored_enterprises(url: str) -> int:
     """Enterprises in the scoring database's projection; 0 when it has none or does not exist (a missing
     SQLite file is not created)."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if (
-        parsed.get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and not Path(database).exists()
-    ):
+    if missing_sqlite_file(url):
         return 0
     from services.scoring.adapters.tables import EnterpriseProjection
 
