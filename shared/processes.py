@@ -11,9 +11,11 @@ Who does what, and why:
 - Process 0 starts first, alone: it creates a new, empty database's schema (the others never race a
   migration) and fails the whole start when the app cannot be built. Then the others are forked.
 - Only process 0 runs the app's `workers`: the outbox relay, the event consumer, inspections' overdue
-  check. They write, and the guarantees were built for one of each: one relay publishes the outbox in
-  order and once (two would race for the same rows); the consumer's scale-out is the consumer group's
-  business (partitions), not the gRPC port's; a periodic check is no load. A write answered by another
+  check. They are not CPU-bound work the processes exist for, and one per pod is what the deployment's
+  guarantees were measured with: two relays on one outbox race for the same rows (the consumers' inbox
+  absorbs a row sent twice, as between replicas, but every extra relay adds duplicates and polling);
+  more consumers are the consumer group's business (partitions, replicas), not the gRPC port's; a
+  periodic check once a minute is no load. A write answered by another
   process wakes no relay: process 0's finds it at its next poll (INTEGRITY_RELAY_POLL_SECONDS, 0.2 s).
 - Every process runs the app's `per_process` workers: caches of its own (scoring's grade counts snapshot
   behind SummarizeGrades), so every process answers from memory.
