@@ -68,7 +68,8 @@ def build_app(
     return ServiceApp(
         manifest=SERVICE,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)],
-        workers=[consumer, relay, refresher],
+        workers=[consumer, relay],
+        per_process=[refresher],  # each process's snapshot, for the SummarizeGrades it answers
         on_stop=[engine.dispose],
         settings=settings,
         readings=[grade_readings(engine)],
