@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from learning.champion import score_dataset, violation_probability
+from learning.champion import ChampionModel
 from learning.dataset import Dataset
+from learning.grading import graded_risk, levels, without_hard_rules
+from learning.scorecard_file import score_dataset, violation_probability
+from services.scoring.domain.grades import GradeCutoffs
 from services.scoring.domain.policy import Policy
 
 DAY = np.timedelta64(86_400_000_000, "us")
@@ -167,61 +170,90 @@ def date_order(test: Dataset) -> Evaluation:
 @dataclass
 class BacktestReport:
     cutoff: datetime
+    label: str
     train_rows: int
     test_rows: int
     train_violation_rate: float
     test_violation_rate: float
     rows: list[Evaluation]
+    cutoffs: GradeCutoffs | None = None
+    shares: dict[str, dict[str, float]] = field(default_factory=dict)  # of the population at the cut-off
+    feature_report: list[dict[str, object]] = field(default_factory=list)
 
     def by_name(self, name: str) -> Evaluation:
         return next(row for row in self.rows if row.name == name)
 
+    def gap(self, name: str, baseline: str) -> float:
+        """AUC of `name` minus AUC of `baseline`."""
+        return self.by_name(name).auc - self.by_name(baseline).auc
+
+
+CHAMPION, CHALLENGER, GRADED, GRADED_NO_RULES, LOGISTIC = (
+    "champion",
+    "challenger",
+    "graded",
+    "graded, no hard rules",
+    "plain logistic",
+)
+
 
 def split(dataset: Dataset, cutoff: datetime) -> tuple[Dataset, Dataset]:
-    moment = np.datetime64(cutoff.replace(tzinfo=None), "us")
+    moment = np.datetime64(cutoff.astimezone(UTC).replace(tzinfo=None), "us")
     before = dataset.inspected_at < moment
     return dataset.subset(before), dataset.subset(~before)
 
 
 def backtest(
     dataset: Dataset,
+    population: Dataset,
     cutoff: datetime,
     policy: Policy,
     *,
+    label: str | None = None,
     truth: Mapping[str, float] | None = None,
     integrity: Mapping[str, float] | None = None,
     challenger_params: object | None = None,
     champion_params: object | None = None,
 ) -> BacktestReport:
-    """Trains champion and challenger on the rows before `cutoff` and evaluates them (the champion as
-    its exported, reloaded scorecard) on the rows from `cutoff` on. A demo province's truth adds two rows:
-    `truth` (inspection name -> true violation probability) the "oracle", and `integrity` (USCC -> hidden
-    integrity) the "hidden integrity" ranking, least integrity first."""
+    """Trains on the rows before `cutoff` and ranks the rows from it on: the champion (its exported,
+    reloaded integer scorecard), the challenger, the graded ranking a regulator sees (level by the
+    service's policy layer at cut-offs resolved against `population`, the enterprises registered at the
+    cut-off; then probability), the same without the hard rules, a plain logistic regression on the same
+    rows and features, and date order. A demo province's truth adds "oracle" (`truth`: inspection name
+    -> true violation probability) and "hidden integrity" (`integrity`: USCC -> integrity)."""
+    from learning.baseline import plain_logistic
     from learning.challenger import ChallengerParams, fit_challenger
-    from learning.champion import ChampionParams, export_and_reload, fit_champion
+    from learning.fitting import fit_scorecard
 
+    dataset = dataset.relabel(label or policy.label)
     train, test = split(dataset, cutoff)
     if not len(train) or not len(test):
         raise ValueError(f"cut-off {cutoff.date()} leaves {len(train)} training and {len(test)} test rows")
-    champion = fit_champion(train, champion_params or ChampionParams())  # type: ignore[arg-type]
-    scorecard = export_and_reload(champion, policy, "scorecard-backtest")
-    test_scores = score_dataset(scorecard, test)
-    train_scores = score_dataset(scorecard, train)
-    champion_probability = violation_probability(policy, test_scores)
-    rows = [
-        evaluate("champion", test, champion_probability, champion_probability, psi(train_scores, test_scores))
-    ]
+    fitted = fit_scorecard(train, population, policy, "scorecard-backtest", champion_params)  # type: ignore[arg-type]
+    scale = policy.score_scale
+    test_scores = score_dataset(fitted.scorecard, test)
+    probability = violation_probability(scale, test_scores)
+    train_scores = score_dataset(fitted.scorecard, train)
+    rows = [evaluate(CHAMPION, test, probability, probability, psi(train_scores, test_scores))]
     challenger = fit_challenger(train, challenger_params or ChallengerParams())  # type: ignore[arg-type]
     challenger_probability = challenger.predict_proba(test)
     rows.append(
         evaluate(
-            "challenger",
+            CHALLENGER,
             test,
             challenger_probability,
             challenger_probability,
             psi(challenger.predict_proba(train), challenger_probability),
         )
     )
+    for name, graded_policy in (
+        (GRADED, fitted.policy),
+        (GRADED_NO_RULES, without_hard_rules(fitted.policy)),
+    ):
+        level, moved = levels(graded_policy, test_scores, test)
+        rows.append(evaluate(name, test, graded_risk(level, violation_probability(scale, moved))))
+    logistic = plain_logistic(train, test)
+    rows.append(evaluate(LOGISTIC, test, logistic, logistic))
     rows.append(date_order(test))
     if truth is not None:
         known = np.array([name in truth for name in test.inspection])
@@ -231,16 +263,27 @@ def backtest(
     if integrity is not None and all(uscc in integrity for uscc in test.uscc):
         hidden = np.array([integrity[uscc] for uscc in test.uscc], dtype=float)
         rows.append(evaluate("hidden integrity", test, -hidden))
-    return BacktestReport(cutoff, len(train), len(test), train.violation_rate, test.violation_rate, rows)
+    return BacktestReport(
+        cutoff,
+        dataset.label_name,
+        len(train),
+        len(test),
+        train.violation_rate,
+        test.violation_rate,
+        rows,
+        fitted.cutoffs,
+        fitted.shares,
+        feature_report(fitted.model),
+    )
 
 
 def format_report(report: BacktestReport) -> str:
     lines = [
-        f"backtest: train before {report.cutoff.date()} ({report.train_rows} inspections, "
-        f"violation rate {report.train_violation_rate:.1%}), test from it ({report.test_rows} inspections, "
-        f"violation rate {report.test_violation_rate:.1%})",
+        f"backtest, label {report.label}: train before {report.cutoff.date()} "
+        f"({report.train_rows} inspections, violation rate {report.train_violation_rate:.1%}), "
+        f"test from it ({report.test_rows} inspections, violation rate {report.test_violation_rate:.1%})",
         "",
-        f"{'ranking':<16} {'AUC':>6} {'top10% hits':>11} {'lift':>5} {'days earlier':>12} {'1st half':>8} "
+        f"{'ranking':<22} {'AUC':>6} {'top10% hits':>11} {'lift':>5} {'days earlier':>12} {'1st half':>8} "
         f"{'Brier':>7} {'ECE':>6} {'PSI':>6}",
     ]
 
@@ -249,14 +292,25 @@ def format_report(report: BacktestReport) -> str:
 
     for row in report.rows:
         lines.append(
-            f"{row.name:<16} {number(row.auc, '.3f'):>6} {row.top_decile.hit_rate:>11.1%} "
+            f"{row.name:<22} {number(row.auc, '.3f'):>6} {row.top_decile.hit_rate:>11.1%} "
             f"{row.top_decile.lift:>5.2f} {number(row.schedule.mean_days_earlier, '.1f'):>12} "
             f"{number(row.schedule.first_half_share, '.1%'):>8} {number(row.brier, '.4f'):>7} "
             f"{number(row.ece, '.4f'):>6} {number(row.psi, '.3f'):>6}"
             + (f" ({stability_band(row.psi)})" if not math.isnan(row.psi) else "")
         )
+    lines += ["", *acceptance_lines(report)]
+    if report.cutoffs is not None:
+        cutoffs = report.cutoffs
+        lines += [
+            "",
+            f"cut-offs A >= {cutoffs.a}, B >= {cutoffs.b}, C >= {cutoffs.c}; "
+            + describe_shares(report.shares),
+        ]
+    idle = [f"{f['feature']} ({f['status']})" for f in report.feature_report if f["status"] != "used"]
+    if idle:
+        lines += ["", "features not used by the champion: " + ", ".join(idle)]
     for row in report.rows:
-        if row.reliability and row.name != "oracle":
+        if row.reliability and row.name == CHAMPION:
             lines += ["", f"calibration of {row.name} (deciles of predicted probability):"]
             lines.append(f"  {'predicted':>15} {'rows':>7} {'mean predicted':>14} {'observed':>8}")
             for b in row.reliability:
@@ -265,3 +319,31 @@ def format_report(report: BacktestReport) -> str:
                     f"{b.mean_predicted:>14.3f} {b.observed_rate:>8.3f}"
                 )
     return "\n".join(lines)
+
+
+def acceptance_lines(report: BacktestReport) -> list[str]:
+    """The two rules of issue 11: the champion within 0.005 AUC of the plain logistic regression on the
+    same rows; the graded ranking within 0.01 of the champion's own (with the hard rules)."""
+    champion_gap = report.gap(CHAMPION, LOGISTIC)
+    graded_gap = report.gap(GRADED, CHAMPION)
+    rules_cost = report.gap(GRADED, GRADED_NO_RULES)
+    return [
+        f"champion - plain logistic: {champion_gap:+.4f} AUC "
+        f"({'ok' if champion_gap >= -0.005 else 'FAILS'}, at least -0.005)",
+        f"graded - champion: {graded_gap:+.4f} AUC ({'ok' if graded_gap >= -0.01 else 'FAILS'}, "
+        f"at least -0.01); the hard rules cost {-rules_cost:+.4f}",
+    ]
+
+
+def describe_shares(shares: dict[str, dict[str, float]]) -> str:
+    if not shares:
+        return "no population to grade"
+
+    def listed(values: dict[str, float]) -> str:
+        return " ".join(f"{level} {share:.1%}" for level, share in values.items())
+
+    return f"population by score {listed(shares['by_score'])}; graded (hard rules) {listed(shares['graded'])}"
+
+
+def feature_report(model: ChampionModel) -> list[dict[str, object]]:
+    return [{"feature": f.feature, "status": f.status, "iv": round(f.iv, 4)} for f in model.features]

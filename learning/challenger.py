@@ -1,9 +1,12 @@
-"""The challenger: gradient boosting (HistGradientBoostingClassifier) with the scorecard's monotone risk
-directions as constraints, calibrated by isotonic regression on the latest slice of the training window.
+"""The challenger: gradient boosting (HistGradientBoostingClassifier) on the champion's features, with the
+catalogue's fixed risk directions as monotone constraints (none where the direction is learned, "auto"),
+calibrated by isotonic regression on the latest slice of the training window.
 
-Categoricals (subject type, size class) are integer codes over a vocabulary fixed at training time,
-treated as categorical by the booster and left unconstrained. Missing numeric values stay NaN (the
-booster learns where they go). Stored with skops (no pickle): loading names every type it may build.
+Categoricals are integer codes over a vocabulary fixed at training time (the 250 most frequent values;
+the rest count as missing), treated as categorical by the booster and left unconstrained. Missing numeric
+values stay NaN (the booster learns where they go). Stored with skops (no pickle): loading names every
+type it may build. It is the drift alarm: when it pulls ahead of the champion, the champion's bins are
+out of date (REPORT of issue 11, B6).
 """
 
 from __future__ import annotations
@@ -70,25 +73,28 @@ class Challenger:
         return np.asarray(self.calibrator.predict(raw), dtype=float)
 
 
+MAX_CATEGORIES = 250  # the booster's categorical features take fewer than 255 values
+
+
 def feature_matrix(dataset: Dataset, vocabularies: dict[str, list[str]]) -> np.ndarray:
     columns = [dataset.numeric]
     for name in CATEGORICAL_FEATURES:
         codes = {category: float(code) for code, category in enumerate(vocabularies[name])}
-        columns.append(np.array([codes.get(v, np.nan) for v in dataset.column(name)], dtype=float)[:, None])
+        column = dataset.column(name)
+        columns.append(np.array([codes.get(str(v), np.nan) for v in column], dtype=float)[:, None])
     return np.hstack(columns)
 
 
 def monotonic_constraints() -> list[int]:
-    numeric = [1 if RISK_DIRECTION[name] == "increasing" else -1 for name in NUMERIC_FEATURES]
+    sign = {"increasing": 1, "decreasing": -1, "auto": 0}
+    numeric = [sign[RISK_DIRECTION[name]] for name in NUMERIC_FEATURES]
     return numeric + [0] * len(CATEGORICAL_FEATURES)
 
 
 def fit_challenger(dataset: Dataset, params: ChallengerParams = ChallengerParams()) -> Challenger:
     """Fits the booster on the earlier rows and the isotonic calibration on the latest ones (by time, as
     it will be used: on inspections after the training window)."""
-    vocabularies = {
-        name: sorted({v for v in dataset.column(name) if v is not None}) for name in CATEGORICAL_FEATURES
-    }
+    vocabularies = {name: _vocabulary(dataset.column(name)) for name in CATEGORICAL_FEATURES}
     order = np.argsort(dataset.inspected_at, kind="stable")
     split = int(len(order) * (1.0 - params.calibration_share))
     fit_rows, calibration_rows = order[:split], order[split:]
@@ -114,6 +120,12 @@ def fit_challenger(dataset: Dataset, params: ChallengerParams = ChallengerParams
     calibrator = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     calibrator.fit(raw, dataset.label[calibration_rows])
     return Challenger(booster, calibrator, vocabularies)
+
+
+def _vocabulary(column: np.ndarray) -> list[str]:
+    values, counts = np.unique(np.array([str(v) for v in column if v is not None]), return_counts=True)
+    frequent = values[np.argsort(-counts, kind="stable")][:MAX_CATEGORIES]
+    return sorted(str(v) for v in frequent)
 
 
 def save_challenger(challenger: Challenger, path: Path) -> None:

@@ -40,6 +40,17 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def missing_sqlite_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist: a reader should not create it by connecting."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database).exists()
+    )
+
+
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
     """Creates the given tables (each service creates only its own, though all share one MetaData).
     Tables that belong together come together: the outbox brings its relay's watermarks."""

@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from integrity.events.v1 import events_pb2
 from operations import catalogue
 from shared.cloudevents import to_json_line
-from shared.db import make_engine
+from shared.db import make_engine, missing_sqlite_file
 from shared.events import Event
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
@@ -33,19 +33,26 @@ _TYPE_OF = {field.name: field.message_type.full_name for field in _PAYLOAD.field
 
 def export_history(settings: Settings, out: TextIO, *, since: datetime | None = None) -> int:
     """Writes the events that occurred at or after `since` (all when None); returns how many."""
-    services = catalogue.publishers()
+    count = 0
+    for event in source_events(settings):
+        if since is not None and event.occurred_at.ToDatetime(tzinfo=UTC) < since:
+            continue
+        out.write(to_json_line(event) + "\n")
+        count += 1
+    return count
+
+
+def source_events(settings: Settings) -> Iterator[Event]:
+    """Every event the publishing services own in an import (the source services' events and scoring's
+    decisions on grades, never its GradeChanged), in (occurred_at, id) order."""
+    # A service database that was never made holds no events (and reading it must not make it).
+    services = [s for s in catalogue.publishers() if not missing_sqlite_file(settings.database_url(s.name))]
     engines = [make_engine(settings.database_url(service.name)) for service in services]
     try:
-        # Only what each service owns in an import: scoring's outbox also holds its GradeChanged events.
         owned = [[_TYPE_OF[kind] for kind in service.history.owns] for service in services]
         streams = [_outbox_events(engine, types) for engine, types in zip(engines, owned, strict=True)]
-        count = 0
         for _key, event in heapq.merge(*streams, key=lambda pair: pair[0]):
-            if since is not None and event.occurred_at.ToDatetime(tzinfo=UTC) < since:
-                continue
-            out.write(to_json_line(event) + "\n")
-            count += 1
-        return count
+            yield event
     finally:
         for engine in engines:
             engine.dispose()

@@ -34,7 +34,7 @@ from services.enterprises.domain.declarations import CommitmentDraft
 from services.enterprises.use_cases import declarations, enterprises
 from services.inspections.adapters.tables import TABLES as INSPECTION_TABLES
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
-from services.inspections.domain.inspections import Findings, InstrumentFinding
+from services.inspections.domain.findings import Findings, InstrumentFinding
 from services.inspections.domain.plans import validate_plan_request
 from services.inspections.use_cases.inspections import (
     complete_inspection,

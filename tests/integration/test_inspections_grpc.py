@@ -122,7 +122,7 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
             request = P.CompleteInspectionRequest(
                 name=inspection.name,
                 outcome=P.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
-                findings=P.Findings(inspection_refused=True),
+                findings=P.Findings(inspection_refused=True, minor_findings=1, serious_findings=1),
                 penalty_reference="西市监罚〔2026〕1号",
             )
             request.rectification_deadline.FromDatetime(datetime.now(UTC) + timedelta(days=30))
@@ -140,6 +140,7 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
             as_lead = _bearer(settings, Role.INSPECTOR, subject=assigned[0], region="610100")
             done = stub.CompleteInspection(request, metadata=as_lead, timeout=10).inspection
             assert done.state == P.INSPECTION_STATE_RECTIFYING
+            assert (done.findings.minor_findings, done.findings.serious_findings) == (1, 1)
 
             published = stub.ListPublishedResults(
                 P.ListPublishedResultsRequest(region_code="610100"), timeout=10

@@ -190,12 +190,12 @@ def test_a_regulator_works_through_the_appeal_queue_and_reviews_an_override(desk
     )
     assert done.previous_expire_time == accept.override_expire_time
 
-    # Lifted: the policy's grade again (the serious violation's D), and nothing left to review.
+    # Lifted: the policy's grade again (the serious violation holds it at C), and nothing left to review.
     lift = S.ReviewAppealOverrideRequest(
         name=first.name, action=S.OVERRIDE_REVIEW_ACTION_LIFT, reason="整改未完成"
     )
     lifted = desk.stub.ReviewAppealOverride(lift, metadata=desk.xian)
-    assert lifted.grade.level == S.GRADE_LEVEL_D and desk.grade(XIAN_A).level == S.GRADE_LEVEL_D
+    assert lifted.grade.level == S.GRADE_LEVEL_C and desk.grade(XIAN_A).level == S.GRADE_LEVEL_C
     assert [r.action for r in lifted.appeal.override_reviews] == [
         S.OVERRIDE_REVIEW_ACTION_SHORTEN,
         S.OVERRIDE_REVIEW_ACTION_LIFT,
@@ -230,7 +230,8 @@ def apply(
 
 
 def test_an_enterprise_applies_for_credit_repair_and_a_regulator_decides(desk: Desk) -> None:
-    assert desk.grade(XIAN_A).level == S.GRADE_LEVEL_D
+    before = desk.grade(XIAN_A)
+    assert before.level == S.GRADE_LEVEL_C and before.reasons[0].code == "SERIOUS_VIOLATION"
     # No letter: refused by field, nothing recorded. Too early (B's violation is 20 days old): refused.
     no_letter = S.CreateCreditRepairApplicationRequest(
         parent=f"enterprises/{XIAN_A}",
@@ -301,7 +302,7 @@ def test_an_enterprise_applies_for_credit_repair_and_a_regulator_decides(desk: D
     assert decided.state == S.CREDIT_REPAIR_APPLICATION_STATE_GRANTED
     assert (decided.decided_by, decided.decision_reason) == ("wang.li", "整改到位，同意修复")
     assert decided.credit_repair == granted.credit_repair.name
-    assert granted.credit_repair.grade.level < S.GRADE_LEVEL_D
+    assert granted.credit_repair.grade.score > before.score  # the serious record no longer weighs
     assert desk.grade(XIAN_A).level == granted.credit_repair.grade.level
     assert "SERIOUS_VIOLATION" not in [r.code for r in desk.grade(XIAN_A).reasons]
     repaired = [e for e in desk.outbox() if e.WhichOneof("payload") == "credit_repair_granted"]

@@ -167,8 +167,8 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     grade = scoring.wait_for_grade(uscc)
     assert grade.name == f"enterprises/{uscc}/grade"
     assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional
-    assert [r.code for r in grade.reasons] == ["NO_HISTORY"]
-    assert grade.policy_version == "policy-v3"
+    assert grade.reasons[0].code == "NO_HISTORY"
+    assert grade.policy_version == "policy-v3" and grade.label == "major_or_worse"
 
     # An enterprise reads its own grade, not another's.
     assert scoring.get_grade(uscc, Role.ENTERPRISE, uscc=uscc).level == scoring_pb2.GRADE_LEVEL_B
@@ -206,7 +206,9 @@ def test_registration_gets_a_grade_served_over_grpc(run_scoring, producer, broke
     assert changed.grade_changed.previous_level == scoring_pb2.GRADE_LEVEL_UNSPECIFIED
 
 
-def test_a_serious_violation_from_the_inspections_topic_grades_d(run_scoring, producer, broker) -> None:
+def test_a_serious_violation_from_the_inspections_topic_grades_c_or_worse(
+    run_scoring, producer, broker
+) -> None:
     uscc = fresh_uscc()
     inspected = datetime.now(UTC)
     violation = events_pb2.InspectionCompleted(
@@ -224,12 +226,13 @@ def test_a_serious_violation_from_the_inspections_topic_grades_d(run_scoring, pr
 
     scoring = run_scoring()
 
-    def graded_d() -> scoring_pb2.Grade | None:
+    def graded_serious() -> scoring_pb2.Grade | None:
         grade = scoring.wait_for_grade(uscc)
-        return grade if grade.level == scoring_pb2.GRADE_LEVEL_D else None
+        return grade if grade.reasons[0].code == "SERIOUS_VIOLATION" else None
 
-    grade = wait_until(graded_d, timeout=WAIT_SECONDS, interval=0.2, message=f"{uscc} never graded D")
-    assert grade.reasons[0].code == "SERIOUS_VIOLATION" and not grade.provisional
+    message = f"{uscc} never graded for its serious violation"
+    grade = wait_until(graded_serious, timeout=WAIT_SECONDS, interval=0.2, message=message)
+    assert grade.level >= scoring_pb2.GRADE_LEVEL_C and not grade.provisional
 
 
 def test_garbage_goes_to_the_dead_letter_topic_and_consumption_goes_on(run_scoring, producer, broker) -> None:

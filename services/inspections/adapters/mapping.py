@@ -11,14 +11,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.inspections.domain.commitment import PublicCommitment, public_view
-from services.inspections.domain.inspections import (
+from services.inspections.domain.findings import (
     Findings,
     FindingSummary,
-    Inspection,
     InstrumentFinding,
     NetContentFinding,
-    PublishedResult,
 )
+from services.inspections.domain.inspections import Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.names import INSPECTOR_PREFIX, PLAN_PREFIX
 from services.inspections.domain.plans import Plan
@@ -105,6 +104,9 @@ def findings_from_proto(message: P.Findings) -> Findings:
         ),
         capability_declaration=message.capability_declaration,
         inspection_refused=message.inspection_refused,
+        minor_findings=message.minor_findings,
+        major_findings=message.major_findings,
+        serious_findings=message.serious_findings,
     )
 
 
@@ -129,6 +131,9 @@ def findings_to_proto(findings: Findings) -> P.Findings:
         ],
         capability_declaration=findings.capability_declaration,  # type: ignore[arg-type]
         inspection_refused=findings.inspection_refused,
+        minor_findings=findings.minor_findings,
+        major_findings=findings.major_findings,
+        serious_findings=findings.serious_findings,
     )
 
 

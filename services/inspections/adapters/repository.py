@@ -20,15 +20,8 @@ from services.inspections.adapters.tables import (
     PlanRow,
 )
 from services.inspections.domain.commitment import PlanCommitment
-from services.inspections.domain.inspections import (
-    PLANNED,
-    RECTIFYING,
-    Findings,
-    Inspection,
-    InstrumentFinding,
-    NetContentFinding,
-    PublishedResult,
-)
+from services.inspections.domain.findings import Findings, InstrumentFinding, NetContentFinding
+from services.inspections.domain.inspections import PLANNED, RECTIFYING, Inspection, PublishedResult
 from services.inspections.domain.inspectors import Inspector
 from services.inspections.domain.plans import Plan
 from services.inspections.domain.worklist import InspectionQuery
@@ -214,6 +207,10 @@ def findings_from_json(text: str) -> Findings:
         net_content=tuple(NetContentFinding(**item) for item in data["net_content"]),
         capability_declaration=data["capability_declaration"],
         inspection_refused=data["inspection_refused"],
+        # Rows written before findings were counted have no counts.
+        minor_findings=data.get("minor_findings", 0),
+        major_findings=data.get("major_findings", 0),
+        serious_findings=data.get("serious_findings", 0),
     )
 
 

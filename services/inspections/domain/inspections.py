@@ -8,12 +8,12 @@ Enum values are those of `integrity.inspections.v1` (one source of truth).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.inspections.domain.commitment import PublicCommitment
+from services.inspections.domain.findings import FINDING_COUNT_FIELDS, Findings, findings_violations
 from services.inspections.domain.names import INSPECTION_PREFIX
 from services.inspections.domain.publication import publication_date
 from shared.errors import FieldViolation, invalid_argument, invalid_transition
@@ -54,174 +54,6 @@ def state_label(state: int) -> str:
     return Q.InspectionState.Name(state).removeprefix("INSPECTION_STATE_")  # type: ignore[arg-type]
 
 
-def is_serious(tampering_found: bool, capability_declaration: int, inspection_refused: bool) -> bool:
-    """Serious violations in metrology: cheating, a false declaration, refusing inspection.
-    (DeclarationCheck and the events' CapabilityDeclarationCheck share their numbers.)"""
-    return tampering_found or capability_declaration == Q.DECLARATION_CHECK_FALSE or inspection_refused
-
-
-# --- findings --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InstrumentFinding:
-    instrument: str
-    verification_status: int
-    tampering_found: bool
-
-
-@dataclass(frozen=True)
-class NetContentFinding:
-    product: str
-    batches_sampled: int
-    batches_short: int
-    largest_shortfall_percent: float
-
-
-@dataclass(frozen=True)
-class FindingSummary:
-    """The findings as events carry them (InspectionFindingSummary): counts, no item details."""
-
-    instruments_checked: int = 0
-    instruments_overdue: int = 0
-    instruments_failed: int = 0
-    tampering_found: bool = False
-    net_content_samples: int = 0
-    net_content_short: int = 0
-    largest_shortfall_percent: float = 0.0
-    capability_declaration: int = 0
-    inspection_refused: bool = False
-
-    @property
-    def serious(self) -> bool:
-        return is_serious(self.tampering_found, self.capability_declaration, self.inspection_refused)
-
-    @property
-    def violation_found(self) -> bool:
-        return self.serious or bool(
-            self.instruments_overdue or self.instruments_failed or self.net_content_short
-        )
-
-
-@dataclass(frozen=True)
-class Findings:
-    instruments: tuple[InstrumentFinding, ...] = ()
-    net_content: tuple[NetContentFinding, ...] = ()
-    capability_declaration: int = Q.DECLARATION_CHECK_UNSPECIFIED
-    inspection_refused: bool = False
-
-    @property
-    def serious(self) -> bool:
-        return is_serious(
-            any(i.tampering_found for i in self.instruments),
-            self.capability_declaration,
-            self.inspection_refused,
-        )
-
-    @property
-    def any_violation(self) -> bool:
-        # Any status but VALID counts (an unknown one too), so a malformed finding is never COMPLIANT.
-        return (
-            self.serious
-            or any(i.verification_status != Q.VERIFICATION_STATUS_VALID for i in self.instruments)
-            or any(n.batches_short > 0 for n in self.net_content)
-        )
-
-    def items_checked(self) -> list[str]:
-        items = []
-        if self.instruments:
-            items.append("instruments")
-        if self.net_content:
-            items.append("net_content")
-        if self.capability_declaration != Q.DECLARATION_CHECK_UNSPECIFIED:
-            items.append("capability_declaration")
-        return items
-
-    def summary(self) -> FindingSummary:
-        return FindingSummary(
-            instruments_checked=len(self.instruments),
-            instruments_overdue=sum(
-                1 for i in self.instruments if i.verification_status == Q.VERIFICATION_STATUS_OVERDUE
-            ),
-            instruments_failed=sum(
-                1 for i in self.instruments if i.verification_status == Q.VERIFICATION_STATUS_FAILED
-            ),
-            tampering_found=any(i.tampering_found for i in self.instruments),
-            net_content_samples=sum(n.batches_sampled for n in self.net_content),
-            net_content_short=sum(n.batches_short for n in self.net_content),
-            largest_shortfall_percent=max(
-                (n.largest_shortfall_percent for n in self.net_content), default=0.0
-            ),
-            capability_declaration=self.capability_declaration,
-            inspection_refused=self.inspection_refused,
-        )
-
-
-def findings_violations(findings: Findings) -> list[FieldViolation]:
-    """What is wrong with the findings an inspector records, item by item."""
-    violations = []
-    for index, item in enumerate(findings.instruments):
-        if item.verification_status not in (
-            Q.VERIFICATION_STATUS_VALID,
-            Q.VERIFICATION_STATUS_OVERDUE,
-            Q.VERIFICATION_STATUS_FAILED,
-        ):
-            violations.append(
-                FieldViolation(
-                    f"findings.instruments[{index}].verification_status",
-                    "is required: VALID, OVERDUE or FAILED",
-                )
-            )
-    for index, item in enumerate(findings.net_content):
-        field = f"findings.net_content[{index}]"
-        if item.batches_sampled <= 0:
-            violations.append(FieldViolation(f"{field}.batches_sampled", "must be positive"))
-        if not 0 <= item.batches_short <= max(item.batches_sampled, 0):
-            violations.append(
-                FieldViolation(f"{field}.batches_short", "must be between 0 and batches_sampled")
-            )
-        if not 0.0 <= item.largest_shortfall_percent <= 100.0:
-            violations.append(
-                FieldViolation(f"{field}.largest_shortfall_percent", "must be between 0 and 100")
-            )
-        if item.batches_short == 0 and item.largest_shortfall_percent > 0:
-            violations.append(
-                FieldViolation(f"{field}.largest_shortfall_percent", "must be 0 when no batch was short")
-            )
-    if findings.capability_declaration not in (0, Q.DECLARATION_CHECK_CONFIRMED, Q.DECLARATION_CHECK_FALSE):
-        violations.append(FieldViolation("findings.capability_declaration", "is not a DeclarationCheck"))
-    return violations
-
-
-def summary_violations(summary: FindingSummary) -> list[FieldViolation]:
-    """What is wrong with the counts of a summary (an imported InspectionCompleted)."""
-    violations = []
-    for field in ("instruments_checked", "instruments_overdue", "instruments_failed", "net_content_samples"):
-        if getattr(summary, field) < 0:
-            violations.append(FieldViolation(f"summary.{field}", "must not be negative"))
-    if summary.instruments_overdue + summary.instruments_failed > summary.instruments_checked:
-        violations.append(
-            FieldViolation(
-                "summary.instruments_checked", "must be at least instruments_overdue + instruments_failed"
-            )
-        )
-    if not 0 <= summary.net_content_short <= max(summary.net_content_samples, 0):
-        violations.append(
-            FieldViolation("summary.net_content_short", "must be between 0 and net_content_samples")
-        )
-    if not 0.0 <= summary.largest_shortfall_percent <= 100.0:
-        violations.append(FieldViolation("summary.largest_shortfall_percent", "must be between 0 and 100"))
-    elif summary.net_content_short == 0 and summary.largest_shortfall_percent > 0:
-        violations.append(
-            FieldViolation("summary.largest_shortfall_percent", "must be 0 when no batch was short")
-        )
-    if summary.capability_declaration not in events_pb2.CapabilityDeclarationCheck.values():
-        violations.append(
-            FieldViolation("summary.capability_declaration", "is not a CapabilityDeclarationCheck")
-        )
-    return violations
-
-
 # --- the result ------------------------------------------------------------------------------------
 
 
@@ -234,6 +66,10 @@ class ResultClaim:
     violation_found: bool  # the findings show any violation
     penalty_reference: str
     rectification_deadline: datetime | None
+    # Violations counted by severity (minor, major, serious); all 0 when not counted.
+    finding_counts: tuple[int, int, int] = (0, 0, 0)
+    # Where the counts sit in the caller's message: "findings." (CompleteInspection), "summary." (events).
+    counts_prefix: str = "findings."
 
 
 def result_violations(
@@ -260,6 +96,8 @@ def result_violations(
         )
     elif result.violation_found and outcome == COMPLIANT:
         violations.append(FieldViolation("outcome", "cannot be COMPLIANT when the findings show a violation"))
+    else:
+        violations += _count_violations(result)
     if len(result.penalty_reference) > PENALTY_REFERENCE_MAX:
         violations.append(
             FieldViolation("penalty_reference", f"must be at most {PENALTY_REFERENCE_MAX} characters")
@@ -291,6 +129,31 @@ def result_violations(
     return violations
 
 
+def _count_violations(result: ResultClaim) -> list[FieldViolation]:
+    """Counted findings agree with the outcome, which is the severity of the worst violation found:
+    nothing is counted above it, and at least one at it (unless nothing is counted at all)."""
+    if not any(count > 0 for count in result.finding_counts):
+        return []  # not counted: the outcome alone says what was found
+    violations = []
+    outcome_name = Q.InspectionOutcome.Name(result.outcome).removeprefix("INSPECTION_OUTCOME_")  # type: ignore[arg-type]
+    for (name, severity), count in zip(FINDING_COUNT_FIELDS, result.finding_counts, strict=True):
+        if severity > result.outcome and count > 0:
+            violations.append(
+                FieldViolation(
+                    result.counts_prefix + name,
+                    f"must be 0 when the outcome is {outcome_name}: the outcome is the worst violation found",
+                )
+            )
+        elif severity == result.outcome and count < 1:
+            violations.append(
+                FieldViolation(
+                    result.counts_prefix + name,
+                    f"must be at least 1 when the outcome is {outcome_name} and findings are counted",
+                )
+            )
+    return violations
+
+
 # --- the inspection and its lifecycle ----------------------------------------------------------------
 
 
@@ -305,7 +168,7 @@ class Inspection:
     state: int
     create_time: datetime
     outcome: int = 0
-    findings: Findings = Findings()
+    findings: Findings = field(default_factory=Findings)
     penalty_reference: str = ""
     rectification_deadline: datetime | None = None
     complete_time: datetime | None = None
@@ -347,7 +210,12 @@ def complete(
     """The inspection with its result; INVALID_ARGUMENT when the result does not hold together."""
     penalty_reference = penalty_reference.strip()
     claim = ResultClaim(
-        outcome, findings.serious, findings.any_violation, penalty_reference, rectification_deadline
+        outcome,
+        findings.serious,
+        findings.any_violation,
+        penalty_reference,
+        rectification_deadline,
+        findings.finding_counts,
     )
     if violations := findings_violations(findings) + result_violations(claim, now):
         raise invalid_argument(violations)

@@ -13,7 +13,8 @@ from datetime import UTC
 
 from integrity.events.v1 import events_pb2
 from services.inspections.adapters.mapping import summary_from_proto, time_of
-from services.inspections.domain.inspections import ResultClaim, result_violations, summary_violations
+from services.inspections.domain.findings import summary_violations
+from services.inspections.domain.inspections import ResultClaim, result_violations
 from services.inspections.domain.names import INSPECTION_PREFIX, PLAN_PREFIX, parse_name
 from services.inspections.use_cases.unit_of_work import InspectionsUoW
 from shared.errors import invalid_argument
@@ -46,7 +47,13 @@ def _check_result(payload: events_pb2.InspectionCompleted, event: Event) -> None
         else None
     )
     claim = ResultClaim(
-        payload.outcome, summary.serious, summary.violation_found, payload.penalty_reference, deadline
+        payload.outcome,
+        summary.serious,
+        summary.violation_found,
+        payload.penalty_reference,
+        deadline,
+        summary.finding_counts,
+        counts_prefix="summary.",
     )
     completed_at = event.occurred_at.ToDatetime(tzinfo=UTC)
     if violations := summary_violations(summary) + result_violations(claim, completed_at, imported=True):

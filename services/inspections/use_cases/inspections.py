@@ -14,7 +14,8 @@ from datetime import date, datetime
 from services.inspections.adapters import mapping
 from services.inspections.domain import inspections as domain
 from services.inspections.domain.commitment import opening
-from services.inspections.domain.inspections import Findings, Inspection, PublishedResult
+from services.inspections.domain.findings import Findings
+from services.inspections.domain.inspections import Inspection, PublishedResult
 from services.inspections.domain.inspectors import inspector_id_of
 from services.inspections.domain.local_copy import TRIGGER_OVERDUE
 from services.inspections.domain.names import INSPECTION_PREFIX, parse_name

@@ -87,14 +87,21 @@ class SqlGradeRepository(SqlRepository):
         if after is not None:
             statement = statement.where(
                 or_(
-                    GradeRow.violation_probability < after.violation_probability,
+                    GradeRow.level < after.level,  # type: ignore[arg-type]
                     and_(
-                        GradeRow.violation_probability == after.violation_probability,
-                        GradeRow.uscc > after.uscc,  # type: ignore[arg-type]
+                        GradeRow.level == after.level,  # type: ignore[arg-type]
+                        or_(
+                            GradeRow.violation_probability < after.violation_probability,
+                            and_(
+                                GradeRow.violation_probability == after.violation_probability,
+                                GradeRow.uscc > after.uscc,  # type: ignore[arg-type]
+                            ),
+                        ),
                     ),
                 )
             )
         statement = statement.order_by(
+            GradeRow.level.desc(),  # type: ignore[attr-defined]
             GradeRow.violation_probability.desc(),  # type: ignore[attr-defined]
             GradeRow.uscc,
         ).limit(limit)
@@ -293,6 +300,7 @@ def _grade_values(grade: Grade) -> dict[str, object]:
         "policy_version": grade.policy_version,
         "feature_version": grade.feature_version,
         "violation_probability": grade.violation_probability,
+        "label": grade.label,
     }
 
 
@@ -307,4 +315,5 @@ def _grade_of(row: GradeRow) -> Grade:
         policy_version=row.policy_version,
         model_version=row.model_version,
         feature_version=row.feature_version,
+        label=row.label,
     )

@@ -38,6 +38,7 @@ def grade_to_proto(uscc: str, grade: Grade) -> scoring_pb2.Grade:
         policy_version=grade.policy_version,
         feature_version=grade.feature_version,
         violation_probability=grade.violation_probability,
+        label=grade.label,
     )
     message.as_of.FromDatetime(grade.as_of)
     return message

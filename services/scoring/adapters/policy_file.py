@@ -1,4 +1,4 @@
-"""Reading the grading policy from its TOML file (`policies/policy-v2.toml` by default), with the scorecard
+"""Reading the grading policy from its TOML file (`policies/policy-v3.toml` by default), with the scorecard
 of a learned model in place of the policy's own when one is given (the promoted one, see model_store)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from services.scoring.domain.policy import Policy, PolicyError, parse_policy
 
 POLICY_DIR = Path(__file__).parent.parent / "policies"
-DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v2.toml"
+DEFAULT_POLICY_PATH = POLICY_DIR / "policy-v3.toml"
 
 
 def load_policy(path: Path = DEFAULT_POLICY_PATH, scorecard_path: Path | None = None) -> Policy:

@@ -52,19 +52,16 @@ class GradeRow(SQLModel, table=True):
     policy_version: str = Field(max_length=64)
     feature_version: str = Field(max_length=64)
     violation_probability: float
+    # The policy's label: the outcome violation_probability is about, e.g. "major_or_worse".
+    label: str = Field(default="", max_length=32)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-# Risk lists read grades in this order (highest risk first, USCC as tie-breaker) with keyset pagination.
-Index(
-    "ix_scoring_grades_risk_order",
-    GradeRow.__table__.c.violation_probability.desc(),  # type: ignore[attr-defined]
-    GradeRow.__table__.c.uscc,  # type: ignore[attr-defined]
-)
-# The same order within one level, so a list filtered by level walks only that level's grades.
+# Risk lists read grades in this order (level D first, then highest probability, USCC as tie-breaker)
+# with keyset pagination; a list filtered by level walks only that level's part of it.
 Index(
     "ix_scoring_grades_level_risk_order",
-    GradeRow.__table__.c.level,  # type: ignore[attr-defined]
+    GradeRow.__table__.c.level.desc(),  # type: ignore[attr-defined]
     GradeRow.__table__.c.violation_probability.desc(),  # type: ignore[attr-defined]
     GradeRow.__table__.c.uscc,  # type: ignore[attr-defined]
 )
@@ -87,6 +84,7 @@ class GradeHistoryRow(SQLModel, table=True):
     model_version: str = Field(max_length=64)
     policy_version: str = Field(max_length=64)
     feature_version: str = Field(max_length=64)
+    label: str = Field(default="", max_length=32)
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     cause_event_id: str = Field(index=True, max_length=64)
 

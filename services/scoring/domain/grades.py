@@ -11,9 +11,14 @@ from datetime import datetime
 from enum import IntEnum
 from typing import NamedTuple
 
-from services.scoring.domain.features.catalogue import FEATURE_VERSION
+from services.scoring.domain.features.catalogue import FEATURE_VERSION, MAJOR, MINOR
 
-MODEL_VERSION = "scorecard-v1-expert"
+MODEL_VERSION = "scorecard-v2-expert"
+# What the model predicts, a policy's choice: which inspection outcomes count as "the violation", by the
+# least severity that counts (tampering found or a refused inspection is serious).
+LABEL_SEVERITY = {"major_or_worse": MAJOR, "non_compliant": MINOR}
+LABELS = tuple(LABEL_SEVERITY)
+DEFAULT_LABEL = "major_or_worse"
 # More than four principal reasons is deemed unhelpful (US adverse-action practice, DOMAIN.md).
 MAX_REASONS = 4
 
@@ -95,6 +100,8 @@ class Grade:
     policy_version: str
     model_version: str = MODEL_VERSION
     feature_version: str = FEATURE_VERSION
+    # The outcome `violation_probability` is about (the policy's label); "" on grades recorded before it.
+    label: str = ""
 
     def __post_init__(self) -> None:
         if len(self.reasons) > MAX_REASONS:
@@ -119,6 +126,7 @@ def _assessment(grade: Grade) -> tuple[object, ...]:
         grade.model_version,
         grade.policy_version,
         grade.feature_version,
+        grade.label,
     )
 
 

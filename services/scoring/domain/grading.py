@@ -10,10 +10,17 @@ time on, and an event later than all others is a single step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from integrity.events.v1 import events_pb2
-from services.scoring.domain.features import FEATURE_VERSION, Features, Timeline, compute_features
+from services.scoring.domain.features import (
+    FEATURE_VERSION,
+    Features,
+    HistoryFold,
+    Timeline,
+    compute_features,
+)
 from services.scoring.domain.grades import MAX_REASONS, Grade, GradeLevel, Reason
 from services.scoring.domain.history import HistoryEntry
 from services.scoring.domain.policy import HardRule, Policy
@@ -27,6 +34,45 @@ def as_of_after(moment: datetime) -> datetime:
     return moment.astimezone(UTC) + EVENT_GRAIN
 
 
+@dataclass(frozen=True)
+class Ruling:
+    """What the policy layer makes of a score: the level, the score moved into the level's band, the hard
+    rules in force, and whether the grade is provisional."""
+
+    level: GradeLevel
+    score: int
+    hard: tuple[HardRule, ...]
+    provisional: bool
+    overridden: bool
+
+
+def apply_policy(
+    policy: Policy, features: Features, score: int, previous: GradeLevel | None, as_of: datetime
+) -> Ruling:
+    """The policy layer over the scorecard's score. In order: the level by the cut-offs (moving from
+    `previous` only past the hysteresis margin); for an enterprise without evidence yet (provisional), the
+    policy's floor and ceiling if it sets any; the hard rules, which only ever raise the level; and a
+    regulator's override on appeal while it holds. A level a rule moves puts the score inside its band, so
+    score, level and violation probability agree. Backtests rank by the same function."""
+    level = move_with_hysteresis(policy, previous, score)
+    provisional = not features.has_evidence
+    if provisional:
+        floor, ceiling = policy.provisional.floor, policy.provisional.ceiling
+        if floor is not None and level < floor:
+            level, score = floor, min(score, _cap(policy, floor))
+        if ceiling is not None and level > ceiling:
+            level, score = ceiling, max(score, _floor(policy, ceiling))
+    hard = tuple(sorted(triggered_hard_rules(policy, features, as_of), key=lambda r: -r.level))
+    if hard and hard[0].level > level:
+        level, score = hard[0].level, min(score, _cap(policy, hard[0].level))
+    overridden = bool(features.override_level and features.override_until and as_of < features.override_until)
+    if overridden:
+        # A regulator's decision on appeal wins while it holds; the score moves into its band.
+        level = GradeLevel(features.override_level)  # type: ignore[arg-type]
+        score = min(max(score, _floor(policy, level)), _cap(policy, level))
+    return Ruling(level, score, hard, provisional, overridden)
+
+
 def grade_as_of(
     policy: Policy,
     history: Sequence[events_pb2.Event] | Timeline,
@@ -34,31 +80,22 @@ def grade_as_of(
     previous: GradeLevel | None,
 ) -> Grade:
     """The grade from the events before `as_of`, moving from `previous` only past the hysteresis margin."""
-    features = compute_features(history, as_of)
-    hard = triggered_hard_rules(policy, features, as_of)
-    floor = max((rule.level for rule in hard), default=GradeLevel.A)
-    hard_reasons = [rule.reason for rule in sorted(hard, key=lambda rule: -rule.level)]
+    return grade_of(policy, compute_features(history, as_of), as_of, previous)
 
-    if not features.has_evidence:
-        # No inspection and no substantiated complaint: the provisional grade, flagged for a first
-        # inspection, unless a hard rule already says worse.
-        level = max(policy.provisional_level, floor)
-        score = policy.provisional_score if floor <= policy.provisional_level else _cap(policy, floor)
-        reasons = (*hard_reasons, policy.provisional_reason)
-        provisional = True
-    else:
-        score, contributions = policy.scorecard.score(features.values)
-        level = move_with_hysteresis(policy, previous, score)
-        if floor > level:
-            level, score = floor, min(score, _cap(policy, floor))
-        reasons = (*hard_reasons, *(c.reason for c in contributions if c.loss > 0))
-        provisional = False
-    if features.override_level and features.override_until and as_of < features.override_until:
-        # A regulator's decision on appeal wins while it holds; the score moves into its band.
-        level = GradeLevel(features.override_level)
-        score = min(max(score, _floor(policy, level)), _cap(policy, level))
-        reasons = (policy.override_reason, *reasons)
-    return _grade(policy, level, score, provisional, tuple(reasons[:MAX_REASONS]), as_of)
+
+def grade_of(policy: Policy, features: Features, as_of: datetime, previous: GradeLevel | None) -> Grade:
+    """The grade of an enterprise with these features as of `as_of`. Every enterprise is scored by the
+    scorecard from what is known, one without an inspection or substantiated complaint too (then flagged
+    provisional, with the policy's reason first after any hard rule)."""
+    score, contributions = policy.scorecard.score(features.values)
+    ruling = apply_policy(policy, features, score, previous, as_of)
+    reasons: list[Reason] = [r.reason for r in ruling.hard]
+    if ruling.overridden:
+        reasons.insert(0, policy.override_reason)
+    if ruling.provisional:
+        reasons.append(policy.provisional.reason)
+    reasons += [c.reason for c in contributions if c.loss > 0 and c.reason is not None]
+    return _grade(policy, ruling.level, ruling.score, ruling.provisional, tuple(reasons[:MAX_REASONS]), as_of)
 
 
 def replay(
@@ -72,17 +109,26 @@ def replay(
     """Steps through the history in time order, one step per distinct event time at or after `since`
     (all when None), starting from level `previous`; then, if `until` is later than the last step, one
     more step as of `until`. Returns the final grade (None without any step) and the level after each
-    event time stepped through."""
+    event time stepped through. One pass: the history is folded once and read after each step."""
     timeline = history if isinstance(history, Timeline) else Timeline(history)
-    times = [moment for moment in timeline.times() if since is None or moment >= since]
+    fold = HistoryFold()
     grade: Grade | None = None
     level = previous
     levels: dict[datetime, GradeLevel] = {}
-    for moment in times:
-        grade = grade_as_of(policy, timeline, as_of_after(moment), level)
+    last: datetime | None = None
+    for moment, events in timeline.at_each_time():
+        for event in events:
+            fold.add(moment, event)
+        if since is not None and moment < since:
+            continue
+        as_of = as_of_after(moment)
+        grade = grade_of(policy, fold.features(as_of), as_of, level)
         level = levels[moment] = grade.level
-    if until is not None and (not times or until > as_of_after(times[-1])):
+        last = moment
+    if until is not None and last is None:
         grade = grade_as_of(policy, timeline, until, level)
+    elif until is not None and last is not None and until > as_of_after(last):
+        grade = grade_of(policy, fold.features(until), until, level)  # every event is before `until`
     return grade, levels
 
 
@@ -119,21 +165,6 @@ def regrade_as_of(
         grade, _ = replay(policy, history, until=as_of)
         return grade
     return grade_as_of(policy, history, as_of, current.level)
-
-
-def grade_for_new_enterprise(policy: Policy, as_of: datetime) -> Grade:
-    """The provisional grade of an enterprise with no evidence yet, as of `as_of` (when it registered)."""
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")  # a naive time would be read as the host's zone
-    return Grade(
-        level=policy.provisional_level,
-        score=policy.provisional_score,
-        provisional=True,
-        reasons=(policy.provisional_reason,),
-        as_of=as_of.astimezone(UTC),
-        violation_probability=policy.score_scale.violation_probability(policy.provisional_score),
-        policy_version=policy.version,
-    )
 
 
 def move_with_hysteresis(policy: Policy, previous: GradeLevel | None, score: float) -> GradeLevel:
@@ -216,4 +247,5 @@ def _grade(
         policy_version=policy.version,
         model_version=policy.scorecard.version,
         feature_version=FEATURE_VERSION,
+        label=policy.label,
     )

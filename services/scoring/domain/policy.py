@@ -3,34 +3,37 @@
 
 Parsing checks everything up front and reports every problem at once, naming the key, so a typo in
 the policy stops the service at start-up instead of producing odd grades.
+
+Grade cut-offs are either absolute scores (`A`, `B`, `C`) or target shares of the population per grade
+(`shares = { D = 0.10, C = 0.20, B = 0.40 }`, A the rest). Shares are resolved against each learned
+scorecard's training population when it is trained (`integrity model cutoffs` redoes it) and the scores
+they give are stored in the scorecard (`[scorecard.cutoffs]`); the policy uses those. A scorecard set by
+hand (the policy's expert one) carries its own cut-offs.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.scoring.domain.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from services.scoring.domain.grades import GradeCutoffs, GradeLevel, Reason, ScoreScale
-from services.scoring.domain.scorecard import CategoryPoints, Characteristic, NumericBins, Scorecard
+from services.scoring.domain.checker import Checker
+from services.scoring.domain.grades import DEFAULT_LABEL, LABELS, GradeCutoffs, GradeLevel, Reason, ScoreScale
+from services.scoring.domain.scorecard import Scorecard
+from services.scoring.domain.scorecard_table import parse_scorecard
 
-_REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _KNOWN_KEYS = {
     "version",
+    "label",
     "score_scale",
     "grade_cutoffs",
-    "provisional_level",
-    "provisional_score",
-    "provisional_reason",
+    "provisional",
     "hysteresis",
     "hard_rules",
     "scorecard",
     "overrides",
 }
-_REASON_KEYS = {"code", "text", "text_zh"}
-# The hard rules the grading code knows; the policy sets their level, duration and words.
+# The hard rules the grading code knows; the policy sets their level, duration and words. A time-bound
+# rule reads its evidence from services.scoring.domain.grading.hard_rule_evidence.
 HARD_RULE_KEYS: dict[str, set[str]] = {
     "SERIOUS_VIOLATION": {"level", "years", "repair_after_years", "text", "text_zh"},
     "REFUSED_INSPECTION": {"level", "years", "repair_after_years", "text", "text_zh"},
@@ -39,6 +42,7 @@ HARD_RULE_KEYS: dict[str, set[str]] = {
     # In force while the enterprise is on the serious-dishonesty list; its removal lifts it.
     "SERIOUS_DISHONESTY_LIST": {"level", "text", "text_zh"},
 }
+SHARE_LEVELS = ("D", "C", "B")  # target shares are given for these; A has the rest
 
 
 class PolicyError(ValueError):
@@ -67,14 +71,25 @@ class HardRule:
 
 
 @dataclass(frozen=True)
+class Provisional:
+    """An enterprise with no inspection and no substantiated complaint yet: graded by the scorecard from
+    what is known, flagged provisional, with this reason; optionally held between two levels."""
+
+    reason: Reason
+    floor: GradeLevel | None = None  # at least this much risk (e.g. B: never A before a first inspection)
+    ceiling: GradeLevel | None = None  # at most this much risk
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str
     score_scale: ScoreScale
+    # The cut-offs grades use: the policy's own, or the scorecard's (resolved from `cutoff_shares`).
     grade_cutoffs: GradeCutoffs
-    provisional_level: GradeLevel
-    provisional_score: int
-    provisional_reason: Reason
-    # Defaults keep a policy without a scorecard usable for provisional grades only.
+    provisional: Provisional
+    label: str = DEFAULT_LABEL
+    # The policy's target shares of D, C and B; empty when its cut-offs are absolute scores.
+    cutoff_shares: dict[str, float] = field(default_factory=dict)
     hysteresis_margin: int = 0
     hard_rules: tuple[HardRule, ...] = ()
     scorecard: Scorecard = NO_SCORECARD
@@ -85,15 +100,22 @@ class Policy:
     def hard_rule(self, code: str) -> HardRule:
         return next(rule for rule in self.hard_rules if rule.code == code)
 
+    @property
+    def provisional_reason(self) -> Reason:
+        return self.provisional.reason
+
 
 def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:
     """Validates a parsed policy document; raises PolicyError listing every problem found."""
-    check = _Checker()
+    check = Checker()
     unknown = sorted(set(document) - _KNOWN_KEYS)
     if unknown:
         check.problem("(top level)", f"unknown keys {unknown}; known keys are {sorted(_KNOWN_KEYS)}")
 
     version = check.text(document, "version")
+    label = check.text(document, "label")
+    if label and label not in LABELS:
+        check.problem("label", f"must be one of {list(LABELS)}, got {label!r}")
     scale_table = check.table(document, "score_scale", {"base_score", "base_odds", "points_to_double_odds"})
     scale = ScoreScale(
         base_score=check.integer(scale_table, "base_score", prefix="score_scale."),
@@ -102,53 +124,29 @@ def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:
             scale_table, "points_to_double_odds", prefix="score_scale.", minimum=1
         ),
     )
-    problems_before_cutoffs = len(check.problems)
-    cutoff_table = check.table(document, "grade_cutoffs", {"A", "B", "C"})
-    cutoffs = GradeCutoffs(
-        a=check.integer(cutoff_table, "A", prefix="grade_cutoffs."),
-        b=check.integer(cutoff_table, "B", prefix="grade_cutoffs."),
-        c=check.integer(cutoff_table, "C", prefix="grade_cutoffs."),
-    )
-    cutoffs_valid = len(check.problems) == problems_before_cutoffs
-    if cutoffs_valid and not cutoffs.a > cutoffs.b > cutoffs.c:
-        cutoffs_valid = False
+    scorecard = NO_SCORECARD
+    if "scorecard" in document:
+        scorecard = parse_scorecard(check, check.table(document, "scorecard", _SCORECARD_KEYS))
+    else:
+        check.problem("scorecard", "missing table")
+    if label and scorecard.label and scorecard.label != label:
         check.problem(
-            "grade_cutoffs",
-            f"must strictly decrease A > B > C, got A={cutoffs.a} B={cutoffs.b} C={cutoffs.c}",
+            "scorecard.label",
+            f"scorecard {scorecard.version} predicts {scorecard.label!r}, the policy's label is {label!r}: "
+            "train a scorecard for this label",
         )
-
-    problems_before_provisional = len(check.problems)
-    level_letter = check.text(document, "provisional_level")
-    level = GradeLevel.A
-    try:
-        if level_letter:
-            level = GradeLevel.parse(level_letter)
-    except ValueError as exc:
-        check.problem("provisional_level", str(exc))
-    score = check.integer(document, "provisional_score")
-    provisional_valid = len(check.problems) == problems_before_provisional
-    if cutoffs_valid and provisional_valid and cutoffs.level_for(score) != level:
-        check.problem(
-            "provisional_score",
-            f"{score} points earn grade {cutoffs.level_for(score).name} under grade_cutoffs, "
-            f"but provisional_level is {level.name}",
-        )
-
-    reason_table = check.table(document, "provisional_reason", {"code", "text", "text_zh"})
-    reason = Reason(
-        code=check.text(reason_table, "code", prefix="provisional_reason."),
-        text=check.text(reason_table, "text", prefix="provisional_reason."),
-        text_zh=check.text(reason_table, "text_zh", prefix="provisional_reason."),
-    )
-    if reason.code and not _REASON_CODE.match(reason.code):
-        check.problem("provisional_reason.code", f"must be UPPER_SNAKE_CASE, got {reason.code!r}")
+    cutoffs, shares = _grade_cutoffs(check, document, scorecard)
+    provisional = _provisional(check, document)
 
     hysteresis_table = check.table(document, "hysteresis", {"margin"})
     margin = check.integer(hysteresis_table, "margin", prefix="hysteresis.", minimum=0)
-    if cutoffs_valid and margin * 2 > min(cutoffs.a - cutoffs.b, cutoffs.b - cutoffs.c):
-        check.problem("hysteresis.margin", f"{margin} is wider than half the narrowest grade band")
+    if cutoffs is not None and margin * 2 > min(cutoffs.a - cutoffs.b, cutoffs.b - cutoffs.c):
+        check.problem(
+            "hysteresis.margin",
+            f"{margin} is wider than half the narrowest grade band (A >= {cutoffs.a}, B >= {cutoffs.b}, "
+            f"C >= {cutoffs.c})",
+        )
     hard_rules = _hard_rules(check, document)
-    scorecard = _scorecard(check, document)
     overrides = check.table(document, "overrides", {"default_days", "max_days", "code", "text", "text_zh"})
     override_default = check.integer(overrides, "default_days", prefix="overrides.", minimum=1)
     override_max = check.integer(overrides, "max_days", prefix="overrides.", minimum=1)
@@ -156,45 +154,91 @@ def parse_policy(document: dict[str, Any], source: str = "policy") -> Policy:
         check.problem(
             "overrides.default_days", f"{override_default} is longer than max_days = {override_max}"
         )
-    override_reason = _reason(
-        check, overrides, check.text(overrides, "code", prefix="overrides."), "overrides."
+    override_reason = check.reason(
+        overrides, check.text(overrides, "code", prefix="overrides."), "overrides."
     )
 
     if check.problems:
         listed = "\n".join(f"  - {key}: {what}" for key, what in check.problems)
         raise PolicyError(f"invalid policy {source}:\n{listed}")
+    assert cutoffs is not None
     return Policy(
-        version,
-        scale,
-        cutoffs,
-        level,
-        score,
-        reason,
-        margin,
-        hard_rules,
-        scorecard,
-        override_default,
-        override_max,
-        override_reason,
+        version=version,
+        score_scale=scale,
+        grade_cutoffs=cutoffs,
+        provisional=provisional,
+        label=label,
+        cutoff_shares=shares,
+        hysteresis_margin=margin,
+        hard_rules=hard_rules,
+        scorecard=scorecard,
+        override_default_days=override_default,
+        override_max_days=override_max,
+        override_reason=override_reason,
     )
 
 
-def _reason(check: _Checker, table: dict[str, Any], code: str, prefix: str) -> Reason:
-    if code and not _REASON_CODE.match(code):
-        check.problem(prefix + "code", f"must be UPPER_SNAKE_CASE, got {code!r}")
-    return Reason(code, check.text(table, "text", prefix=prefix), check.text(table, "text_zh", prefix=prefix))
+_SCORECARD_KEYS = {"version", "base_points", "label", "cutoffs", "features"}
 
 
-def _level(check: _Checker, table: dict[str, Any], key: str, prefix: str) -> GradeLevel:
-    letter = check.text(table, key, prefix=prefix)
-    try:
-        return GradeLevel.parse(letter) if letter else GradeLevel.D
-    except ValueError as exc:
-        check.problem(prefix + key, str(exc))
-        return GradeLevel.D
+def _grade_cutoffs(
+    check: Checker, document: dict[str, Any], scorecard: Scorecard
+) -> tuple[GradeCutoffs | None, dict[str, float]]:
+    """The cut-offs grades use, and the policy's target shares (empty when it gives absolute scores)."""
+    table = check.table(document, "grade_cutoffs", {"A", "B", "C", "shares"})
+    if not table:
+        return None, {}
+    if "shares" in table:
+        if set(table) & {"A", "B", "C"}:
+            check.problem("grade_cutoffs", "give either shares (relative) or A, B and C (absolute), not both")
+            return None, {}
+        shares = check.shares(table, "shares", "grade_cutoffs.")
+        if not shares or scorecard is NO_SCORECARD:
+            return None, shares
+        if scorecard.cutoffs is None:
+            check.problem(
+                "grade_cutoffs.shares",
+                f"scorecard {scorecard.version} carries no cut-offs resolved from these shares: run "
+                f"`integrity model cutoffs {scorecard.version}`",
+            )
+            return None, shares
+        resolved_from = dict(scorecard.cutoff_shares)
+        if resolved_from and any(abs(resolved_from[k] - shares[k]) > 1e-9 for k in SHARE_LEVELS):
+            check.problem(
+                "grade_cutoffs.shares",
+                f"{shares} differ from the shares {resolved_from} scorecard {scorecard.version}'s cut-offs "
+                f"were resolved from: run `integrity model cutoffs {scorecard.version}`",
+            )
+            return None, shares
+        return scorecard.cutoffs, shares
+    problems = len(check.problems)
+    cutoffs = GradeCutoffs(
+        a=check.integer(table, "A", prefix="grade_cutoffs."),
+        b=check.integer(table, "B", prefix="grade_cutoffs."),
+        c=check.integer(table, "C", prefix="grade_cutoffs."),
+    )
+    if len(check.problems) > problems:
+        return None, {}
+    if not cutoffs.a > cutoffs.b > cutoffs.c:
+        check.problem(
+            "grade_cutoffs",
+            f"must strictly decrease A > B > C, got A={cutoffs.a} B={cutoffs.b} C={cutoffs.c}",
+        )
+        return None, {}
+    return cutoffs, {}
 
 
-def _hard_rules(check: _Checker, document: dict[str, Any]) -> tuple[HardRule, ...]:
+def _provisional(check: Checker, document: dict[str, Any]) -> Provisional:
+    table = check.table(document, "provisional", {"code", "text", "text_zh", "floor", "ceiling"})
+    reason = check.reason(table, check.text(table, "code", prefix="provisional."), "provisional.")
+    floor = check.level(table, "floor", "provisional.", GradeLevel.A) if "floor" in table else None
+    ceiling = check.level(table, "ceiling", "provisional.", GradeLevel.D) if "ceiling" in table else None
+    if floor is not None and ceiling is not None and floor > ceiling:
+        check.problem("provisional", f"floor {floor.name} is riskier than ceiling {ceiling.name}")
+    return Provisional(reason, floor, ceiling)
+
+
+def _hard_rules(check: Checker, document: dict[str, Any]) -> tuple[HardRule, ...]:
     rules_table = check.table(document, "hard_rules", set(HARD_RULE_KEYS))
     rules = []
     for code, keys in HARD_RULE_KEYS.items():
@@ -204,8 +248,8 @@ def _hard_rules(check: _Checker, document: dict[str, Any]) -> tuple[HardRule, ..
         table = check.table(rules_table, code, keys, prefix="hard_rules.")
         if not table:
             continue
-        level = _level(check, table, "level", prefix)
-        reason = _reason(check, table, code, prefix)
+        level = check.level(table, "level", prefix, GradeLevel.D)
+        reason = check.reason(table, code, prefix)
         if "years" in keys:
             years = check.positive_number(table, "years", prefix)
             repair_after = check.positive_number(table, "repair_after_years", prefix)
@@ -225,143 +269,3 @@ def _hard_rules(check: _Checker, document: dict[str, Any]) -> tuple[HardRule, ..
                 )
             )
     return tuple(rules)
-
-
-def _scorecard(check: _Checker, document: dict[str, Any]) -> Scorecard:
-    table = check.table(document, "scorecard", {"version", "base_points", "features"})
-    if not table:
-        return NO_SCORECARD
-    version = check.text(table, "version", prefix="scorecard.")
-    base_points = check.integer(table, "base_points", prefix="scorecard.")
-    entries = table.get("features")
-    if not isinstance(entries, list) or not entries:
-        check.problem("scorecard.features", "must be a non-empty array of tables ([[scorecard.features]])")
-        return Scorecard(version, base_points, ())
-    characteristics: list[Characteristic] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        prefix = f"scorecard.features[{index}]."
-        if not isinstance(entry, dict):
-            check.problem(prefix.rstrip("."), "must be a table")
-            continue
-        name = check.text(entry, "feature", prefix=prefix)
-        if name in seen:
-            check.problem(prefix + "feature", f"{name!r} appears twice")
-        seen.add(name)
-        reason = _reason(check, entry, check.text(entry, "code", prefix=prefix), prefix)
-        if name in NUMERIC_FEATURES:
-            allowed = {"feature", "risk", "upper_bounds", "points", "code", "text", "text_zh"}
-            characteristic: Characteristic | None = _numeric(check, entry, name, reason, prefix)
-        elif name in CATEGORICAL_FEATURES:
-            allowed = {"feature", "categories", "default", "code", "text", "text_zh"}
-            characteristic = _categorical(check, entry, name, reason, prefix)
-        else:
-            if name:
-                known = sorted(NUMERIC_FEATURES + CATEGORICAL_FEATURES)
-                check.problem(prefix + "feature", f"unknown feature {name!r}; the catalogue has {known}")
-            continue
-        unknown = sorted(set(entry) - allowed)
-        if unknown:
-            check.problem(prefix.rstrip("."), f"unknown keys {unknown}; known keys are {sorted(allowed)}")
-        if characteristic is not None:
-            characteristics.append(characteristic)
-    return Scorecard(version, base_points, tuple(characteristics))
-
-
-def _numeric(
-    check: _Checker, entry: dict[str, Any], name: str, reason: Reason, prefix: str
-) -> NumericBins | None:
-    bounds, points, risk = entry.get("upper_bounds"), entry.get("points"), entry.get("risk")
-    problems = len(check.problems)
-    if (
-        not isinstance(bounds, list)
-        or not bounds
-        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
-    ):
-        check.problem(prefix + "upper_bounds", "must be a non-empty array of numbers ending with inf")
-    elif bounds[-1] != float("inf") or any(a >= b for a, b in itertools.pairwise(bounds)):
-        check.problem(prefix + "upper_bounds", f"must strictly increase and end with inf, got {bounds}")
-    if not isinstance(points, list) or not all(
-        isinstance(p, int) and not isinstance(p, bool) for p in points
-    ):
-        check.problem(prefix + "points", "must be an array of integers, one per bin")
-    elif isinstance(bounds, list) and len(points) != len(bounds):
-        check.problem(prefix + "points", f"has {len(points)} values for {len(bounds)} bins")
-    if risk not in ("increasing", "decreasing"):
-        check.problem(prefix + "risk", f"must be 'increasing' or 'decreasing', got {risk!r}")
-    if len(check.problems) > problems:
-        return None
-    # Monotone in risk: where a higher value means more risk, points never rise from bin to bin.
-    steps = list(itertools.pairwise(points))
-    monotone = all(a >= b for a, b in steps) if risk == "increasing" else all(a <= b for a, b in steps)
-    if not monotone:
-        check.problem(prefix + "points", f"must be monotone in risk ({risk}), got {points}")
-        return None
-    return NumericBins(name, tuple(float(b) for b in bounds), tuple(points), reason)
-
-
-def _categorical(
-    check: _Checker, entry: dict[str, Any], name: str, reason: Reason, prefix: str
-) -> CategoryPoints | None:
-    categories = entry.get("categories")
-    if not isinstance(categories, dict) or not all(
-        isinstance(p, int) and not isinstance(p, bool) for p in categories.values()
-    ):
-        check.problem(prefix + "categories", "must be a table of category name = integer points")
-        return None
-    return CategoryPoints(name, dict(categories), check.integer(entry, "default", prefix=prefix), reason)
-
-
-class _Checker:
-    """Reads typed values, collecting a problem per bad key and returning a harmless placeholder."""
-
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-
-    def problem(self, key: str, what: str) -> None:
-        self.problems.append((key, what))
-
-    def table(
-        self, document: dict[str, Any], key: str, allowed: set[str], prefix: str = ""
-    ) -> dict[str, Any]:
-        value = document.get(key)
-        key = prefix + key
-        if not isinstance(value, dict):
-            self.problem(key, "missing table" if value is None else f"must be a table, got {value!r}")
-            return {}
-        # A misplaced key (TOML puts plain keys after a [table] header inside that table) is caught here.
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            self.problem(key, f"unknown keys {unknown}; known keys are {sorted(allowed)}")
-        return value
-
-    def text(self, document: dict[str, Any], key: str, prefix: str = "") -> str:
-        value = document.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.problem(
-                prefix + key, "missing" if value is None else f"must be a non-empty string, got {value!r}"
-            )
-            return ""
-        return value
-
-    def integer(
-        self, document: dict[str, Any], key: str, prefix: str = "", minimum: int | None = None
-    ) -> int:
-        value = document.get(key)
-        # bool is an int in Python; `true` is never a sensible number of points.
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.problem(prefix + key, "missing" if value is None else f"must be an integer, got {value!r}")
-            return 1
-        if minimum is not None and value < minimum:
-            self.problem(prefix + key, f"must be at least {minimum}, got {value}")
-            return 1
-        return value
-
-    def positive_number(self, document: dict[str, Any], key: str, prefix: str = "") -> float:
-        value = document.get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-            self.problem(
-                prefix + key, "missing" if value is None else f"must be a positive number, got {value!r}"
-            )
-            return 1.0
-        return float(value)

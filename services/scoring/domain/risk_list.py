@@ -1,5 +1,8 @@
-"""Risk lists: enterprises with their current grades, highest violation probability first (then by USCC),
-narrowed by a filter and read page by page after a cursor."""
+"""Risk lists: enterprises with their current grades, riskiest first: by level (D first), then by violation
+probability within a level (then by USCC), narrowed by a filter and read page by page after a cursor.
+
+Level first: the level is what the policy decides (hard rules, hysteresis, a provisional floor, an
+override), and a regulator inspects by level; the probability orders the enterprises within one."""
 
 from __future__ import annotations
 
@@ -43,8 +46,13 @@ class RiskFilter:
 class RiskCursor:
     """The last entry of a page: the next page starts strictly after it in risk order."""
 
+    level: int  # GradeLevel number
     violation_probability: float
     uscc: str
+
+    def sort_key(self) -> tuple[int, float, str]:
+        """Ascending in risk-list order."""
+        return (-self.level, -self.violation_probability, self.uscc)
 
 
 @dataclass(frozen=True)
@@ -59,4 +67,4 @@ class RiskEntry:
 
     @property
     def cursor(self) -> RiskCursor:
-        return RiskCursor(self.grade.violation_probability, self.uscc)
+        return RiskCursor(int(self.grade.level), self.grade.violation_probability, self.uscc)

@@ -51,7 +51,7 @@ def parse_filter(text: str) -> RiskFilter:
 
 def encode_page_token(cursor: RiskCursor, risk_filter: RiskFilter) -> str:
     return pagination.encode_page_token(
-        [cursor.violation_probability, cursor.uscc], _fingerprint(risk_filter)
+        [cursor.level, cursor.violation_probability, cursor.uscc], _fingerprint(risk_filter)
     )
 
 
@@ -59,8 +59,8 @@ def decode_page_token(token: str, risk_filter: RiskFilter) -> RiskCursor:
     """The cursor in `token`; INVALID_ARGUMENT when it is not ours or was issued for another filter."""
     after = pagination.decode_page_token(token, _fingerprint(risk_filter))
     try:
-        probability, uscc = after
-        return RiskCursor(float(probability), str(uscc))
+        level, probability, uscc = after
+        return RiskCursor(int(level), float(probability), str(uscc))
     except (TypeError, ValueError):
         raise pagination.invalid_page_token() from None
 

@@ -9,7 +9,8 @@ import pytest
 
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
-from services.inspections.domain.inspections import Findings, Inspection, complete
+from services.inspections.domain.findings import Findings
+from services.inspections.domain.inspections import Inspection, complete
 from services.inspections.manifest import TOPIC
 from services.inspections.use_cases.history import stage_imported
 from shared.errors import IntegrityError
@@ -51,13 +52,18 @@ def test_valid_events_are_staged_once() -> None:
         ),
         # A legacy result may lack the deadline that CompleteInspection requires.
         completed(outcome=P.INSPECTION_OUTCOME_MAJOR_VIOLATION),
+        # Findings counted by severity: the outcome is the worst one counted.
+        completed(
+            outcome=P.INSPECTION_OUTCOME_MAJOR_VIOLATION,
+            summary=events_pb2.InspectionFindingSummary(minor_findings=4, major_findings=2),
+        ),
         event(events_pb2.RectificationOverdue(inspection=NAME)),
         event(events_pb2.RectificationCompleted(inspection=NAME)),
     ]
     uow = FakeUnitOfWork()
-    assert staged(events, uow) == [IMPORTED] * 5
+    assert staged(events, uow) == [IMPORTED] * 6
     assert [(topic, e.id) for topic, e in uow.published] == [(TOPIC, e.id) for e in events]
-    assert staged(events, uow) == [PRESENT] * 5 and len(uow.published) == 5
+    assert staged(events, uow) == [PRESENT] * 6 and len(uow.published) == 6
 
 
 @pytest.mark.parametrize(
@@ -93,6 +99,36 @@ def test_valid_events_are_staged_once() -> None:
                 rectification_deadline=events_pb2.InspectionCompleted().rectification_deadline,
             ),
             "rectification_deadline: must be after the inspection (time)",
+        ),
+        (
+            completed(
+                outcome=P.INSPECTION_OUTCOME_MAJOR_VIOLATION,
+                summary=events_pb2.InspectionFindingSummary(minor_findings=3, serious_findings=1),
+            ),
+            "summary.serious_findings: must be 0 when the outcome is MAJOR_VIOLATION: the outcome is the "
+            "worst violation found",
+        ),
+        (
+            completed(
+                outcome=P.INSPECTION_OUTCOME_MAJOR_VIOLATION,
+                summary=events_pb2.InspectionFindingSummary(minor_findings=2),
+            ),
+            "summary.major_findings: must be at least 1 when the outcome is MAJOR_VIOLATION and findings "
+            "are counted",
+        ),
+        (
+            completed(
+                outcome=P.INSPECTION_OUTCOME_COMPLIANT,
+                summary=events_pb2.InspectionFindingSummary(minor_findings=1),
+            ),
+            "summary.minor_findings: must be 0 when the outcome is COMPLIANT",
+        ),
+        (
+            completed(
+                outcome=P.INSPECTION_OUTCOME_MINOR_VIOLATION,
+                summary=events_pb2.InspectionFindingSummary(minor_findings=-1),
+            ),
+            "summary.minor_findings: must not be negative",
         ),
     ],
 )

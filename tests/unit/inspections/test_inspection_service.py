@@ -19,14 +19,8 @@ from integrity.scoring.v1 import scoring_pb2
 from operations import cli
 from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
-from services.inspections.domain.inspections import (
-    PLANNED,
-    RECTIFIED,
-    RECTIFYING,
-    Findings,
-    Inspection,
-    InstrumentFinding,
-)
+from services.inspections.domain.findings import Findings, InstrumentFinding
+from services.inspections.domain.inspections import PLANNED, RECTIFIED, RECTIFYING, Inspection
 from services.inspections.domain.inspectors import QUALIFICATIONS
 from services.inspections.domain.plans import PlanRequest, validate_plan_request
 from services.inspections.domain.publication import publication_date
@@ -235,13 +229,25 @@ def test_only_an_assigned_inspector_completes_and_the_event_follows_the_contract
             uow, inspection.name, inspector(inspection.lead), outcome=P.INSPECTION_OUTCOME_MINOR_VIOLATION
         )
     assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
-    done = complete(uow, inspection.name, inspector(inspection.inspectors[1]))
+    tampered = (InstrumentFinding("SN1", P.VERIFICATION_STATUS_VALID, True),)
+    with pytest.raises(IntegrityError) as caught:  # counted findings must agree with the outcome
+        complete(
+            uow, inspection.name, inspector(inspection.lead), findings=Findings(tampered, minor_findings=2)
+        )
+    assert caught.value.kind == ErrorKind.INVALID_ARGUMENT
+    assert "findings.serious_findings: must be at least 1" in caught.value.message
+    counted = Findings(tampered, minor_findings=2, serious_findings=1)
+    done = complete(uow, inspection.name, inspector(inspection.inspectors[1]), findings=counted)
     assert done.state == RECTIFYING
+    with uow() as unit:
+        assert unit.inspections.get(inspection.id).findings == counted  # type: ignore[union-attr]
     event = outbox(engine)[-1]
     assert event.WhichOneof("payload") == "inspection_completed" and event.subject == inspection.uscc
     completed = event.inspection_completed
     assert completed.outcome == P.INSPECTION_OUTCOME_SERIOUS_VIOLATION
     assert completed.summary.tampering_found and completed.summary.instruments_checked == 1
+    summary = completed.summary
+    assert (summary.minor_findings, summary.major_findings, summary.serious_findings) == (2, 0, 1)
     assert completed.penalty_reference and completed.HasField("rectification_deadline")
     with pytest.raises(IntegrityError) as caught:
         complete(uow, inspection.name, inspector(inspection.lead))

@@ -11,7 +11,7 @@ import pytest
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.scoring.v1 import scoring_pb2
-from services.inspections.domain.inspections import Findings, InstrumentFinding
+from services.inspections.domain.findings import Findings, InstrumentFinding
 from services.inspections.domain.inspectors import QUALIFICATIONS
 from services.inspections.domain.plans import validate_plan_request
 from services.inspections.entrypoints.consumer import handle_event

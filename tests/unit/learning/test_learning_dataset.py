@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -15,11 +15,13 @@ from integrity.inspections.v1 import inspections_pb2
 from learning.dataset import (
     Dataset,
     build_dataset,
-    found_violation,
+    build_tables,
     histories_from_database,
     histories_from_jsonl,
+    labels_of,
 )
 from operations.demo.province import generate_province
+from services.scoring.domain.features import compute_features, severity_of
 
 _O = inspections_pb2.InspectionOutcome
 
@@ -33,17 +35,26 @@ def completed(
     return payload
 
 
-def test_found_violation_is_any_non_compliant_outcome_tampering_or_refusal() -> None:
-    assert not found_violation(completed(_O.INSPECTION_OUTCOME_COMPLIANT))
-    assert found_violation(completed(_O.INSPECTION_OUTCOME_MINOR_VIOLATION))
-    assert found_violation(completed(_O.INSPECTION_OUTCOME_SERIOUS_VIOLATION))
-    assert found_violation(completed(_O.INSPECTION_OUTCOME_COMPLIANT, tampering=True))
-    assert found_violation(completed(_O.INSPECTION_OUTCOME_COMPLIANT, refused=True))
+def found_violation(payload: events_pb2.InspectionCompleted, label: str = "non_compliant") -> bool:
+    return bool(labels_of(np.array([severity_of(payload)]), label)[0])
+
+
+def test_the_label_is_the_policys_choice_of_outcomes() -> None:
+    for label in ("non_compliant", "major_or_worse"):
+        assert not found_violation(completed(_O.INSPECTION_OUTCOME_COMPLIANT), label)
+        assert found_violation(completed(_O.INSPECTION_OUTCOME_SERIOUS_VIOLATION), label)
+        assert found_violation(completed(_O.INSPECTION_OUTCOME_MAJOR_VIOLATION), label)
+        # Tampering or a refusal is serious whatever the outcome says.
+        assert found_violation(completed(_O.INSPECTION_OUTCOME_COMPLIANT, tampering=True), label)
+        assert found_violation(completed(_O.INSPECTION_OUTCOME_MINOR_VIOLATION, refused=True), label)
+    # A minor finding is a violation, but not a major-or-worse one.
+    assert found_violation(completed(_O.INSPECTION_OUTCOME_MINOR_VIOLATION), "non_compliant")
+    assert not found_violation(completed(_O.INSPECTION_OUTCOME_MINOR_VIOLATION), "major_or_worse")
 
 
 def test_one_row_per_inspection_with_its_label_and_identity() -> None:
     enterprises = list(generate(40, seed=3))
-    dataset = build_dataset([e.events for e in enterprises])
+    dataset = build_dataset([e.events for e in enterprises], label="non_compliant")
     expected = {
         event.inspection_completed.inspection: (
             e.uscc,
@@ -78,7 +89,7 @@ def test_rows_are_in_time_order_whatever_order_the_histories_come_in() -> None:
 def assert_same_rows(a: Dataset, b: Dataset) -> None:
     assert list(a.inspection) == list(b.inspection)
     np.testing.assert_array_equal(a.numeric, b.numeric)  # NaN == NaN here
-    assert list(a.size_class) == list(b.size_class) and list(a.subject_type) == list(b.subject_type)
+    assert a.categorical.tolist() == b.categorical.tolist()
     np.testing.assert_array_equal(a.label, b.label)
     np.testing.assert_array_equal(a.inspected_at, b.inspected_at)
 
@@ -103,11 +114,7 @@ def is_outcome(event: events_pb2.Event) -> bool:
 
 def features_by_inspection(dataset: Dataset) -> dict[str, tuple]:
     return {
-        name: (
-            tuple(np.nan_to_num(dataset.numeric[row], nan=-1.0)),
-            dataset.subject_type[row],
-            dataset.size_class[row],
-        )
+        name: (tuple(np.nan_to_num(dataset.numeric[row], nan=-1.0)), tuple(dataset.categorical[row]))
         for row, name in enumerate(dataset.inspection)
     }
 
@@ -138,11 +145,13 @@ def test_moving_an_outcome_later_changes_no_feature_of_rows_up_to_its_old_time(
     moved.occurred_at.FromDatetime(as_of + timedelta(days=days))
     if flip and moved.WhichOneof("payload") == "inspection_completed":
         outcome = moved.inspection_completed.outcome
+        serious = outcome == _O.INSPECTION_OUTCOME_COMPLIANT
         moved.inspection_completed.outcome = (
-            _O.INSPECTION_OUTCOME_SERIOUS_VIOLATION
-            if outcome == _O.INSPECTION_OUTCOME_COMPLIANT
-            else _O.INSPECTION_OUTCOME_COMPLIANT
+            _O.INSPECTION_OUTCOME_SERIOUS_VIOLATION if serious else _O.INSPECTION_OUTCOME_COMPLIANT
         )
+        # Counted findings too (history features of their own).
+        moved.inspection_completed.summary.serious_findings = 1 if serious else 0
+        moved.inspection_completed.summary.minor_findings = 2 if serious else 0
     elif flip:
         moved.complaint_resolved.substantiated = False
     changed = [*history[:index], moved, *history[index + 1 :]]
@@ -179,8 +188,8 @@ def test_reversing_an_inspection_outcome_changes_no_feature_of_its_own_row_or_ea
     violated = found_violation(payload)
     payload.outcome = _O.INSPECTION_OUTCOME_COMPLIANT if violated else _O.INSPECTION_OUTCOME_MAJOR_VIOLATION
     payload.summary.tampering_found = payload.summary.inspection_refused = False
-    before = build_dataset([history])
-    after = build_dataset([[*history[:index], reversed_, *history[index + 1 :]]])
+    before = build_dataset([history], label="non_compliant")
+    after = build_dataset([[*history[:index], reversed_, *history[index + 1 :]]], label="non_compliant")
     cut = np.datetime64(moment_of(reversed_).replace(tzinfo=None), "us")
     rows_after = features_by_inspection(after)
     for name, features in features_by_inspection(before.subset(before.inspected_at <= cut)).items():
@@ -195,8 +204,24 @@ def test_an_inspection_row_never_sees_its_own_outcome() -> None:
     # The first inspection's row: no inspection before it, whatever its own outcome was.
     first = int(np.argmin(dataset.inspected_at))
     values = dataset.values(first)
-    assert values["violation_severity"] == 0.0 and values["compliant_inspections"] == 0.0
-    assert values["days_since_last_inspection"] is None
+    assert values["minor_decayed"] == values["serious_decayed"] == values["compliant_decayed"] == 0.0
+    assert values["days_since_last_inspection"] is None and values["last_outcome"] is None
+    assert values["ever_inspected"] == "NO" and values["last_x_gap"] == "NEVER"
+
+
+def test_the_population_is_every_registered_enterprise_as_of_a_date() -> None:
+    enterprises = list(generate_province(30, seed=4, years=3))
+    at = min(e.events[-1].occurred_at.ToDatetime() for e in enterprises).replace(tzinfo=UTC)
+    inspections, population = build_tables([e.events for e in enterprises], population_at=at)
+    registered = {e.uscc: e.events for e in enterprises if moment_of(e.events[0]) < at}
+    assert sorted(population.uscc) == sorted(registered) and population.inspection.tolist() == [""] * len(
+        population
+    )
+    for row, uscc in enumerate(population.uscc):
+        expected = compute_features(registered[uscc], at)
+        assert population.values(row) == {**expected.values}
+        assert bool(population.has_evidence[row]) == expected.has_evidence
+    assert len(inspections) == sum(len(e.violation_probability) for e in enterprises)
 
 
 # -- sources ----------------------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from learning.challenger import (
     monotonic_constraints,
     save_challenger,
 )
-from learning.champion import fit_champion, score_dataset, scorecard_document, to_toml
+from learning.champion import fit_champion
 from learning.dataset import Dataset, build_dataset
+from learning.scorecard_file import score_dataset, scorecard_document, to_toml
 from services.scoring.adapters.policy_file import load_policy
+from services.scoring.domain.grades import GradeCutoffs
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,11 @@ def test_loading_refuses_a_file_with_types_not_on_the_trusted_list(tmp_path: Pat
 
 def test_champion_round_trips_scores_exactly_through_its_toml(dataset: Dataset, tmp_path: Path) -> None:
     policy = load_policy()
-    document = scorecard_document(fit_champion(dataset), policy, "scorecard-20260101-00000000")
+    cutoffs = GradeCutoffs(620, 600, 580)
+    model = fit_champion(dataset)
+    document = scorecard_document(
+        model, policy.score_scale, "scorecard-20260101-00000000", cutoffs, policy.cutoff_shares
+    )
     first, second = tmp_path / "a.toml", tmp_path / "b.toml"
     first.write_text(to_toml(document), encoding="utf-8")
     loaded = load_policy(scorecard_path=first).scorecard

@@ -15,8 +15,9 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
 from services.scoring.domain.appeals import Appeal, OverrideReview
 from services.scoring.domain.dishonesty import DishonestyListing
-from services.scoring.domain.grades import Grade, GradeChange
+from services.scoring.domain.grades import Grade, GradeChange, GradeLevel
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
+from services.scoring.domain.policy import Policy
 from services.scoring.domain.repairs import CreditRepair, RepairApplication
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
 from shared.events import Event, new_event
@@ -119,10 +120,9 @@ class FakeGradeRepository:
             for uscc, grade in self.current.items()
             if (e := self.enterprises.get(uscc)) is not None and _matches(risk_filter, e, grade)
         ]
-        entries.sort(key=lambda entry: (-entry.grade.violation_probability, entry.uscc))
+        entries.sort(key=lambda entry: entry.cursor.sort_key())
         if after is not None:
-            key = (-after.violation_probability, after.uscc)
-            entries = [e for e in entries if (-e.grade.violation_probability, e.uscc) > key]
+            entries = [e for e in entries if e.cursor.sort_key() > after.sort_key()]
         return entries[:limit]
 
 
@@ -282,3 +282,13 @@ def complaint_resolved(code: str, at: datetime, name: str, substantiated: bool) 
         substantiated=substantiated,
     )
     return new_event(COMPLAINTS_SOURCE, code, payload, occurred_at=at)
+
+
+def serious_violation_at_d(policy: Policy) -> Policy:
+    """The policy with its SERIOUS_VIOLATION rule at D (the shipped policy puts it at C): tests of appeals
+    and repairs start from an enterprise a rule holds at D."""
+    rules = tuple(
+        replace(rule, level=GradeLevel.D) if rule.code == "SERIOUS_VIOLATION" else rule
+        for rule in policy.hard_rules
+    )
+    return replace(policy, hard_rules=rules)

@@ -16,9 +16,16 @@ from services.scoring.use_cases.repair import grant_credit_repair
 from shared.auth import Principal, Role
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import utcnow
-from tests.unit.scoring.fakes import FakeScoringUnitOfWork, Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import (
+    FakeScoringUnitOfWork,
+    Outcome,
+    inspection,
+    registration,
+    serious_violation_at_d,
+    uscc,
+)
 
-POLICY = load_policy()
+POLICY = serious_violation_at_d(load_policy())
 CODE = uscc(1)
 ENTERPRISE = Principal(f"enterprise:{CODE}", Role.ENTERPRISE, uscc=CODE)
 XIAN_REGULATOR = Principal("wang.li", Role.REGULATOR, region="610100")

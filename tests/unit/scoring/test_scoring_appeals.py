@@ -25,9 +25,9 @@ from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import Event, decode, utcnow
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, serious_violation_at_d, uscc
 
-POLICY = load_policy()
+POLICY = serious_violation_at_d(load_policy())
 CODE = uscc(1)
 OTHER = uscc(2)
 ENTERPRISE = Principal(f"enterprise:{CODE}", Role.ENTERPRISE, uscc=CODE)

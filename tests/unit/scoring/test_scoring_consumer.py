@@ -87,7 +87,7 @@ def test_registration_gets_a_provisional_grade_and_one_grade_changed(engine, han
     assert changed.region_code == "610112"
     assert changed.grade.name == f"enterprises/{code}/grade"
     assert changed.grade.level == scoring_pb2.GRADE_LEVEL_B
-    assert [r.code for r in changed.grade.reasons] == ["NO_HISTORY"]
+    assert changed.grade.provisional and changed.grade.reasons[0].code == "NO_HISTORY"
 
 
 def test_second_registration_of_the_same_enterprise_announces_nothing(engine, handler) -> None:

@@ -57,7 +57,7 @@ def overridden(days: float = 2, expire_days: float = 60, level: int = scoring_pb
 
 
 def graded_uow() -> FakeScoringUnitOfWork:
-    """An enterprise known to scoring, D for a serious violation."""
+    """An enterprise known to scoring, held at C (or worse) by a serious violation."""
     uow = FakeScoringUnitOfWork()
     with uow:
         for event in (
@@ -79,7 +79,7 @@ def stage(uow: FakeScoringUnitOfWork, *events: Event) -> list[str]:
 
 def test_an_accepted_appeal_rebuilds_the_appeal_and_overrides_the_grade() -> None:
     uow = graded_uow()
-    assert uow.grade_rows[CODE].level == GradeLevel.D
+    assert uow.grade_rows[CODE].level >= GradeLevel.C
     decisions = [filed(), overridden()]
     assert stage(uow, *decisions) == ["imported", "imported"]
     [appeal] = uow.appeal_rows.values()
@@ -121,7 +121,7 @@ def test_decisions_are_refused_in_the_words_of_the_api_and_write_nothing() -> No
     assert outcomes[2] == "AppealRejected: reason: is required"
     assert outcomes[3] == f"AppealFiled: appeal: names {uscc(8)} but the event subject is {CODE}"
     [appeal] = uow.appeal_rows.values()
-    assert appeal.state == "PENDING" and uow.grade_rows[CODE].level == GradeLevel.D
+    assert appeal.state == "PENDING" and uow.grade_rows[CODE].level == GradeLevel.C
 
 
 def test_a_review_must_say_the_expiry_its_action_sets() -> None:
@@ -146,7 +146,7 @@ def test_a_review_must_say_the_expiry_its_action_sets() -> None:
     assert outcomes[3] == "imported"
     [appeal] = uow.appeal_rows.values()
     assert appeal.override_expire_at == T0 + timedelta(days=5) and len(uow.review_rows[appeal.id]) == 1
-    assert uow.grade_rows[CODE].level == GradeLevel.D  # the override is lifted: the policy's grade again
+    assert uow.grade_rows[CODE].level == GradeLevel.C  # lifted: the policy's grade (C) again
 
 
 def test_a_listing_holds_the_enterprise_at_d_until_its_removal() -> None:

@@ -22,7 +22,7 @@ from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, GradeHi
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.domain.features import UNSUBSTANTIATED_CAP, compute_features
 from services.scoring.domain.grades import Grade, GradeLevel
-from services.scoring.domain.grading import EVENT_GRAIN, move_with_hysteresis
+from services.scoring.domain.grading import EVENT_GRAIN, move_with_hysteresis, replay
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.use_cases.recompute import recompute_all
 from shared.db import create_tables, make_engine
@@ -34,6 +34,7 @@ from tests.unit.scoring.fakes import (
     complaint_resolved,
     inspection,
     registration,
+    serious_violation_at_d,
     uscc,
 )
 
@@ -123,19 +124,24 @@ def test_substantiated_complaints_do_count(engine) -> None:
     assert "SUBSTANTIATED_COMPLAINTS" in [r.code for r in grade.reasons]
 
 
-def test_a_serious_violation_moves_the_enterprise_to_d_with_a_reason_naming_it(engine) -> None:
+def test_a_serious_violation_holds_the_enterprise_at_c_or_worse_with_a_reason_naming_it(engine) -> None:
     code = uscc(4)
     serious = inspection(code, T0 + timedelta(days=60), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION)
-    handle_all(
-        engine, [registration(code, occurred_at=T0), inspection(code, T0 + timedelta(days=1)), serious]
-    )
+    events = [registration(code, occurred_at=T0), inspection(code, T0 + timedelta(days=400)), serious]
+    handle_all(engine, events)
     grade = grade_of(engine, code)
-    assert grade.level == GradeLevel.D and not grade.provisional
+    # The rule's level is C (policy-v3); the scorecard's own score is C too, above D's cut-off.
+    assert POLICY.hard_rule("SERIOUS_VIOLATION").level == GradeLevel.C
+    assert grade.level == GradeLevel.C and not grade.provisional
     assert grade.reasons[0].code == "SERIOUS_VIOLATION" and grade.reasons[0].text_zh
     assert len(grade.reasons) <= 4
-    assert grade.score < POLICY.grade_cutoffs.c  # score, grade and probability tell the same story
-    assert grade.as_of == serious.occurred_at.ToDatetime(tzinfo=UTC) + EVENT_GRAIN
-    assert level_changes(engine)[-1] == (2, 4)  # B -> D announced
+    # Score, grade and probability tell the same story: the score is capped inside C's band.
+    assert POLICY.grade_cutoffs.level_for(grade.score) == GradeLevel.C
+    assert grade.as_of == events[1].occurred_at.ToDatetime(tzinfo=UTC) + EVENT_GRAIN
+    assert (2, 3) in level_changes(engine)  # B -> C announced
+    # Under a policy that puts the rule at D, the same history is D.
+    at_d = serious_violation_at_d(POLICY)
+    assert replay(at_d, events)[0].level == GradeLevel.D  # type: ignore[union-attr]
 
 
 def test_a_cheating_device_is_a_serious_violation_whatever_the_outcome_says(engine) -> None:
@@ -185,7 +191,7 @@ def test_a_serious_violation_lapses_after_its_period_on_recompute(engine) -> Non
         ],
     )
     recompute_all(ScoringUnitOfWork(engine), POLICY, serious + timedelta(days=365 * 2))
-    assert grade_of(engine, code).level == GradeLevel.D
+    assert grade_of(engine, code).level == GradeLevel.C
     recompute_all(ScoringUnitOfWork(engine), POLICY, serious + timedelta(days=365 * 3 + 2))
     grade = grade_of(engine, code)
     assert "SERIOUS_VIOLATION" not in [r.code for r in grade.reasons]
@@ -239,15 +245,16 @@ def test_events_before_the_registration_are_kept_and_graded_once_it_arrives(engi
     with ScoringUnitOfWork(engine) as uow:
         assert uow.grades.get(code) is None
     handle_all(engine, [registration(code, occurred_at=T0)])
-    assert grade_of(engine, code).level == GradeLevel.D
+    grade = grade_of(engine, code)
+    assert grade.level >= GradeLevel.C and grade.reasons[0].code == "SERIOUS_VIOLATION"
 
 
 def test_features_read_only_events_before_as_of() -> None:
     code = uscc(23)
     at = T0 + timedelta(days=10)
     events = [inspection(code, at, Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION)]
-    assert compute_features(events, at).values["violation_severity"] == 0
-    assert compute_features(events, at + EVENT_GRAIN).values["violation_severity"] == pytest.approx(3.0)
+    assert compute_features(events, at).values["major_decayed"] == 0
+    assert compute_features(events, at + EVENT_GRAIN).values["major_decayed"] == pytest.approx(1.0)
 
 
 def test_hysteresis_moves_only_past_the_margin() -> None:

@@ -86,14 +86,14 @@ def test_page_size() -> None:
 )
 def test_page_token_round_trips(probability: float, code: str) -> None:
     risk_filter = RiskFilter(region_code="610100", level=GradeLevel.C)
-    token = encode_page_token(RiskCursor(probability, code), risk_filter)
-    assert decode_page_token(token, risk_filter) == RiskCursor(probability, code)
+    token = encode_page_token(RiskCursor(3, probability, code), risk_filter)
+    assert decode_page_token(token, risk_filter) == RiskCursor(3, probability, code)
 
 
 def test_page_token_is_bound_to_its_filter() -> None:
-    token = encode_page_token(RiskCursor(0.5, "X"), parse_filter('region_code = "610100"'))
+    token = encode_page_token(RiskCursor(2, 0.5, "X"), parse_filter('region_code = "610100"'))
     # The same filter spelt differently still matches ...
-    assert decode_page_token(token, parse_filter("region_code=610100")) == RiskCursor(0.5, "X")
+    assert decode_page_token(token, parse_filter("region_code=610100")) == RiskCursor(2, 0.5, "X")
     # ... a different one does not.
     field, description = violation_of(
         lambda: decode_page_token(token, parse_filter('region_code = "610200"'))

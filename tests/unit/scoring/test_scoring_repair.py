@@ -24,9 +24,9 @@ from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import Event, decode, utcnow
 from shared.outbox import OutboxRecord
-from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import Outcome, inspection, registration, serious_violation_at_d, uscc
 
-POLICY = load_policy()
+POLICY = serious_violation_at_d(load_policy())
 XIAN_REGULATOR = Principal("wang.li", Role.REGULATOR, region="610100")
 BAOJI_REGULATOR = Principal("zhao.min", Role.REGULATOR, region="610300")
 

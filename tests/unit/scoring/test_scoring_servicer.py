@@ -77,11 +77,11 @@ def test_get_grade(servicer, engine) -> None:
     register(engine, code)
     grade = get_grade(servicer, SYSTEM, f"enterprises/{code}/grade")
     assert grade.name == f"enterprises/{code}/grade"
-    assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional and grade.score == 600
+    assert grade.level == scoring_pb2.GRADE_LEVEL_B and grade.provisional
     assert grade.reasons[0].code == "NO_HISTORY" and grade.reasons[0].text_zh
-    assert grade.policy_version == "policy-v3" and grade.model_version == "scorecard-v1-expert"
-    assert grade.feature_version == FEATURE_VERSION
-    assert grade.violation_probability == pytest.approx(1 / 51)
+    assert grade.policy_version == "policy-v3" and grade.model_version == "scorecard-v2-expert"
+    assert grade.feature_version == FEATURE_VERSION and grade.label == "major_or_worse"
+    assert grade.violation_probability == pytest.approx(1 / (1 + 50 * 2 ** ((grade.score - 600) / 20)))
     assert grade.as_of.seconds > 0
 
 
@@ -117,6 +117,22 @@ def test_regulator_reads_grades_in_their_region_only(servicer, engine) -> None:
     assert error_of(lambda: get_grade(servicer, XIAN_REGULATOR, f"enterprises/{outside}/grade")).kind == (
         ErrorKind.PERMISSION_DENIED
     )
+
+
+def test_risk_list_orders_by_level_then_violation_probability(servicer, engine) -> None:
+    # Hysteresis, a hard rule or an override can leave a level whose probability a lower level beats:
+    # the level a regulator sees comes first.
+    codes = [uscc(n) for n in range(40, 43)]
+    for code in codes:
+        register(engine, code)
+    regrade(engine, codes[0], GradeLevel.D, 0.2)
+    regrade(engine, codes[1], GradeLevel.C, 0.5)
+    regrade(engine, codes[2], GradeLevel.D, 0.3)
+    listed = [e.enterprise.removeprefix("enterprises/") for e in list_risks(servicer, SYSTEM).risk_entries]
+    assert listed == [codes[2], codes[0], codes[1]]
+    page = list_risks(servicer, SYSTEM, page_size=1)
+    after = list_risks(servicer, SYSTEM, page_size=2, page_token=page.next_page_token)
+    assert [e.enterprise.removeprefix("enterprises/") for e in after.risk_entries] == [codes[0], codes[1]]
 
 
 def test_risk_list_orders_by_violation_probability_then_uscc(servicer, engine) -> None:
