@@ -5,6 +5,9 @@ batch; run the handler for each other event, record the ids and commit ONE datab
 offsets are committed afterwards, so a crash between the two only causes a redelivery that the inbox turns
 into a no-op. Replaying a topic from the start changes nothing.
 
+A batch handler (`batch_handler`) receives the poll batch whole (shared/consumer_batch.py) under the same
+rules; the per-event handler stays the reference it falls back to.
+
 Poison goes to `<topic>.dlt` with the error in a header, and consumption goes on: the transaction is
 rolled back and retried without the poison, so it never takes the others down with it. Poison is any error
 that will recur on the same bytes: a record that does not decode or validate, and anything the handler
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateKeyError
 from sqlmodel import Session
 
+from shared.consumer_batch import BatchHandler, FallBack, try_batch
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
 from shared.inbox import already_processed, mark_processed, processed_among
@@ -61,12 +66,14 @@ class EventConsumer:
         poll_timeout_ms: int = 500,
         max_backoff_seconds: float = 10.0,
         kafka: Mapping[str, Any] | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.engine = engine
         self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
+        self.batch_handler = batch_handler  # when given, tried first on each batch; `handler` is the fallback
         # The unit of work the handler receives (the service's own); the inbox shares its transaction.
         self.unit_of_work = unit_of_work or (lambda: UnitOfWork(engine))
         self.client_id = client_id or f"{group_id}-consumer"
@@ -219,6 +226,9 @@ class EventConsumer:
         """Runs the handler for every record not yet processed and commits once; on failure rolls back
         everything and returns (position in `pending` of the record that failed, the error). A failed
         commit is tied to no record: it comes back as a _CommitFailed at position 0, always retried."""
+        if self.batch_handler is not None:
+            with suppress(FallBack):  # rolled back: the per-event handler pins the failure to its record
+                return try_batch(self.unit_of_work(), self.batch_handler, pending, _CommitFailed)
         with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})
             for position, item in enumerate(pending):
