@@ -36,7 +36,7 @@ from shared.db import create_tables, make_engine
 from shared.events import Event, new_event, to_record
 from tests.unit.scoring.fakes import (
     ENTERPRISES_SOURCE,
-    Outcome,
+    OUTCOMES,
     complaint_filed,
     complaint_resolved,
     inspection,
@@ -48,12 +48,6 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 TOPIC = "integrity.test.sources"
 POLICY = load_policy()
-OUTCOMES = [
-    Outcome.INSPECTION_OUTCOME_COMPLIANT,
-    Outcome.INSPECTION_OUTCOME_MINOR_VIOLATION,
-    Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION,
-    Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
-]
 # Every scoring table, with the order its rows compare in and the columns left out (generated ids).
 TABLE_ORDER = {
     "scoring_events": ("event_id", ()),

@@ -27,19 +27,12 @@ from shared.consumer import EventConsumer
 from shared.db import create_tables, make_engine
 from shared.events import Event, to_record
 from tests.helpers import wait_until
-from tests.unit.scoring.fakes import Outcome, complaint_filed, inspection, registration, uscc
+from tests.unit.scoring.fakes import OUTCOMES, complaint_filed, inspection, registration, uscc
 
 PARTITIONS = 6
 ENTERPRISES = 36
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 POLICY = load_policy()
-OUTCOMES = [
-    Outcome.INSPECTION_OUTCOME_COMPLIANT,
-    Outcome.INSPECTION_OUTCOME_MINOR_VIOLATION,
-    Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION,
-    Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
-    Outcome.INSPECTION_OUTCOME_COMPLIANT,
-]
 
 
 def waves() -> list[list[Event]]:
@@ -54,7 +47,7 @@ def waves() -> list[list[Event]]:
             if (wave * serial) % 7 == 3:
                 events.append(complaint_filed(code, T0 + timedelta(days=days)))
             else:
-                events.append(inspection(code, T0 + timedelta(days=days), OUTCOMES[(wave + serial) % 5]))
+                events.append(inspection(code, T0 + timedelta(days=days), OUTCOMES[(wave + serial) % 4]))
         found.append(events)
     return found
 

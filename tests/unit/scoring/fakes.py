@@ -280,6 +280,13 @@ ENTERPRISES_SOURCE = "//integrity/enterprises"
 COMPLAINTS_SOURCE = "//integrity/complaints"
 INSPECTIONS_SOURCE = "//integrity/inspections"
 Outcome = inspections_pb2.InspectionOutcome
+# The outcomes a stream of inspections draws from, best first.
+OUTCOMES = (
+    Outcome.INSPECTION_OUTCOME_COMPLIANT,
+    Outcome.INSPECTION_OUTCOME_MINOR_VIOLATION,
+    Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION,
+    Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
+)
 
 
 def inspection(
