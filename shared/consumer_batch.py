@@ -73,6 +73,6 @@ def _handle(uow: Any, handler: BatchHandler, pending: Sequence[_Item]) -> tuple[
     except BatchEventFailed as failed:
         return positions[failed.position], failed.cause
     except Exception as exc:
-        log.info("batch of %d events failed as a whole (%s); applying them one by one", len(batch), exc)
+        log.warning("batch of %d events failed as a whole (%s); applying them one by one", len(batch), exc)
         raise FallBack from exc
     return None
