@@ -7,9 +7,12 @@ generates them under var/keys/ on first use. Services that only verify need just
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -235,6 +238,17 @@ def _default_subject(role: Role, region: str | None, uscc: str | None) -> str:
     return f"{role}@{scope}" if scope else str(role)
 
 
+VERIFIED_CACHE_SIZE = 10_000  # tokens remembered per process (about 2 MB)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    expires: float  # the token's exp, seconds since the epoch
+    kid: str | None
+    key: Ed25519PublicKey  # the key that verified it; a hit counts only while this key is still trusted
+
+
 class TokenVerifier:
     """Checks tokens against the service's keys (shared.jwks: a JWKS URL or file, else the public key file),
     issuer and audience."""
@@ -246,10 +260,37 @@ class TokenVerifier:
             self._keys = KeySet(single=load_public_key(settings))
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
-        """The principal the token names; raises `unauthenticated` saying what to fix."""
-        claims = self._decode(token)
+        """The principal the token names; raises `unauthenticated` saying what to fix.
+
+        A token that verified is remembered (by its SHA-256, at most VERIFIED_CACHE_SIZE of them) until
+        its expiry, as long as the key that verified it is still one of the service's keys: a client
+        sends the same token on every call, and checking its Ed25519 signature again costs more than
+        most reads it guards."""
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._verified_lock:
+            hit = self._verified.get(digest)
+            if hit is not None:
+                self._verified.move_to_end(digest)
+        if hit is not None and time.time() < hit.expires and self._still_trusted(hit):
+            return hit.principal
+        claims, key = self._decode(token)
+        principal = self._principal(claims)
+        kid = jwt.get_unverified_header(token).get("kid")
+        remembered = _Verified(principal, float(claims["exp"]), kid if isinstance(kid, str) else None, key)  # type: ignore[arg-type]
+        with self._verified_lock:
+            self._verified[digest] = remembered
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _still_trusted(self, hit: _Verified) -> bool:
+        return any(key is hit.key for key in self._keys.candidates(hit.kid))
+
+    def _principal(self, claims: dict[str, object]) -> Principal:
         role_claim = claims.get("role")
         if not isinstance(role_claim, str) or role_claim not in set(Role):
             raise unauthenticated(
@@ -265,8 +306,9 @@ class TokenVerifier:
             raise unauthenticated(f"token claims are invalid: {'; '.join(problems)}", INVALID_TOKEN)
         return Principal(subject=subject, role=role, region=region, uscc=uscc)
 
-    def _decode(self, token: str) -> dict[str, object]:
-        """The verified claims, with the key the token names (every key for a token without `kid`)."""
+    def _decode(self, token: str) -> tuple[dict[str, object], Ed25519PublicKey]:
+        """The verified claims and the key that verified them: the key the token names (every key for a
+        token without `kid`)."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -282,11 +324,11 @@ class TokenVerifier:
             )
         for key in keys[:-1]:
             try:
-                return self._decode_with(token, key)
+                return self._decode_with(token, key), key
             except IntegrityError as refused:
                 if "signature does not verify" not in refused.message:
                     raise
-        return self._decode_with(token, keys[-1])
+        return self._decode_with(token, keys[-1]), keys[-1]
 
     def _decode_with(self, token: str, key: Ed25519PublicKey) -> dict[str, object]:
         try:

@@ -248,3 +248,49 @@ def test_current_principal_is_public_outside_a_call() -> None:
     with acting_as(regulator):
         assert current_principal() == regulator
     assert current_principal().role is Role.PUBLIC
+
+
+# --- verified tokens are remembered -------------------------------------------------------------------
+
+
+def test_a_token_verified_once_is_not_checked_again_until_it_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = TokenVerifier(settings)
+    token = issue_token(settings, Role.REGULATOR, region="610100", ttl_seconds=60)
+    checks = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: checks.append(1) or real_decode(*a, **k))
+    first = verifier.verify(token)
+    assert [verifier.verify(token) for _ in range(5)] == [first] * 5
+    assert len(checks) == 1  # the signature was checked once
+
+    # Past its exp the remembered token is checked again.
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    verifier.verify(token)
+    assert len(checks) == 2
+
+
+def test_a_remembered_token_is_refused_once_it_has_expired(settings: Settings) -> None:
+    verifier = TokenVerifier(settings)
+    token = issue_token(settings, Role.SYSTEM, ttl_seconds=1)
+    assert verifier.verify(token).role is Role.SYSTEM
+    time.sleep(1.2)
+    assert expect_unauthenticated(verifier, token).reason == "TOKEN_EXPIRED"
+
+
+def test_remembered_tokens_are_bounded_and_a_refused_token_is_never_remembered(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shared.auth
+
+    monkeypatch.setattr(shared.auth, "VERIFIED_CACHE_SIZE", 3)
+    verifier = TokenVerifier(settings)
+    tokens = [issue_token(settings, Role.SYSTEM, subject=f"system-{i}") for i in range(5)]
+    assert [verifier.verify(t).subject for t in tokens] == [f"system-{i}" for i in range(5)]
+    assert len(verifier._verified) == 3
+    forged = tokens[0][:-4] + ("AAAA" if not tokens[0].endswith("AAAA") else "BBBB")
+    expect_unauthenticated(verifier, forged)
+    expect_unauthenticated(verifier, forged)  # refused again: nothing about it was remembered
+    assert len(verifier._verified) == 3
