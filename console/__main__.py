@@ -1,9 +1,11 @@
-"""`python -m console`: serve the web console until SIGTERM (uvicorn; graceful shutdown)."""
+"""`python -m console`: serve the web console until SIGTERM (uvicorn; graceful shutdown), and its
+Prometheus metrics on its metrics port (console.metrics)."""
 
 from __future__ import annotations
 
 import uvicorn
 
+from console import metrics
 from console.app import build_app
 from console.manifest import CONSOLE
 from console.settings import ConsoleSettings
@@ -15,6 +17,15 @@ def main() -> None:
     platform = get_settings()
     configure_logging(platform.log_level)
     app = build_app(platform, ConsoleSettings())
+    if platform.metrics_enabled:
+        port = platform.metrics_port(CONSOLE.name, CONSOLE.default_port)
+        try:
+            metrics.serve(platform.host, port)
+        except OSError as e:
+            raise SystemExit(
+                f"console: cannot serve metrics on {platform.host}:{port} ({e.strerror}); set "
+                "CONSOLE_METRICS_PORT to another port or INTEGRITY_METRICS_ENABLED=false"
+            ) from e
     uvicorn.run(
         app,
         host=platform.host,

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import web
 from console.clients import ServiceError, Services
+from console.metrics import RequestMetrics
 from console.pages import enterprise, inspector, plans, public, regulator, signin, workflows
 from console.settings import ConsoleSettings, Mode
 from shared.auth import TokenVerifier
@@ -100,6 +101,7 @@ def build_app(platform: Settings, console: ConsoleSettings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(RequestMetrics),
             Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,

@@ -18,6 +18,8 @@ OPERATIONS_COMMANDS = (
     "operations.commands.history:register",
     "operations.commands.demo:register",
     "operations.commands.model:register",
+    "operations.commands.db:register",
+    "operations.commands.schedule:register",
 )
 
 
@@ -34,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from shared.settings import get_settings
+    from shared.tracing import configure
+
+    configure(get_settings().otlp_endpoint, "cli")  # the commands' gRPC calls and SQL join traces
     return int(args.handler(args) or 0)
 
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from kafka.errors import KafkaError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from operations import catalogue
+from operations.schedule import Scheduler, enabled
 from operations.supervisor import Backoff, ServiceProcess, StopFlag, stop_all
 from shared.settings import Settings
 from shared.transport import kafka_options
@@ -59,12 +60,16 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
         print(f"integrity stack: cannot load the token signing key: {exc}", file=sys.stderr)
         return 1
 
+    # Every database at the code's schema revision (`integrity db upgrade`), before anything writes to it.
+    _upgrade_databases(settings)
+
     # Before the services start: the import writes into their databases, their relays publish it.
     enterprises = demo_size(settings, demo_enterprises)
     if enterprises:
         _load_demo(settings, enterprises)
 
     broker: LocalBroker | None = None
+    scheduler: Scheduler | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     services = [
         ServiceProcess(s, settings.address(s.name, s.default_port), log_dir / f"{s.name}.log", settings)
@@ -107,22 +112,32 @@ def up(settings: Settings, demo_enterprises: int | None = None) -> int:
             return 1
         if stop.requested:
             return 0
-        _print_banner(settings, services, bootstrap, broker is not None, log_dir)
-        _supervise(services, broker, env, stop)
+        if enabled():
+            scheduler = Scheduler([s for m in catalogue.SERVICES for s in m.schedules], env, log_dir)
+        _print_banner(settings, services, bootstrap, broker is not None, log_dir, scheduler)
+        _supervise(services, broker, env, stop, scheduler)
         print("integrity stack: stopping", flush=True)
         return 0
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         stop_all(services, settings.grace_seconds + _KILL_MARGIN_SECONDS)
         if broker is not None:
             broker.stop()
 
 
 def _supervise(
-    services: list[ServiceProcess], broker: LocalBroker | None, env: dict[str, str], stop: StopFlag
+    services: list[ServiceProcess],
+    broker: LocalBroker | None,
+    env: dict[str, str],
+    stop: StopFlag,
+    scheduler: Scheduler | None = None,
 ) -> None:
-    """Until a stop is requested: whatever died is started again, after its backoff."""
+    """Until a stop is requested: whatever died is started again, after its backoff; scheduled work runs."""
     broker_backoff = Backoff()
     while not stop.sleep(0.2):
+        if scheduler is not None:
+            scheduler.tick()
         if broker is not None and not broker.running:
             if broker_backoff.restart_at is None:
                 delay = broker_backoff.died()
@@ -154,6 +169,23 @@ def _supervise(
             elif service.backoff.due:
                 service.start(env)
                 print(f"integrity stack: {service.name} started again", flush=True)
+
+
+def _upgrade_databases(settings: Settings) -> None:
+    """Brings every service database to the code's revision. One that cannot be upgraded is reported and
+    left as it is: its service then refuses to start, and is named like any service that cannot."""
+    from shared.db import make_engine
+    from shared.migrations import SchemaNotCurrent, upgrade
+
+    for service in catalogue.SERVICES:
+        engine = make_engine(settings.database_url(service.name))
+        try:
+            upgrade(engine, service)
+        except (SchemaNotCurrent, SQLAlchemyError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"integrity stack: cannot upgrade the {service.name} database: {reason}", file=sys.stderr)
+        finally:
+            engine.dispose()
 
 
 def _start_broker(broker: LocalBroker) -> str | None:
@@ -244,7 +276,12 @@ def _wait_until_serving(services: list[ServiceProcess], stop: StopFlag) -> str |
 
 
 def _print_banner(
-    settings: Settings, services: list[ServiceProcess], bootstrap: str, local_broker: bool, log_dir: Path
+    settings: Settings,
+    services: list[ServiceProcess],
+    bootstrap: str,
+    local_broker: bool,
+    log_dir: Path,
+    scheduler: Scheduler | None = None,
 ) -> None:
     broker_kind = "local Tansu, in memory" if local_broker else "external"
     lines = [
@@ -266,6 +303,12 @@ def _print_banner(
         if var_dir == Path("var").resolve()
         else f"INTEGRITY_VAR_DIR={var_dir} .venv/bin/integrity"
     )
+    if settings.metrics_enabled:
+        ports = [settings.metrics_port(s.name, s.manifest.default_port) for s in services]
+        lines.append(
+            f"  {'metrics':<12} http://{settings.host}:PORT/metrics, PORT {', '.join(map(str, ports))}"
+        )
+    lines += [f"  {'scheduled':<12} {line}" for line in (scheduler.describe() if scheduler else [])]
     lines += [
         f"  {'logs':<12} {log_dir}/<name>.log",
         "",

@@ -5,9 +5,6 @@ batch; run the handler for each other event, record the ids and commit ONE datab
 offsets are committed afterwards, so a crash between the two only causes a redelivery that the inbox turns
 into a no-op. Replaying a topic from the start changes nothing.
 
-A batch handler (`batch_handler`) receives the poll batch whole (shared/consumer_batch.py) under the same
-rules; the per-event handler stays the reference it falls back to.
-
 Poison goes to `<topic>.dlt` with the error in a header, and consumption goes on: the transaction is
 rolled back and retried without the poison, so it never takes the others down with it. Poison is any error
 that will recur on the same bytes: a record that does not decode or validate, and anything the handler
@@ -20,9 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy.exc
@@ -34,11 +33,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError as DuplicateKeyError
 from sqlmodel import Session
 
+from shared import metrics
 from shared.consumer_batch import BatchHandler, FallBack, try_batch
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
 from shared.inbox import already_processed, mark_processed, processed_among
 from shared.topics import dead_letter
+from shared.tracing import processing
 
 log = logging.getLogger("integrity.consumer")
 
@@ -73,7 +74,7 @@ class EventConsumer:
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
-        self.batch_handler = batch_handler  # when given, tried first on each batch; `handler` is the fallback
+        self.batch_handler = batch_handler  # takes batches whole, `handler` its fallback: consumer_batch.py
         # The unit of work the handler receives (the service's own); the inbox shares its transaction.
         self.unit_of_work = unit_of_work or (lambda: UnitOfWork(engine))
         self.client_id = client_id or f"{group_id}-consumer"
@@ -130,10 +131,13 @@ class EventConsumer:
         records = [record for partition_records in batches.values() for record in partition_records]
         if not records or self._stopping.is_set():
             return
+        started = time.perf_counter()
         stop = self._process(records)
+        metrics.CONSUMER_BATCH_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
         done, undone = records[:stop], records[stop:]
         if done:
             self._commit(consumer, _next_offsets(done))
+            metrics.observe_lag(self.group_id, consumer)
         if undone:
             # Transient failure: come back to the first record not done with, in every partition.
             for partition, offset in _first_offsets(undone).items():
@@ -185,7 +189,7 @@ class EventConsumer:
             try:
                 pending.append(_Pending(index, record, decode(record.value)))
             except InvalidEvent as exc:
-                if not self._dead_letter(record, str(exc)):
+                if not self._dead_letter(record, str(exc), "undecodable"):
                     # Keep the records before it; a later retry may dead-letter some twice (at least once).
                     return _first_of(self._apply_valid(pending), index)
         return _first_of(self._apply_valid(pending), len(records))
@@ -207,7 +211,7 @@ class EventConsumer:
                 del pending[position]
                 continue
             poison = not is_transient(error)
-            if poison and self._dead_letter(failed.record, describe(error)):
+            if poison and self._dead_letter(failed.record, describe(error), _reason(error)):
                 del pending[position]
                 continue
             if not poison:
@@ -227,21 +231,25 @@ class EventConsumer:
         everything and returns (position in `pending` of the record that failed, the error). A failed
         commit is tied to no record: it comes back as a _CommitFailed at position 0, always retried."""
         if self.batch_handler is not None:
+            consumed = partial(metrics.CONSUMED.labels, self.group_id)  # the counter of a topic's events
             with suppress(FallBack):  # rolled back: the per-event handler pins the failure to its record
-                return try_batch(self.unit_of_work(), self.batch_handler, pending, _CommitFailed)
+                return try_batch(self.unit_of_work(), self.batch_handler, pending, _CommitFailed, consumed)
+        applied: list[str] = []  # the topic of each event applied, counted once the commit succeeds
         with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})
             for position, item in enumerate(pending):
                 if item.event.id in seen:
                     continue  # processed before, or a duplicate earlier in this batch
                 try:
-                    self.handler(uow, item.event, item.record.topic)
+                    with processing(item.record.topic, item.record.headers, item.event.id):
+                        self.handler(uow, item.event, item.record.topic)
                     # Flushes the handler's writes, and raises on an id a concurrent consumer recorded
                     # meanwhile: the duplicate is pinned to its own record.
                     mark_processed(uow.session, item.event.id, item.record.topic)
                 except Exception as exc:
                     return position, exc
                 seen.add(item.event.id)
+                applied.append(item.record.topic)
                 log.debug(
                     "processed event %s (%s) from %s", item.event.id, item.event.type, _where(item.record)
                 )
@@ -249,13 +257,15 @@ class EventConsumer:
                 uow.commit()
             except Exception as exc:
                 return 0, _CommitFailed(exc)  # retry the whole batch after a pause
+        for topic in applied:
+            metrics.CONSUMED.labels(self.group_id, topic).inc()
         return None
 
     def _processed_elsewhere(self, event_id: str) -> bool:
         with Session(self.engine) as session:
             return already_processed(session, event_id)
 
-    def _dead_letter(self, record: ConsumerRecord, error: str) -> bool:
+    def _dead_letter(self, record: ConsumerRecord, error: str, reason: str = "rejected") -> bool:
         target = dead_letter(record.topic)
         headers = [
             *(record.headers or []),
@@ -273,6 +283,7 @@ class EventConsumer:
             log.exception("could not dead-letter %s[%d]@%d", record.topic, record.partition, record.offset)
             self._close_producer()
             return False
+        metrics.DEAD_LETTERS.labels(self.group_id, record.topic, reason).inc()
         log.warning(
             "invalid record %s[%d]@%d sent to %s: %s",
             record.topic,
@@ -351,6 +362,11 @@ class _Pending:
     index: int
     record: ConsumerRecord
     event: Event
+
+
+def _reason(error: BaseException) -> str:
+    """The dead-letter reason as a metric label: few values, never the message."""
+    return "rejected" if isinstance(error, InvalidEvent) else type(error).__name__
 
 
 def _first_of(failure: int | None, otherwise: int) -> int:

@@ -43,10 +43,15 @@ def make_engine(url: str) -> Engine:
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
     """Creates the given tables (each service creates only its own, though all share one MetaData).
     Tables that belong together come together: the outbox brings its relay's watermarks."""
+    SQLModel.metadata.create_all(engine, tables=with_companions(tables))
+
+
+def with_companions(tables: Sequence[type[SQLModel]]) -> list[Table]:
+    """The tables of `tables` and those created with them: a service database's whole schema."""
     wanted = [_table(model) for model in tables]
     for table in list(wanted):
         wanted += [_table(model) for model in _COMPANIONS.get(table.name, ()) if _table(model) not in wanted]
-    SQLModel.metadata.create_all(engine, tables=wanted)
+    return wanted
 
 
 # table name -> tables created with it

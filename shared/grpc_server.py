@@ -32,7 +32,10 @@ from shared.errors import FieldViolation, IntegrityError, invalid_argument, unau
 from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_status, to_rpc_status
 from shared.logs import configure_logging
 from shared.manifest import ServiceManifest
+from shared.metrics import SERVING, MetricsEndpoint, ReadingSource, observe_rpc
 from shared.settings import Settings, get_settings
+from shared.tracing import configure as configure_tracing
+from shared.tracing import end_server_span, start_server_span
 from shared.transport import Listeners, certified_subject, listen
 
 log = logging.getLogger("integrity.server")
@@ -61,6 +64,9 @@ class ServiceApp:
     workers: list[Worker] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     settings: Settings | None = None  # whose keys verify tokens; None means get_settings()
+    # Figures read from the service's database when Prometheus scrapes (workers with a `readings()`
+    # method, such as the outbox relay, add theirs).
+    readings: list[ReadingSource] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -110,6 +116,7 @@ def _serving(
     """Around one call: authenticate, authorize, map errors to statuses, write the access log line."""
     request_id = _request_id(context)
     started = time.perf_counter()
+    span, span_token = start_server_span(method, context.invocation_metadata())
     principal: Principal | None = None
     code = grpc.StatusCode.OK
     try:
@@ -136,6 +143,8 @@ def _serving(
         code = grpc.StatusCode.CANCELLED
         raise
     finally:
+        end_server_span(span, span_token, code.name)
+        observe_rpc(method, code.name, time.perf_counter() - started)
         access_log.info(
             "rpc",
             extra={
@@ -256,6 +265,7 @@ class RunningService:
         self.port = listeners.port
         self.address = f"{host}:{self.port}"
         self.mtls_port = listeners.mtls_port  # the mutual TLS listener, when the settings ask for one
+        self.metrics: MetricsEndpoint | None = None
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -267,10 +277,13 @@ class RunningService:
             self._stopped = True
         log.info("stopping", extra={"service": self.app.name, "grace_seconds": grace})
         self.health.enter_graceful_shutdown()
+        SERVING.labels(self.app.name).set(0)
         for worker in self.app.workers:
             _quietly(lambda w=worker: w.stop(grace), f"stopping worker {worker!r}")
         self.server.stop(grace).wait()
         self.listeners.stop()
+        if self.metrics is not None:
+            _quietly(self.metrics.stop, "stopping the metrics endpoint")
         for callback in self.app.on_stop:
             _quietly(callback, f"on_stop callback {callback!r}")
         log.info("stopped", extra={"service": self.app.name})
@@ -284,9 +297,12 @@ def _quietly(action: Callable[[], None], what: str) -> None:
         log.exception("%s failed", what)
 
 
-def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService:
+def start(
+    app: ServiceApp, port: int, host: str = "127.0.0.1", metrics_port: int | None = None
+) -> RunningService:
     """Starts serving without blocking; port 0 picks a free port (see `.port`). TLS when the settings give a
-    certificate; a second, mutual TLS port when they give `<NAME>_MTLS_PORT` (shared.transport)."""
+    certificate; a second, mutual TLS port when they give `<NAME>_MTLS_PORT` (shared.transport). With
+    `metrics_port`, Prometheus metrics are served there too (0: a free port, see `.metrics.port`)."""
     settings = app.settings or get_settings()
     verifier = TokenVerifier(settings)
     server = grpc.server(
@@ -310,6 +326,8 @@ def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService
     server.start()
     running = RunningService(app, server, health_servicer, host, listeners)
     try:
+        if metrics_port is not None:
+            running.metrics = _metrics_endpoint(app, host, metrics_port)
         for worker in app.workers:
             worker.start()
     except BaseException:
@@ -317,17 +335,32 @@ def start(app: ServiceApp, port: int, host: str = "127.0.0.1") -> RunningService
         raise
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    SERVING.labels(app.name).set(1)
     log.info("serving", extra={"service": app.name, "address": running.address, "services": names})
     return running
+
+
+def _metrics_endpoint(app: ServiceApp, host: str, port: int) -> MetricsEndpoint:
+    sources = [*app.readings, *(w.readings() for w in app.workers if callable(getattr(w, "readings", None)))]
+    try:
+        return MetricsEndpoint(host, port, sources)
+    except OSError as e:
+        env = f"{app.name.upper()}_METRICS_PORT"
+        raise RuntimeError(
+            f"{app.name}: cannot serve metrics on {host}:{port} ({e.strerror}); set {env} to another port "
+            "or INTEGRITY_METRICS_ENABLED=false"
+        ) from e
 
 
 def run(app: ServiceApp, settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT, then shuts down gracefully within settings.grace_seconds."""
     configure_logging(settings.log_level)
+    configure_tracing(settings.otlp_endpoint, app.name)
     running = start(
         app if app.settings else replace(app, settings=settings),
         settings.port(app.name, app.manifest.default_port),
         settings.host,
+        settings.metrics_port(app.name, app.manifest.default_port) if settings.metrics_enabled else None,
     )
     stop_requested = threading.Event()
 

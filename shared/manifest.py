@@ -46,6 +46,28 @@ class HistoryRules:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """Periodic work of a service: an `integrity` command run every day at `at` (HH:MM, China time). In
+    production a Kubernetes CronJob (infra/k8s/), in `make run` the local stack's scheduler."""
+
+    name: str  # e.g. "scoring-recompute": the CronJob's name and the local log file's
+    at: str
+    command: tuple[str, ...]  # the `integrity` arguments
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, _, minute = self.at.partition(":")
+        return int(hour), int(minute)
+
+    @property
+    def cron(self) -> str:
+        """The schedule as a cron expression (in `timezone`)."""
+        hour, minute = self.hour_minute
+        return f"{minute} {hour} * * *"
+
+
+@dataclass(frozen=True)
 class ServiceManifest:
     """A service's declaration: identity, API and who may call it, topics, storage, history, commands."""
 
@@ -57,10 +79,13 @@ class ServiceManifest:
     bootstrap: Ref  # build_app(settings) -> shared.grpc_server.ServiceApp
     tables: Ref  # the SQLModel tables of its database, created at start and before an import
     unit_of_work: Ref  # the SQL unit of work class: UnitOfWork(engine)
+    # The package of its database's Alembic revisions (shared.migrations), e.g. "<pkg>.adapters.migrations".
+    migrations: str | None = None
     publishes: str | None = None  # its topic (key = USCC); the dead-letter topic is derived
     consumes: tuple[str, ...] = ()
     history: HistoryRules = HistoryRules()
     commands: tuple[Ref, ...] = ()  # register(subparsers) functions of its `integrity` subcommands
+    schedules: tuple[Schedule, ...] = ()  # its periodic `integrity` commands
 
     @property
     def package(self) -> str:

@@ -14,6 +14,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from shared.db import companion_tables
 from shared.errors import FieldViolation, invalid_argument
 from shared.events import Event, to_record, utcnow
+from shared.tracing import current_traceparent
 
 
 class OutboxRecord(SQLModel, table=True):
@@ -35,6 +36,9 @@ class OutboxRecord(SQLModel, table=True):
     # Set when the broker refused the row for good (e.g. too large): the relay passes over it, and
     # `integrity outbox parked` lists it. Later rows still flow.
     parked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # The W3C traceparent of the span that staged the event (None outside a trace): the relay's publish span
+    # continues that trace, so one trace runs from the RPC through the broker to the consumers.
+    trace_context: str | None = Field(default=None, max_length=128)
 
 
 class OutboxWatermark(SQLModel, table=True):
@@ -82,18 +86,23 @@ def add_event(session: Session, topic: str, event: Event) -> OutboxRecord:
         value=record.value,
         occurred_at=event.occurred_at.ToDatetime(),
         recorded_at=utcnow(),
+        trace_context=current_traceparent(),
     )
     session.add(row)
     return row
 
 
-def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
-    """`add_event` for many events: one executemany and no ORM objects (a recompute stages thousands)."""
+def add_events(
+    session: Session, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+) -> None:
+    """`add_event` for many events: one executemany and no ORM objects (a recompute stages thousands).
+    Each row stores the current span's trace context, or its own of `trace_contexts` when given (events
+    staged under several spans and written together)."""
     if not events:
         return
-    recorded_at = utcnow()
+    recorded_at, traceparent = utcnow(), current_traceparent()
     rows = []
-    for event in events:
+    for position, event in enumerate(events):
         record = to_record(topic, event)
         check_size(event, record.value)
         rows.append(
@@ -109,6 +118,7 @@ def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
                 "attempts": 0,
                 "last_error": None,
                 "parked_at": None,
+                "trace_context": traceparent if trace_contexts is None else trace_contexts[position],
             }
         )
     session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]

@@ -21,9 +21,11 @@ from kafka import errors as kafka_errors
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from shared import metrics
 from shared.broker_log import BrokerLostItsLog, LogWatch
 from shared.events import Event, InvalidEvent, cloudevents_headers, decode, utcnow
 from shared.outbox import OutboxRecord
+from shared.tracing import PublishSpans
 
 log = logging.getLogger("integrity.relay")
 
@@ -52,6 +54,7 @@ class _Sent:
     offsets: list[tuple[str, int, int]] = field(default_factory=list)  # (topic, partition, offset) per ack
     parked: list[tuple[int, str]] = field(default_factory=list)
     error: str | None = None
+    spans: PublishSpans = field(default_factory=PublishSpans)  # of the rows staged inside a trace
 
     def failed(self, error: str) -> _Sent:
         self.error = error
@@ -72,8 +75,10 @@ class OutboxRelay:
         client_id: str = "integrity-relay",
         log_check_seconds: float = 5.0,
         kafka: Mapping[str, Any] | None = None,
+        service: str = "",
     ) -> None:
         self.engine = engine
+        self.service = service or client_id  # the `service` label of its metrics
         self.bootstrap_servers = bootstrap_servers
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -115,6 +120,10 @@ class OutboxRelay:
     def wake(self) -> None:
         """Cuts the poll sleep short; call after committing a transaction that added events."""
         self._wake.set()
+
+    def readings(self) -> metrics.ReadingSource:
+        """The outbox's backlog, oldest age and parked rows, read when Prometheus scrapes."""
+        return metrics.outbox_readings(self.engine, self.service)
 
     def publish_pending(self) -> int:
         """One synchronous pass; returns how many rows were published (0 when the broker is down)."""
@@ -161,12 +170,23 @@ class OutboxRelay:
             except Exception:
                 # The acked rows will be sent again next pass (at least once); consumers dedupe.
                 log.exception("outbox relay could not record the outcome of %d rows", len(rows))
+                metrics.RELAY_FAILED_PASSES.labels(self.service).inc()
                 return _PassResult(0, failed=True)
+            self._count(rows, sent)
             if sent.acked:
                 log.debug("published %d outbox rows", len(sent.acked))
             if sent.error is not None:
                 self._watch.check_soon()  # the broker may be restarting: look before publishing again
             return _PassResult(len(sent.acked) + len(sent.parked), failed=sent.error is not None)
+
+    def _count(self, rows: list[OutboxRecord], sent: _Sent) -> None:
+        """The pass's metrics and the end of its publish spans."""
+        sent.spans.end(sent.acked, dict(sent.parked), sent.error)
+        topics = {_id(row): row.topic for row in rows}
+        metrics.count_published(self.service, (topics[row_id] for row_id in sent.acked))
+        metrics.count_published(self.service, (topics[row_id] for row_id, _ in sent.parked), parked=True)
+        if sent.error is not None:
+            metrics.RELAY_FAILED_PASSES.labels(self.service).inc()
 
     def _watch_the_log(self) -> None:
         """Before a pass, when due: if the broker lost what it acknowledged, publish everything again."""
@@ -206,6 +226,7 @@ class OutboxRelay:
         for row in rows:
             try:
                 headers = _headers(row.event_id, row.value)
+                headers += sent.spans.start(_id(row), row.topic, row.event_id, row.trace_context)
                 future = producer.send(row.topic, value=row.value, key=row.key.encode(), headers=headers)
             except Exception as exc:
                 if _refused_for_good(exc):

@@ -28,12 +28,22 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", validation_alias=_env("INTEGRITY_HOST"))
 
-    # Per service (named by its manifest): `<NAME>_PORT`, `<NAME>_MTLS_PORT`, `<NAME>_HEALTH_PORT` and
-    # `<NAME>_DATABASE_URL` in the environment (an `INTEGRITY_` prefix also works), or `<name>_port=` ...
+    # Per service (named by its manifest): `<NAME>_PORT`, `<NAME>_MTLS_PORT`, `<NAME>_HEALTH_PORT`,
+    # `<NAME>_METRICS_PORT` and `<NAME>_DATABASE_URL` in the environment (an `INTEGRITY_` prefix also
+    # works), or `<name>_port=` ... given to Settings. The ports in infra/: gRPC 5005x, mutual TLS 5015x,
+    # plaintext health 5025x, metrics the gRPC port + 1000 (5105x); a port already taken stops the start.
     ports: dict[str, int] = Field(default_factory=dict)
     mtls_ports: dict[str, int] = Field(default_factory=dict)
     health_ports: dict[str, int] = Field(default_factory=dict)  # plaintext, health checks only (probes)
+    metrics_ports: dict[str, int] = Field(default_factory=dict)
     database_urls: dict[str, str] = Field(default_factory=dict)
+
+    # Prometheus metrics on each service's metrics port (its gRPC port + 1000 unless set).
+    metrics_enabled: bool = Field(True, validation_alias=_env("INTEGRITY_METRICS_ENABLED"))
+    # Traces: an OTLP/gRPC collector (e.g. http://otel-collector:4317); empty means no traces are exported.
+    otlp_endpoint: str = Field(
+        "", validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT", "INTEGRITY_OTLP_ENDPOINT")
+    )
 
     # gRPC transport security (shared/transport.py). Unset: plaintext, the local default on loopback.
     # A server with a certificate and key serves TLS; with a client CA too, its `<NAME>_MTLS_PORT` serves
@@ -78,6 +88,10 @@ class Settings(BaseSettings):
         10.0, validation_alias=_env("INTEGRITY_RELAY_MAX_BACKOFF_SECONDS")
     )
 
+    # A new, empty service database gets its schema when the service starts (local stack, tests). Production
+    # turns this off and runs the migrations as a Job (`integrity db upgrade`) before the services.
+    database_create_empty: bool = Field(True, validation_alias=_env("INTEGRITY_DATABASE_CREATE_EMPTY"))
+
     # Working-day calendar: days that the operator adds to or corrects in the State Council's schedules
     # (shared/workdays.py says the format). Default var/calendar.toml; a missing file adds nothing.
     calendar_file: Path | None = Field(None, validation_alias=_env("INTEGRITY_CALENDAR_FILE"))
@@ -104,6 +118,10 @@ class Settings(BaseSettings):
 
     def port(self, service: str, default: int) -> int:
         return int(self.ports.get(service, default))
+
+    def metrics_port(self, service: str, default_port: int) -> int:
+        """The service's Prometheus port: `<NAME>_METRICS_PORT`, else its gRPC port + 1000."""
+        return int(self.metrics_ports.get(service, self.port(service, default_port) + 1000))
 
     def mtls_port(self, service: str) -> int | None:
         """Where the service serves mutual TLS, when it does (`<NAME>_MTLS_PORT`)."""
@@ -137,13 +155,14 @@ class Settings(BaseSettings):
 
 # `enterprises_port`, `INTEGRITY_SCORING_DATABASE_URL`, ...: a service name, then what it configures.
 _PER_SERVICE = re.compile(
-    r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>mtls_port|health_port|port|database_url)"
+    r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>mtls_port|health_port|metrics_port|port|database_url)"
 )
 # What each kind is folded into.
 _FOLDED = {
     "port": "ports",
     "mtls_port": "mtls_ports",
     "health_port": "health_ports",
+    "metrics_port": "metrics_ports",
     "database_url": "database_urls",
 }
 # Names the platform itself uses with the same shape, never service settings.

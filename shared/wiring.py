@@ -1,23 +1,33 @@
-"""The wiring every service's bootstrap repeats: its database with its tables, its outbox relay, and the
-working-day calendar its deadlines count with."""
+"""The wiring every service's bootstrap repeats: its database at the code's schema revision, its outbox
+relay and event consumer, and the working-day calendar its deadlines count with."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
 from shared.consumer import EventConsumer, EventHandler
-from shared.db import UnitOfWorkFactory, create_tables, make_engine
-from shared.manifest import ServiceManifest, load
+from shared.db import UnitOfWorkFactory, make_engine
+from shared.manifest import ServiceManifest
+from shared.migrations import ensure_current
 from shared.relay import OutboxRelay
 from shared.settings import Settings
+from shared.tracing import instrument_engine
 from shared.transport import kafka_options
 from shared.workdays import WorkingCalendar, load_calendar
 
 
 def service_database(settings: Settings, manifest: ServiceManifest) -> Engine:
-    """The engine of the service's database, its tables created (the same list an import creates)."""
+    """The engine of the service's database, which must be at the code's schema revision: a new, empty one
+    is created at it (unless settings.database_create_empty is off), anything else behind raises
+    SchemaNotCurrent naming `integrity db upgrade`."""
     engine = make_engine(settings.database_url(manifest.name))
-    create_tables(engine, load(manifest.tables))
+    try:
+        ensure_current(engine, manifest, create_empty=settings.database_create_empty)
+    except BaseException:
+        engine.dispose()
+        raise
+    if settings.otlp_endpoint:
+        instrument_engine(engine)
     return engine
 
 
@@ -29,6 +39,7 @@ def outbox_relay(engine: Engine, settings: Settings, manifest: ServiceManifest) 
         poll_seconds=settings.relay_poll_seconds,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         client_id=f"integrity-{manifest.name}-relay",
+        service=manifest.name,
         kafka=kafka_options(settings),
     )
 

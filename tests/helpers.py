@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from shared.uscc import with_check_character
 
 __all__ = [
     "Refusal",
+    "create_enterprise",
     "enterprise_registered",
     "free_port",
     "quiet_port",
@@ -105,6 +107,26 @@ def serving(app: ServiceApp) -> Iterator[grpc.Channel]:
     finally:
         channel.close()
         running.stop(1.0)
+
+
+def create_enterprise(channel: grpc.Channel, uscc: str, region: str, token: str) -> None:
+    """Registers a fuel station `uscc` in `region` over gRPC, as the business registry (a system) would."""
+    from integrity.enterprises.v1 import enterprises_pb2_grpc
+
+    enterprises_pb2_grpc.EnterpriseServiceStub(channel).CreateEnterprise(
+        enterprises_pb2.CreateEnterpriseRequest(
+            enterprise=enterprises_pb2.Enterprise(
+                uscc=uscc,
+                display_name="陕南某某加油站",
+                region_code=region,
+                industry_code="F5265",
+                subject_type=enterprises_pb2.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
+            ),
+            request_id=str(uuid.uuid4()),
+        ),
+        metadata=[("authorization", f"Bearer {token}")],
+        timeout=10,
+    )
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from operations import catalogue
 from shared.cloudevents import from_json_line
-from shared.db import UnitOfWork, create_tables, make_engine
+from shared.db import UnitOfWork, make_engine
 from shared.events import Event, InvalidEvent, validate
 from shared.history_import import ImportOutcome, Outcome, short_type
 from shared.manifest import ServiceManifest, load
+from shared.migrations import ensure_current
 from shared.settings import Settings
 
 DEFAULT_BATCH_SIZE = 2000
@@ -77,11 +78,12 @@ class Rejected(ValueError):
 
 
 def ensure_tables(settings: Settings, services: Iterable[ServiceManifest] | None = None) -> None:
-    """Creates each service's tables, the same list the service creates when it starts."""
+    """Each service's database as the service would start on it: a new one gets its schema, one behind
+    the code raises SchemaNotCurrent (`integrity db upgrade` first)."""
     for service in catalogue.publishers() if services is None else services:
         engine = make_engine(settings.database_url(service.name))
         try:
-            create_tables(engine, load(service.tables))
+            ensure_current(engine, service, create_empty=True)
         finally:
             engine.dispose()
 

@@ -28,6 +28,7 @@ SERVICE = ServiceManifest(
     },
     bootstrap="services.complaints.bootstrap:build_app",
     tables="services.complaints.adapters.tables:TABLES",
+    migrations="services.complaints.adapters.migrations",
     unit_of_work="services.complaints.adapters.unit_of_work:ComplaintsUnitOfWork",
     publishes=TOPIC,
     # Its copy of the registry: complaints are matched to registered enterprises (use_cases/matching.py).

@@ -31,6 +31,7 @@ SERVICE = ServiceManifest(
     },
     bootstrap="services.enterprises.bootstrap:build_app",
     tables="services.enterprises.adapters.tables:TABLES",
+    migrations="services.enterprises.adapters.migrations",
     unit_of_work="services.enterprises.adapters.unit_of_work:EnterprisesUnitOfWork",
     publishes=TOPIC,
     history=HistoryRules(

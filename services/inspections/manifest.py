@@ -34,6 +34,7 @@ SERVICE = ServiceManifest(
     },
     bootstrap="services.inspections.bootstrap:build_app",
     tables="services.inspections.adapters.tables:TABLES",
+    migrations="services.inspections.adapters.migrations",
     unit_of_work="services.inspections.adapters.unit_of_work:InspectionsUnitOfWork",
     publishes=TOPIC,
     # The local copy: grades, the enterprise population, substantiated complaints.

@@ -9,6 +9,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from integrity.scoring.v1 import scoring_pb2_grpc
+from services.scoring.adapters.metrics import grade_readings
 from services.scoring.adapters.model_store import promoted_scorecard_path
 from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
@@ -72,6 +73,7 @@ def build_app(
         workers=[consumer, relay, refresher],
         on_stop=[engine.dispose],
         settings=settings,
+        readings=[grade_readings(engine)],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.auth import Role
-from shared.manifest import HistoryRules, ServiceManifest
+from shared.manifest import HistoryRules, Schedule, ServiceManifest
 
 _GRADE = (
     "is a grade, not a decision, and is not imported: grades are recomputed from the imported history "
@@ -57,6 +57,7 @@ SERVICE = ServiceManifest(
     },
     bootstrap="services.scoring.bootstrap:build_app",
     tables="services.scoring.adapters.tables:TABLES",
+    migrations="services.scoring.adapters.migrations",
     unit_of_work="services.scoring.adapters.unit_of_work:ScoringUnitOfWork",
     publishes=TOPIC,
     consumes=("integrity.enterprises.v1", "integrity.complaints.v1", "integrity.inspections.v1"),
@@ -67,4 +68,6 @@ SERVICE = ServiceManifest(
         refuses={"grade_changed": _GRADE},
     ),
     commands=("services.scoring.entrypoints.commands:register",),
+    # Grades follow evidence as it ages (decay, lapsing rules and overrides): regrade everyone daily.
+    schedules=(Schedule("scoring-recompute", "02:30", ("scoring", "recompute", "--no-progress")),),
 )

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class RunningStack:
     env: dict[str, str]
     ports: dict[str, int]
     output: list[str] = field(default_factory=list)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+    web_metrics_ports: dict[str, int] = field(default_factory=dict)  # the console's
 
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
@@ -78,6 +81,8 @@ def start_stack(
 ) -> RunningStack:
     """`new_session`: the stack leads a process group of its own (as `make run` in a terminal does)."""
     ports = {name: free_port() for name in (*SERVICES, *(web.name for web in WEB))}
+    metrics_ports = {service: free_port() for service in SERVICES}
+    web_metrics_ports = {web.name: free_port() for web in WEB}
     extra_env = {"INTEGRITY_DEMO_ENTERPRISES": "0", **extra_env}  # no demo province unless asked for
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.update(
@@ -85,6 +90,10 @@ def start_stack(
         INTEGRITY_VAR_DIR=str(var_dir),
         INTEGRITY_GRACE_SECONDS="3",
         **{f"{service.upper()}_PORT": str(port) for service, port in ports.items()},
+        **{
+            f"{name.upper()}_METRICS_PORT": str(port)
+            for name, port in (*metrics_ports.items(), *web_metrics_ports.items())
+        },
         **extra_env,
     )
     process = subprocess.Popen(
@@ -97,7 +106,9 @@ def start_stack(
         text=True,
         start_new_session=new_session,
     )
-    stack = RunningStack(process, env, ports)
+    stack = RunningStack(
+        process, env, ports, metrics_ports=metrics_ports, web_metrics_ports=web_metrics_ports
+    )
     threading.Thread(target=_collect_output, args=(process, stack.output), daemon=True).start()
     return stack
 
@@ -232,6 +243,26 @@ def test_a_new_enterprise_gets_a_provisional_grade(
     assert grade.level == scoring_pb2.GRADE_LEVEL_B
     assert grade.provisional
     assert "NO_HISTORY" in [reason.code for reason in grade.reasons]
+
+
+def test_every_service_process_serves_its_own_metrics(
+    stack: RunningStack, enterprise: enterprises_pb2.Enterprise
+) -> None:
+    """Each process exposes its own figures only: its outbox, its RPCs (CreateEnterprise in enterprises)."""
+    for service, port in stack.metrics_ports.items():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        assert f'integrity_outbox_backlog{{service="{service}"}}' in text
+        assert f'integrity_service_serving{{service="{service}"}} 1.0' in text
+        others = set(SERVICES) - {service}
+        assert not any(f'integrity_outbox_backlog{{service="{other}"}}' in text for other in others)
+        created = 'grpc_method="CreateEnterprise",grpc_service="integrity.enterprises.v1.EnterpriseService"'
+        assert (created in text) == (service == "enterprises")
+    for web, port in stack.web_metrics_ports.items():  # the console: its requests (the stack's /healthz)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        assert 'integrity_console_requests_total{code="200",method="GET",route="/healthz"}' in text, web
+        assert "integrity_outbox_backlog{" not in text
 
 
 def test_buf_curl_reads_an_enterprise_through_reflection(

@@ -144,7 +144,7 @@ def consumer(engine: Engine, *, batch: bool) -> EventConsumer:
     )  # fmt: skip
     running.dead_lettered = []  # type: ignore[attr-defined]
 
-    def dead_letter(record: Any, error: str) -> bool:
+    def dead_letter(record: Any, error: str, reason: str = "rejected") -> bool:
         running.dead_lettered.append((record.offset, error))  # type: ignore[attr-defined]
         return True
 

@@ -12,7 +12,6 @@ import grpc
 import pytest
 from sqlmodel import Session
 
-from integrity.enterprises.v1 import enterprises_pb2, enterprises_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
@@ -25,7 +24,7 @@ from shared.auth import Role, issue_token
 from shared.db import make_engine
 from shared.grpc_server import RunningService, start
 from shared.settings import Settings
-from tests.helpers import valid_uscc, wait_until
+from tests.helpers import create_enterprise, valid_uscc, wait_until
 
 pytestmark = pytest.mark.integration
 REGION = "610902"  # a county no other test uses, so the plan sees only this test's enterprise
@@ -71,20 +70,7 @@ def test_a_serious_violation_recorded_here_moves_the_enterprise_to_grade_d(
             grpc.insecure_channel(scoring.address) as s_channel,
             grpc.insecure_channel(inspections.address) as i_channel,
         ):
-            enterprises_pb2_grpc.EnterpriseServiceStub(e_channel).CreateEnterprise(
-                enterprises_pb2.CreateEnterpriseRequest(
-                    enterprise=enterprises_pb2.Enterprise(
-                        uscc=uscc,
-                        display_name="汉滨区某某加油站",
-                        region_code=REGION,
-                        industry_code="F5265",
-                        subject_type=enterprises_pb2.SUBJECT_TYPE_TRADE_INSTRUMENT_USER,
-                    ),
-                    request_id=str(uuid.uuid4()),
-                ),
-                metadata=system,
-                timeout=10,
-            )
+            create_enterprise(e_channel, uscc, REGION, issue_token(settings, Role.SYSTEM, subject="registry"))
             scoring_stub = scoring_pb2_grpc.ScoringServiceStub(s_channel)
             first = wait_until(lambda: _grade(scoring_stub, uscc, system), timeout=60, interval=0.2)
             assert first.level != scoring_pb2.GRADE_LEVEL_D

@@ -13,14 +13,16 @@ from sqlmodel import Session, select
 
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
-from services.inspections.adapters.tables import TABLES, InspectionRow
+from services.inspections.adapters.tables import InspectionRow
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.bootstrap import build_app
 from services.inspections.entrypoints.consumer import handle_event
+from services.inspections.manifest import SERVICE
 from services.inspections.settings import InspectionSettings
 from shared.auth import Role, issue_token
-from shared.db import create_tables, make_engine
+from shared.db import make_engine
 from shared.grpc_server import start
+from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
 from tests.helpers import enterprise_registered, free_port, valid_uscc
@@ -46,7 +48,7 @@ def test_only_assigned_inspectors_complete_and_results_are_published(tmp_path: P
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",  # no broker: the outbox keeps the events
     )
     engine = make_engine(url)
-    create_tables(engine, TABLES)
+    upgrade(engine, SERVICE)  # as `integrity db upgrade` makes it: the service checks the revision
     uscc = valid_uscc(77)
     with InspectionsUnitOfWork(engine) as uow:
         handle_event(uow, enterprise_registered(uscc), "integrity.enterprises.v1")

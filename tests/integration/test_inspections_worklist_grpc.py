@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
+from operations.catalogue import INSPECTIONS
 from operations.cli import main
 from services.inspections.adapters.tables import TABLES, InspectionRow
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
@@ -30,6 +31,7 @@ from services.inspections.settings import InspectionSettings
 from shared.auth import Role, issue_token
 from shared.db import create_tables, make_engine
 from shared.grpc_server import start
+from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.helpers import enterprise_registered, free_port, refusal, valid_uscc
 
@@ -82,7 +84,7 @@ def office(tmp_path: Path, database_url: str) -> Iterator[Office]:
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",  # no broker: the outbox keeps the events
     )
     engine = make_engine(database_url)
-    create_tables(engine, TABLES)
+    upgrade(engine, INSPECTIONS)  # as `integrity db upgrade` makes it: the service checks the revision
     with InspectionsUnitOfWork(engine) as uow:
         for code in [*XIAN, valid_uscc(99, region="610302")]:
             handle_event(uow, enterprise_registered(code, region=code[2:8]), "integrity.enterprises.v1")

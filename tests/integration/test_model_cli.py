@@ -12,12 +12,13 @@ from operations import catalogue
 from operations.cli import main
 from operations.demo.province import generate_province
 from services.scoring.adapters.policy_file import load_policy
-from services.scoring.adapters.tables import TABLES
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.bootstrap import build_app
 from services.scoring.entrypoints.consumer import ScoringEventHandler
+from services.scoring.manifest import SERVICE
 from shared.cloudevents import to_json_line
-from shared.db import create_tables, make_engine
+from shared.db import make_engine
+from shared.migrations import upgrade
 from shared.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, province: list):
     monkeypatch.setenv("INTEGRITY_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     engine = make_engine(url)
-    create_tables(engine, TABLES)
+    upgrade(engine, SERVICE)  # as `integrity db upgrade` makes it: the service checks the revision
     handler = ScoringEventHandler(load_policy())
     with ScoringUnitOfWork(engine) as uow:
         for enterprise in province:

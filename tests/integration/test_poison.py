@@ -1,7 +1,8 @@
 """Poison on every topic each consumer reads, against a real broker: every record that would fail again on
 the same bytes goes to the topic's dead-letter topic with the reason, and the events behind it (same key,
 same partition) and on the other topics are processed. Events a newer producer made, with enum numbers
-this code does not know, are not poison: they are processed and recorded as unknown.
+this code does not know, are not poison: they are processed and recorded as unknown. The group's metrics
+(dead letters by topic, events applied, lag) say the same.
 
 Each consumer (scoring's and inspections') runs its real handler and unit of work on its own copies of
 the topics it reads, so the session broker's shared topics stay untouched.
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -226,11 +228,40 @@ def test_poison_on_every_topic_is_dead_lettered_and_everything_else_processed(
             assert len(dead) == feed.poison, real
             reasons = [dict(record.headers).get("error", b"").decode() for record in dead]
             assert all(reasons), reasons
+        _metrics_tell_it(running.group_id, topics, feeds)
     finally:
         running.stop()
     assert processed(engine) == valid  # nothing else slipped in: the poison never reached a handler
     _unknown_values_were_recorded(consumer.name, engine, codes)
     engine.dispose()
+
+
+def _metrics_tell_it(group: str, topics: dict[str, str], feeds: dict[str, Feed]) -> None:
+    """The group's dead letters and applied events per topic, as Prometheus reads them; its lag goes to 0."""
+    for real, feed in feeds.items():
+        where = {"group": group, "topic": topics[real]}
+        assert _sample("integrity_dead_letters_total", **where) == feed.poison, real
+        assert _sample("integrity_consumer_events_total", **where) == len(set(feed.valid)), real
+    wait_until(
+        lambda: all(
+            _sample("integrity_consumer_lag", group=group, topic=t, partition=p) == 0
+            for t in topics.values()
+            for p in ("0", "1")
+        ),
+        timeout=30,
+        message=f"consumer {group} still reports lag",
+    )
+
+
+def _sample(name: str, **labels: str) -> float | None:
+    """The sum of the samples of `name` in this process's Prometheus registry with `labels` among theirs."""
+    values = [
+        sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    ]
+    return sum(values) if values else None
 
 
 def processed(engine: Engine) -> set[str]:

@@ -15,13 +15,14 @@ from integrity.complaints.v1 import complaints_pb2 as C
 from integrity.complaints.v1 import complaints_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.inspections.v1 import inspections_pb2_grpc
+from operations.catalogue import INSPECTIONS
 from services.complaints.bootstrap import build_app as complaints_app
-from services.inspections.adapters.tables import TABLES
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.bootstrap import build_app as inspections_app
 from services.inspections.entrypoints.consumer import handle_event
 from shared.auth import Role, issue_token
-from shared.db import create_tables, make_engine
+from shared.db import make_engine
+from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.workdays import CHINA
 from tests.helpers import enterprise_registered, serving, valid_uscc
@@ -52,7 +53,7 @@ def test_an_inspection_completed_on_28_september_2026_publishes_on_13_october(tm
     url = f"sqlite:///{(tmp_path / 'inspections.db').as_posix()}"
     settings = _settings(tmp_path, inspections_database_url=url)
     engine = make_engine(url)
-    create_tables(engine, TABLES)
+    upgrade(engine, INSPECTIONS)  # as `integrity db upgrade` makes it: the service checks the revision
     uscc = valid_uscc(928)
     with InspectionsUnitOfWork(engine) as uow:
         handle_event(uow, enterprise_registered(uscc), "integrity.enterprises.v1")

@@ -71,16 +71,17 @@ def verify_command(args: argparse.Namespace) -> int:
     if args.public:
         return _verify_public(args)
     # Imported here so `integrity --help` stays fast: registering the command loads no service code.
-    from services.inspections.adapters.tables import TABLES
     from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
+    from services.inspections.manifest import SERVICE
     from services.inspections.use_cases.plans import verify_plan
-    from shared.db import create_tables, make_engine
+    from shared.db import make_engine
     from shared.errors import IntegrityError
+    from shared.migrations import ensure_current
     from shared.settings import get_settings
 
     engine = make_engine(args.database_url or get_settings().database_url("inspections"))
     try:
-        create_tables(engine, TABLES)
+        ensure_current(engine, SERVICE, create_empty=True)
         result = verify_plan(InspectionsUnitOfWork(engine), args.name)
     except IntegrityError as exc:
         print(f"integrity plan verify: {exc}", file=sys.stderr)

@@ -109,7 +109,7 @@ def recompute_command(args: argparse.Namespace) -> int:
         print(f"integrity scoring recompute: {exc}", file=sys.stderr)
         return 2
     as_of = args.as_of or datetime.now(UTC)
-    engine = service_database(get_settings(), SERVICE)  # its tables created, as the service does
+    engine = service_database(get_settings(), SERVICE)  # at the schema revision, as the service needs
 
     bar = tqdm(unit="enterprise", desc="recompute", disable=args.no_progress)
 

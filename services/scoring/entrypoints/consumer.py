@@ -9,10 +9,12 @@ consumer falls back to when a batch fails as a whole.
 
 from __future__ import annotations
 
+from services.scoring.adapters.metrics import observe_event_to_grade
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import ingest
 from services.scoring.use_cases.ingest_batch import ingest_batch
 from services.scoring.use_cases.unit_of_work import ScoringUoW
+from shared.consumer_batch import BatchItem
 from shared.events import Event
 
 
@@ -24,7 +26,10 @@ class ScoringEventHandler:
 
     def __call__(self, uow: ScoringUoW, event: Event, topic: str) -> None:
         ingest(uow, self.policy, event)
+        observe_event_to_grade(event)
 
-    def handle_batch(self, uow: ScoringUoW, batch: list[tuple[Event, str]]) -> None:
-        """A shared.consumer_batch.BatchHandler."""
-        ingest_batch(uow, self.policy, [event for event, _topic in batch])
+    def handle_batch(self, uow: ScoringUoW, batch: list[BatchItem]) -> None:
+        """A shared.consumer_batch.BatchHandler: each event ingested in its record's processing span."""
+        ingest_batch(uow, self.policy, [item.event for item in batch], [item.span for item in batch])
+        for item in batch:
+            observe_event_to_grade(item.event)

@@ -14,7 +14,8 @@ position: the consumer dead-letters it and ingests the rest again without it.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 
@@ -27,14 +28,21 @@ from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.events import BatchEventFailed, Event
 
 
-def ingest_batch(uow: ScoringUoW, policy: Policy, events: Sequence[Event]) -> None:
-    """`ingest` of each of `events` in order, in `uow` (open; the caller commits). BatchEventFailed
-    (position, error) when one of them cannot be ingested; nothing is written then."""
+def ingest_batch(
+    uow: ScoringUoW,
+    policy: Policy,
+    events: Sequence[Event],
+    spans: Sequence[Callable[[], AbstractContextManager[None]]] | None = None,
+) -> None:
+    """`ingest` of each of `events` in order, in `uow` (open; the caller commits), each inside its span
+    of `spans` when given (what it stages keeps that span's trace). BatchEventFailed (position, error)
+    when one of them cannot be ingested; nothing is written then."""
     usccs = sorted({event.subject for event in events if event.WhichOneof("payload") in HISTORY_TYPES})
     view = _BatchView(uow, usccs, [event.id for event in events])
     for position, event in enumerate(events):
         try:
-            ingest(view, policy, event)  # type: ignore[arg-type]  # the parts of ScoringUoW ingest uses
+            with spans[position]() if spans else nullcontext():
+                ingest(view, policy, event)  # type: ignore[arg-type]  # the parts of ScoringUoW ingest uses
         except Exception as exc:
             raise BatchEventFailed(position, exc) from exc
     view.write()
@@ -48,10 +56,11 @@ class _BatchView:
         self.enterprises = _Enterprises(uow.enterprises.get_many(usccs))
         self.history = _History(uow.history.entries_of(usccs), uow.history.present(event_ids))
         self.grades = _Grades(uow.grades.get_many(usccs))
-        self.events: list[tuple[str, Event]] = []
+        self.events: list[tuple[str, Event, str | None]] = []  # (topic, event, trace context)
 
     def add_events(self, topic: str, events: Sequence[Event]) -> None:
-        self.events.extend((topic, event) for event in events)
+        trace = self.uow.trace_context() if events else None
+        self.events.extend((topic, event, trace) for event in events)
 
     def write(self) -> None:
         """Writes what the batch changed, one statement per table (in the order the per-event path
@@ -61,8 +70,9 @@ class _BatchView:
         uow.history.set_levels_after(self.history.levels_changed())
         uow.enterprises.put_many(self.enterprises.added, self.enterprises.saved())
         uow.grades.save_batch(self.grades.recorded, self.grades.final(), self.grades.stored)
-        for topic in dict.fromkeys(topic for topic, _ in self.events):
-            uow.add_events(topic, [event for t, event in self.events if t == topic])
+        for topic in dict.fromkeys(topic for topic, _, _ in self.events):
+            staged = [(event, trace) for t, event, trace in self.events if t == topic]
+            uow.add_events(topic, [event for event, _ in staged], [trace for _, trace in staged])
 
 
 class _Enterprises:

@@ -247,8 +247,15 @@ class ScoringUoW(Protocol):
 
     def add_event(self, topic: str, event: Event) -> None: ...
 
-    def add_events(self, topic: str, events: Sequence[Event]) -> None:
-        """Many events in one statement (a recompute stages thousands)."""
+    def add_events(
+        self, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+    ) -> None:
+        """Many events in one statement (a recompute stages thousands), each with its own trace context
+        of `trace_contexts` when given."""
+        ...
+
+    def trace_context(self) -> str | None:
+        """The trace an event staged now belongs to (None outside one), for a batch that writes later."""
         ...
 
     def present_event_ids(self, event_ids: Collection[str]) -> set[str]:

@@ -17,7 +17,7 @@ from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2 as P
 from integrity.scoring.v1 import scoring_pb2
 from operations import cli
-from services.inspections.adapters.tables import TABLES, EnterpriseCopyRow, InspectionRow
+from services.inspections.adapters.tables import EnterpriseCopyRow, InspectionRow
 from services.inspections.adapters.unit_of_work import InspectionsUnitOfWork
 from services.inspections.domain.inspections import (
     PLANNED,
@@ -31,6 +31,7 @@ from services.inspections.domain.inspectors import QUALIFICATIONS
 from services.inspections.domain.plans import PlanRequest, validate_plan_request
 from services.inspections.domain.publication import publication_date
 from services.inspections.entrypoints.consumer import handle_event
+from services.inspections.manifest import SERVICE
 from services.inspections.use_cases.inspections import (
     complete_inspection,
     complete_rectification,
@@ -40,9 +41,10 @@ from services.inspections.use_cases.inspections import (
 from services.inspections.use_cases.inspectors import create_inspector, list_inspectors, update_inspector
 from services.inspections.use_cases.plans import create_plan, verify_plan
 from shared.auth import Principal, Role
-from shared.db import create_tables, make_engine
+from shared.db import make_engine
 from shared.errors import ErrorKind, IntegrityError
 from shared.events import decode, new_event
+from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 from shared.workdays import PRC
 from tests.helpers import enterprise_registered, valid_uscc
@@ -60,7 +62,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str) -> Engine:
     engine = make_engine(db_url)
-    create_tables(engine, TABLES)
+    upgrade(engine, SERVICE)  # through the migrations: the verify command checks the revision
     return engine
 
 

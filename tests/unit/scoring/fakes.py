@@ -212,8 +212,13 @@ class FakeScoringUnitOfWork:
     def add_event(self, topic: str, event: Event) -> None:
         self._staged.append((topic, event))
 
-    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+    def add_events(
+        self, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+    ) -> None:
         self._staged.extend((topic, event) for event in events)
+
+    def trace_context(self) -> str | None:
+        return None  # no tracing in the unit tests
 
     def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
         ids = {event.id for _, event in (*self.published, *self._staged)}

@@ -11,11 +11,11 @@ import pytest
 from operations import catalogue
 from operations.cli import main
 from services.scoring.adapters.policy_file import load_policy
-from services.scoring.adapters.tables import TABLES
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.entrypoints.commands import parse_as_of
 from services.scoring.entrypoints.consumer import ScoringEventHandler
-from shared.db import create_tables, make_engine
+from shared.db import make_engine
+from shared.migrations import upgrade
 from shared.settings import get_settings
 from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
@@ -33,7 +33,7 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_recompute_lets_a_serious_violation_lapse(database_url: str, capsys) -> None:
     engine = make_engine(database_url)
-    create_tables(engine, TABLES)
+    upgrade(engine, catalogue.SCORING)  # as `integrity db upgrade` makes it: the command checks
     code = uscc(1)
     handler = ScoringEventHandler(load_policy())
     for event in (

@@ -1,0 +1,2 @@
+"""The enterprises database's schema history (Alembic revisions; see shared/migrations.py). New revision:
+`integrity db revision --service enterprises -m "what changes"`, then review the file it writes."""
