@@ -51,12 +51,14 @@ def build_app(
     policy = load_policy(policy_path, scorecard_path=scorecard_path)
     engine = service_database(settings, SERVICE)
     unit_of_work = partial(ScoringUnitOfWork, engine)
+    handler = ScoringEventHandler(policy)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,
         group_id=group_id,
         topics=list(source_topics or SERVICE.consumes),
-        handler=ScoringEventHandler(policy),
+        handler=handler,
+        batch_handler=handler.handle_batch,
         unit_of_work=unit_of_work,
         client_id="integrity-scoring",
         kafka=kafka_options(settings),
