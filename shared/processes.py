@@ -142,11 +142,13 @@ class _Processes:
             shutil.rmtree(directory, ignore_errors=True)
 
     def _supervise(self) -> int:
-        if not self._fork(0, wait_until_serving=True):
+        if not self._fork(0):
             log.error("the first %s process did not start", self.name, extra={"service": self.name})
             return 1
-        for index in range(1, self.count):
-            self._fork(index, wait_until_serving=False)
+        for index in range(1, self.count):  # each serving before the next starts, and before we say so
+            if not self._fork(index):
+                log.error("%s process %d did not start", self.name, index, extra={"service": self.name})
+                return 1
         log.info(
             "serving from %d processes",
             self.count,
@@ -166,7 +168,8 @@ class _Processes:
                 return 1
         return 0
 
-    def _fork(self, index: int, *, wait_until_serving: bool) -> bool:
+    def _fork(self, index: int) -> bool:
+        """Starts process `index` and waits until it serves; False when it ended (or a stop came) first."""
         ready, told = self.context.Pipe(duplex=False)
         child = self.context.Process(
             target=_child,
@@ -176,8 +179,6 @@ class _Processes:
         child.start()
         told.close()
         self.children.append(child)
-        if not wait_until_serving:
-            return True
         while not self.stop_requested.is_set():  # serving, or it ended
             if wait([ready, child.sentinel], timeout=0.5):
                 return ready.poll() and child.is_alive()
