@@ -124,6 +124,10 @@ def text_problem(text: str, bounds: Bounds) -> str | None:
     """What is wrong with a string under `bounds`, without quoting it; None when it is fine."""
     if len(text) > bounds.max_length:
         return f"must be at most {bounds.max_length:,} characters, got {len(text):,}"
+    if text.isprintable():
+        # Every character is printable: no line break, control character (Cc, Cs, Zl, Zp) or bidi control
+        # (Cf), so nothing below can object (the common case, checked in C).
+        return None
     for position, char in enumerate(text):
         if char in _LINE_BREAKS:
             if bounds.multi_line:

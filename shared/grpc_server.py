@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -32,7 +34,7 @@ from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_s
 from shared.manifest import ServiceManifest
 from shared.metrics import SERVING, MetricsEndpoint, ReadingSource, observe_rpc
 from shared.settings import Settings, get_settings
-from shared.tracing import end_server_span, start_server_span
+from shared.tracing import TRACEPARENT, end_server_span, recording, start_server_span
 from shared.transport import Listeners, certified_subject, listen
 
 log = logging.getLogger("integrity.server")
@@ -83,19 +85,40 @@ def service_full_name(add_servicer: AddServicer) -> str:
 # --- per-call behaviour -----------------------------------------------------------------------------
 
 
-def _metadata(context: grpc.ServicerContext, key: str) -> str | None:
-    return next((v for k, v in context.invocation_metadata() or () if k == key and isinstance(v, str)), None)
+def _request_id(metadata: dict[str, str]) -> str:
+    given = metadata.get(REQUEST_ID_KEY)
+    return given if given and len(given) <= 128 and given.isprintable() else _new_request_id()
 
 
-def _request_id(context: grpc.ServicerContext) -> str:
-    given = _metadata(context, REQUEST_ID_KEY)
-    return given if given and len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+_ids = itertools.count()
+_id_prefix = (0, "")  # (pid, 16 random hex digits): a forked process draws its own
 
 
-def _authenticate(context: grpc.ServicerContext, verifier: TokenVerifier) -> Principal:
+def _new_request_id() -> str:
+    """32 hex digits unique across processes: a random prefix per process and a counter (a uuid4 per
+    call cost a system call and an object for no better uniqueness)."""
+    global _id_prefix
+    pid, prefix = _id_prefix
+    if pid != os.getpid():
+        pid, prefix = _id_prefix = (os.getpid(), uuid.uuid4().hex[:16])
+    return f"{prefix}{next(_ids) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+def _string_metadata(context: grpc.ServicerContext) -> dict[str, str]:
+    """The call's text metadata (binary values, and repeats of a key after the first, left out)."""
+    found: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if isinstance(value, str) and key not in found:
+            found[key] = value
+    return found
+
+
+def _authenticate(
+    context: grpc.ServicerContext, metadata: dict[str, str], verifier: TokenVerifier
+) -> Principal:
     """The bearer token's principal; without one, a system caller when a mutual TLS handshake verified its
     certificate (shared.transport), else the public."""
-    header = _metadata(context, "authorization")
+    header = metadata.get("authorization")
     if header is None:
         certified = certified_subject(context)
         return Principal.public() if certified is None else Principal(subject=certified, role=Role.SYSTEM)
@@ -113,15 +136,19 @@ def _text(details: bytes | str | None) -> str:
 def _serving(
     method: str, context: grpc.ServicerContext, verifier: TokenVerifier, rules: MethodRoles
 ) -> Iterator[None]:
-    """Around one call: authenticate, authorize, map errors to statuses, write the access log line."""
-    request_id = _request_id(context)
+    """Around one call: authenticate, authorize, map errors to statuses, write the access log line.
+    What serves only an optional feature costs nothing while it is off: no span unless traces are
+    exported or the caller sent a trace context to carry on, no access-log record unless it is logged."""
     started = time.perf_counter()
-    span, span_token = start_server_span(method, context.invocation_metadata())
+    metadata = _string_metadata(context)
+    request_id = _request_id(metadata)
+    traced = recording() or TRACEPARENT in metadata
+    span, span_token = start_server_span(method, metadata.items()) if traced else (None, None)
     principal: Principal | None = None
     code = grpc.StatusCode.OK
     try:
         context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
-        principal = _authenticate(context, verifier)
+        principal = _authenticate(context, metadata, verifier)
         authorize(method, principal, rules)
         if context.time_remaining() <= 0:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before the call started")
@@ -143,20 +170,33 @@ def _serving(
         code = grpc.StatusCode.CANCELLED
         raise
     finally:
-        end_server_span(span, span_token, code.name)
+        if span is not None:
+            end_server_span(span, span_token, code.name)
         observe_rpc(method, code.name, time.perf_counter() - started)
-        access_log.info(
-            "rpc",
-            extra={
-                "method": method,
-                "code": code.name,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "role": principal.role.value if principal else None,
-                "subject": principal.subject if principal else None,
-                "request_id": request_id,
-                "peer": context.peer(),
-            },
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(method, code, started, principal, request_id, context)
+
+
+def _log_access(
+    method: str,
+    code: grpc.StatusCode,
+    started: float,
+    principal: Principal | None,
+    request_id: str,
+    context: grpc.ServicerContext,
+) -> None:
+    access_log.info(
+        "rpc",
+        extra={
+            "method": method,
+            "code": code.name,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "role": principal.role.value if principal else None,
+            "subject": principal.subject if principal else None,
+            "request_id": request_id,
+            "peer": context.peer(),
+        },
+    )
 
 
 _HANDLER_FACTORIES = {
@@ -235,13 +275,20 @@ class _Interceptor(grpc.ServerInterceptor):
     def __init__(self, verifier: TokenVerifier, rules: MethodRoles) -> None:
         self._verifier = verifier
         self._rules = rules
+        # Each method's wrapped handler, built on its first call (not on every call); keyed by the
+        # servicer's handler too, which a server never swaps, so a stale wrapper cannot be served.
+        self._wrapped: dict[tuple[str, int], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or is_public_method(method):
             return handler
-        return _wrap(handler, method, self._verifier, self._rules)
+        key = (method, id(handler))
+        found = self._wrapped.get(key)
+        if found is None or found[0] is not handler:
+            found = self._wrapped[key] = (handler, _wrap(handler, method, self._verifier, self._rules))
+        return found[1]
 
 
 # --- server lifecycle -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ alerts already know. infra/prometheus/ and infra/grafana/ use them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -96,9 +97,17 @@ SERVING = Gauge(
 
 def observe_rpc(method: str, code: str, seconds: float) -> None:
     """One completed call: `method` is the full name, `/integrity.x.v1.XService/Method`."""
+    handled, duration = _rpc_series(method, code)
+    handled.inc()
+    duration.observe(seconds)
+
+
+@functools.cache
+def _rpc_series(method: str, code: str) -> tuple[Any, Any]:
+    """The call counter and duration histogram of (method, code), looked up once: a server serves a few
+    methods, each ending in a few codes."""
     service, _, name = method.lstrip("/").rpartition("/")
-    RPC_HANDLED.labels(service, name, code).inc()
-    RPC_SECONDS.labels(service, name, code).observe(seconds)
+    return RPC_HANDLED.labels(service, name, code), RPC_SECONDS.labels(service, name, code)
 
 
 def count_published(service: str, topics: Iterable[str], *, parked: bool = False) -> None:

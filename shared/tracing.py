@@ -42,6 +42,12 @@ def tracer() -> trace.Tracer:
     return (_provider or trace.get_tracer_provider()).get_tracer("integrity")
 
 
+def recording() -> bool:
+    """Whether spans go anywhere: a provider was configured (`configure`) or routed here (`use_provider`).
+    While not, a server skips its span unless the caller's trace context is to be carried on."""
+    return _provider is not None or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def configure(endpoint: str, service: str) -> bool:
     """Exports traces to the OTLP/gRPC collector at `endpoint` as `integrity-<service>`; False when no
     endpoint is set (tracing stays off)."""

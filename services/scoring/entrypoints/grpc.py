@@ -25,6 +25,7 @@ from services.scoring.adapters.mapping import (
     risk_entry_to_proto,
     summary_to_proto,
 )
+from services.scoring.adapters.read_models import SqlGradeReads
 from services.scoring.domain.names import (
     appeal_of,
     enterprise_name,
@@ -50,8 +51,11 @@ class ScoringServicer(RepairAndListingMethods, scoring_pb2_grpc.ScoringServiceSe
         policy: Policy,
         wake: Callable[[], None] | None = None,
         snapshots: summary.SummarySnapshots | None = None,
+        reads: grades.GradeReads | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        # GetGrade and ListRiskEntries read outside any unit of work (default: the unit of work's database).
+        self._reads = reads or SqlGradeReads(uow_factory().engine)  # type: ignore[attr-defined]
         self.policy = policy
         # Called after a commit that wrote outbox events, so the relay publishes them without waiting.
         self._wake = wake or (lambda: None)
@@ -67,7 +71,7 @@ class ScoringServicer(RepairAndListingMethods, scoring_pb2_grpc.ScoringServiceSe
     ) -> scoring_pb2.GetGradeResponse:
         uscc = uscc_of_grade_name(request.name)
         principal = current_principal()
-        grade = grades.get_grade(self._uow_factory(), principal, uscc)
+        grade = grades.get_grade(self._reads, principal, uscc)
         audit(principal, "GetGrade", grade_name(uscc))
         return scoring_pb2.GetGradeResponse(grade=grade_to_proto(uscc, grade))
 
@@ -76,7 +80,7 @@ class ScoringServicer(RepairAndListingMethods, scoring_pb2_grpc.ScoringServiceSe
     ) -> scoring_pb2.ListRiskEntriesResponse:
         principal = current_principal()
         page = grades.list_risk_entries(
-            self._uow_factory(), principal, request.filter, request.page_size, request.page_token
+            self._reads, principal, request.filter, request.page_size, request.page_token
         )
         audit(principal, "ListRiskEntries", page.risk_filter.canonical() or "(all)", count=len(page.entries))
         return scoring_pb2.ListRiskEntriesResponse(

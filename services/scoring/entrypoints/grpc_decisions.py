@@ -205,6 +205,8 @@ def optional_time(message: Message, field: str, path: str = "") -> datetime | No
 
 
 def audit(principal: Principal, action: str, target: str, **details: object) -> None:
+    if not audit_log.isEnabledFor(logging.INFO):
+        return
     audit_log.info(
         "%s %s by %s",
         action,

@@ -30,8 +30,11 @@ def region_of(uow: ScoringUoW, uscc: str) -> str | None:
     """The enterprise's region, from its projection. Without one, the USCC's own division (registration
     authority, characters 3-8) is the best guess: a regulator cannot probe enterprises outside theirs."""
     enterprise = uow.enterprises.get(uscc)
-    if enterprise is not None:
-        return enterprise.region_code
+    return enterprise.region_code if enterprise is not None else division_of(uscc)
+
+
+def division_of(uscc: str) -> str | None:
+    """The division that issued the USCC (characters 3-8), when it is a valid one."""
     division = uscc[2:8]
     return division if is_valid_region(division) else None
 
