@@ -72,6 +72,13 @@ def region_name(code: str) -> str:
     known = divisions()
     if code not in known:
         return ""
+    return _full_name(code)
+
+
+@cache
+def _full_name(code: str) -> str:
+    """region_name of a known code, composed once (a risk list names a region on every line)."""
+    known = divisions()
     parts = []
     for level in dict.fromkeys((province_of(code), city_of(code), code)):
         name = known.get(level, "")

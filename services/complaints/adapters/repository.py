@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Executable, Result, Table, and_, bindparam, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.complaints.adapters.tables import ComplainantRow, ComplaintRow, RegistryCopyRow
@@ -57,6 +59,37 @@ _PLAIN = (
 _TIMES = ("occur_time", "create_time", "update_time", "accept_time", "resolve_time")
 
 
+_COMPLAINTS: Table = ComplaintRow.__table__  # type: ignore[attr-defined]
+_REGISTRY_COPY: Table = RegistryCopyRow.__table__  # type: ignore[attr-defined]
+
+# The reads of an intake, built once (building a statement per call cost more than running it) and run as
+# Core rows: no ORM object is made for a row only looked at.
+_BY_REQUEST_ID = sa_select(_COMPLAINTS).where(_COMPLAINTS.c.request_id == bindparam("key")).limit(1)
+_ORIGINAL = (
+    sa_select(_COMPLAINTS)
+    .where(
+        _COMPLAINTS.c.complainant_key == bindparam("complainant_key"),
+        _COMPLAINTS.c.uscc == bindparam("uscc"),
+        _COMPLAINTS.c.category == bindparam("category"),
+        _COMPLAINTS.c.duplicate_of.is_(None),
+        _COMPLAINTS.c.create_time >= bindparam("since"),
+    )
+    .order_by(_COMPLAINTS.c.create_time, _COMPLAINTS.c.id)
+    .limit(1)
+)
+_HELD_REGION = (
+    sa_select(_REGISTRY_COPY.c.region_code).where(_REGISTRY_COPY.c.uscc == bindparam("key")).with_for_update()
+)
+
+
+def _execute(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+    """A Core statement on the transaction's connection; pending ORM rows are flushed first, as the ORM's
+    autoflush would."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def _columns(complaint: Complaint) -> dict[str, object]:
     values: dict[str, object] = {name: getattr(complaint, name) for name in _PLAIN}
     values.update({name: _utc(getattr(complaint, name)) for name in _TIMES})
@@ -64,7 +97,8 @@ def _columns(complaint: Complaint) -> dict[str, object]:
     return values
 
 
-def from_row(row: ComplaintRow) -> Complaint:
+def from_row(row: Any) -> Complaint:
+    """The complaint of a row (an ORM ComplaintRow or a Core row of its table)."""
     values: dict[str, object] = {name: getattr(row, name) for name in _PLAIN}
     values.update({name: _utc(getattr(row, name)) for name in _TIMES})
     values["evidence_uris"] = tuple(json.loads(row.evidence_uris))
@@ -102,7 +136,7 @@ class SqlComplaintRepository:
         return from_row(row) if row is not None else None
 
     def get_by_request_id(self, request_id: str) -> Complaint | None:
-        row = self.session.exec(select(ComplaintRow).where(ComplaintRow.request_id == request_id)).first()
+        row = _execute(self.session, _BY_REQUEST_ID, {"key": request_id}).first()
         return from_row(row) if row is not None else None
 
     def get_by_receipt(self, receipt_code: str) -> Complaint | None:
@@ -117,18 +151,8 @@ class SqlComplaintRepository:
         self, complainant_key: str, uscc: str, category: int, since: datetime
     ) -> Complaint | None:
         """The earliest non-duplicate by the same complainant, enterprise and category since `since`."""
-        row = self.session.exec(
-            select(ComplaintRow)
-            .where(
-                ComplaintRow.complainant_key == complainant_key,
-                ComplaintRow.uscc == uscc,
-                ComplaintRow.category == category,
-                col(ComplaintRow.duplicate_of).is_(None),
-                col(ComplaintRow.create_time) >= since,
-            )
-            .order_by(col(ComplaintRow.create_time), col(ComplaintRow.id))
-            .limit(1)
-        ).first()
+        params = {"complainant_key": complainant_key, "uscc": uscc, "category": category, "since": since}
+        row = _execute(self.session, _ORIGINAL, params).first()
         return from_row(row) if row is not None else None
 
     def list(self, query: ComplaintQuery, after_id: str | None, limit: int) -> list[Complaint]:
@@ -213,11 +237,8 @@ class SqlRegistryCopyRepository:
         """Locks the USCC's row for the rest of the transaction (created when first named) and returns the
         enterprise's registered region; None while the registry has not announced it. The insert comes
         first: on SQLite it takes the write lock before anything is read."""
-        table = RegistryCopyRow.__table__  # type: ignore[attr-defined]
-        insert_unless_present(self.session, table, {"uscc": uscc, "region_code": ""}, key="uscc")
-        region = self.session.execute(
-            select(RegistryCopyRow.region_code).where(RegistryCopyRow.uscc == uscc).with_for_update()
-        ).scalar_one()
+        insert_unless_present(self.session, _REGISTRY_COPY, {"uscc": uscc, "region_code": ""}, key="uscc")
+        region = _execute(self.session, _HELD_REGION, {"key": uscc}).scalar_one()
         return region or None
 
     def record(self, uscc: str, region_code: str) -> str | None:

@@ -96,10 +96,9 @@ class _Prepared:
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         self._compiled = statement.compile(dialect=dialect)
         self._order = tuple(self._compiled.positiontup or ()) if self._compiled.positional else None
-        self._results = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
+        self._types = [column.type.dialect_impl(dialect) for column in statement.selected_columns]
+        self._dialect = dialect
+        self._results: list[Any] | None = None  # the conversions, once the driver said its column types
         self._row = namedtuple("_Row", [column.name for column in statement.selected_columns])  # type: ignore[misc]
 
     def first(self, engine: Engine, params: dict[str, Any]) -> Any:
@@ -112,6 +111,11 @@ class _Prepared:
             try:
                 cursor.execute(self._compiled.string, values)
                 row = cursor.fetchone()
+                if self._results is None:
+                    self._results = [
+                        kind.result_processor(self._dialect, described[1])
+                        for kind, described in zip(self._types, cursor.description, strict=True)
+                    ]
             finally:
                 cursor.close()
         finally:
