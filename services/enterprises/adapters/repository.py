@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Executable, Result, Table, bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.enterprises.adapters.tables import (
@@ -31,12 +32,32 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_ENTERPRISES: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
+
+# The lookups of a registration, built once (building a statement per call cost more than running it) and
+# read as Core rows: no ORM object is made for a row only looked at.
+_BY_USCC = sa_select(_ENTERPRISES).where(_ENTERPRISES.c.uscc == bindparam("key"))
+_BY_REQUEST_ID = sa_select(_ENTERPRISES).where(_ENTERPRISES.c.request_id == bindparam("key")).limit(1)
+
+
+def _execute(session: Session, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+    """A Core statement on the transaction's connection; pending ORM rows are flushed first, as the ORM's
+    autoflush would."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def to_row(enterprise: Enterprise) -> EnterpriseRow:
     return EnterpriseRow(**_in_utc(vars(enterprise), "create_time", "update_time"))
 
 
 def from_row(row: EnterpriseRow) -> Enterprise:
     return Enterprise(**_in_utc(row.model_dump(), "create_time", "update_time"))
+
+
+def _from_core(row: Any) -> Enterprise:
+    return Enterprise(**_in_utc(row._asdict(), "create_time", "update_time"))
 
 
 class SqlEnterpriseRepository:
@@ -47,8 +68,8 @@ class SqlEnterpriseRepository:
         self.session.add(to_row(enterprise))
 
     def get(self, uscc: str) -> Enterprise | None:
-        row = self.session.get(EnterpriseRow, uscc)
-        return from_row(row) if row is not None else None
+        row = _execute(self.session, _BY_USCC, {"key": uscc}).first()
+        return _from_core(row) if row is not None else None
 
     def replace(self, enterprise: Enterprise, expected_etag: str) -> bool:
         # Compare-and-set in one statement, so two concurrent updates from the same etag cannot both win.
@@ -65,8 +86,8 @@ class SqlEnterpriseRepository:
         return bool(result.rowcount == 1)
 
     def get_by_request_id(self, request_id: str) -> Enterprise | None:
-        row = self.session.exec(select(EnterpriseRow).where(EnterpriseRow.request_id == request_id)).first()
-        return from_row(row) if row is not None else None
+        row = _execute(self.session, _BY_REQUEST_ID, {"key": request_id}).first()
+        return _from_core(row) if row is not None else None
 
     def list(self, query: EnterpriseQuery, after_uscc: str | None, limit: int) -> list[Enterprise]:
         statement = select(EnterpriseRow)
