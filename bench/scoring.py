@@ -32,7 +32,7 @@ from pathlib import Path
 
 import grpc
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, Table, func
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,7 +44,7 @@ from integrity.inspections.v1 import inspections_pb2
 from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
 from services.scoring.adapters.policy_file import load_policy
-from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, EnterpriseProjection
+from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, EnterpriseProjection, GradeRow
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.entrypoints.grpc import ScoringServicer
@@ -208,23 +208,63 @@ def seed(engine: Engine, enterprises: int) -> None:
             projections, rows = [], []
 
 
-def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, concurrency: int) -> None:
+SAMPLE = 2000  # enterprises graded by recompute when --reads-only copies their grades
+
+
+def seed_grades(engine: Engine, enterprises: int) -> None:
+    """For --reads-only: SAMPLE enterprises seeded and graded by recompute, then their projections and
+    grades copied under new USCCs up to `enterprises` (reads need graded rows, not how they were made)."""
+    seed(engine, min(SAMPLE, enterprises))
+    recompute_all(ScoringUnitOfWork(engine), load_policy(), T0 + timedelta(days=400))
+    projection: Table = EnterpriseProjection.__table__  # type: ignore[attr-defined]
+    grades: Table = GradeRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        sample = {row.uscc: row._asdict() for row in connection.execute(grades.select())}
+        projected = {row.uscc: row._asdict() for row in connection.execute(projection.select())}
+    codes = sorted(sample)
+    for first in range(len(codes), enterprises, 20000):
+        copies, graded = [], []
+        for i in range(first, min(first + 20000, enterprises)):
+            original, code = codes[i % len(codes)], code_of(i)
+            copies.append(
+                {**projected[original], "uscc": code, "display_name": f"西安市基准测试企业{i}有限公司"}
+            )
+            # A distinct probability per copy, so the risk order is not decided by the USCC alone.
+            probability = sample[original]["violation_probability"] * (1 - i / (enterprises * 10))
+            graded.append({**sample[original], "uscc": code, "violation_probability": probability})
+        with engine.begin() as connection:
+            connection.execute(projection.insert(), copies)
+            connection.execute(grades.insert(), graded)
+
+
+def bench_recompute_and_reads(
+    directory: str, enterprises: int, calls: int, concurrency: int, reads_only: bool = False
+) -> None:
     engine = fresh_engine(directory, "recompute")
-    started = time.perf_counter()
-    seed(engine, enterprises)
-    seeded = time.perf_counter() - started
     policy = load_policy()
     started = time.perf_counter()
-    summary = recompute_all(ScoringUnitOfWork(engine), policy, T0 + timedelta(days=400))
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = summary.enterprises / seconds
-    print(f"recompute, {enterprises} enterprises x 3 events on SQLite (target: 1,000,000 in < 120 s, < 4 GB)")
-    print(f"  seeded in {seeded:.1f} s; recomputed in {seconds:.1f} s = {rate:.0f} enterprises/s")
-    print(
-        f"  at this rate 1,000,000 would take {1_000_000 / rate:.0f} s; "
-        f"peak RSS of this process {peak_mb:.0f} MB"
-    )
+    if reads_only:
+        seed_grades(engine, enterprises)
+        print(
+            f"reads only: {enterprises} graded enterprises written in {time.perf_counter() - started:.1f} s"
+        )
+    else:
+        seed(engine, enterprises)
+        seeded = time.perf_counter() - started
+        started = time.perf_counter()
+        summary = recompute_all(ScoringUnitOfWork(engine), policy, T0 + timedelta(days=400))
+        seconds = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rate = summary.enterprises / seconds
+        print(
+            f"recompute, {enterprises} enterprises x 3 events on SQLite "
+            "(target: 1,000,000 in < 120 s, < 4 GB)"
+        )
+        print(f"  seeded in {seeded:.1f} s; recomputed in {seconds:.1f} s = {rate:.0f} enterprises/s")
+        print(
+            f"  at this rate 1,000,000 would take {1_000_000 / rate:.0f} s; "
+            f"peak RSS of this process {peak_mb:.0f} MB"
+        )
 
     settings = Settings(
         var_dir=Path(directory) / "var", scoring_database_url=f"sqlite:///{directory}/recompute.db"
@@ -291,6 +331,11 @@ def main() -> None:
     parser.add_argument("--skip-ingest", action="store_true", help="no broker: recompute and reads only")
     parser.add_argument("--only-ingest", action="store_true", help="ingest only: no recompute or reads")
     parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help=f"no recompute figure: {SAMPLE} enterprises graded, their grades copied to --enterprises, reads",
+    )
+    parser.add_argument(
         "--per-event", action="store_true", help="ingest through the per-event handler (the reference path)"
     )
     args = parser.parse_args()
@@ -299,7 +344,9 @@ def main() -> None:
         if not args.skip_ingest:
             bench_ingest(directory, args.events, args.per_event)
         if not args.only_ingest:
-            bench_recompute_and_reads(directory, args.enterprises, args.calls, args.concurrency)
+            bench_recompute_and_reads(
+                directory, args.enterprises, args.calls, args.concurrency, args.reads_only
+            )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Engine
 
 from operations import catalogue
@@ -18,6 +21,7 @@ from services.scoring.domain.grades import GradeLevel
 from services.scoring.domain.risk_list import RiskFilter
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.db import create_tables, make_engine
+from shared.tracing import instrument_engine, use_provider
 from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -81,3 +85,20 @@ def test_the_risk_list_reads_as_the_repository_reads_it(engine: Engine) -> None:
             after = page[-1].cursor
         assert paged == whole
     assert len(whole) > 0
+
+
+def test_with_sql_traced_the_reads_go_through_sqlalchemy_and_answer_the_same(engine: Engine) -> None:
+    lean = SqlGradeReads(engine)
+    code, everything = uscc(5), RiskFilter(region_code="610100")
+    expected = (lean.grade_and_region(code), lean.risk_entries(everything, 7, None))
+    instrument_engine(engine)  # a SQL span per statement: the DBAPI shortcut would skip them
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    use_provider(provider)
+    try:
+        traced = SqlGradeReads(engine)
+        assert (traced.grade_and_region(code), traced.risk_entries(everything, 7, None)) == expected
+    finally:
+        use_provider(None)
+    assert [span.name.split()[0] for span in spans.get_finished_spans()] == ["SELECT", "SELECT"]

@@ -73,9 +73,13 @@ class SqlGradeReads:
 
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
         """Up to `limit` entries in risk order (level D first, then probability, USCC), after `after`."""
-        statement = _risk_statement(risk_filter, after).limit(limit)
-        with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
+        statement = _risk_statement(*_shape(risk_filter, after))
+        params = _risk_params(risk_filter, after, limit)
+        if self._engine.dispatch.before_cursor_execute:  # statements are traced: through SQLAlchemy
+            with self._engine.connect() as connection:
+                rows = connection.execute(statement, params).all()
+        else:
+            rows = _prepared(statement, self._engine.dialect).all(self._engine, params)
         return [
             RiskEntry(
                 uscc=row.uscc,
@@ -103,6 +107,14 @@ class _Prepared:
 
     def first(self, engine: Engine, params: dict[str, Any]) -> Any:
         """The first row (its columns by name), or None."""
+        rows = self._run(engine, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, engine: Engine, params: dict[str, Any]) -> list[Any]:
+        """Every row (their columns by name)."""
+        return self._run(engine, params, one=False)
+
+    def _run(self, engine: Engine, params: dict[str, Any], one: bool) -> list[Any]:
         bound = self._compiled.construct_params(params)
         values = bound if self._order is None else tuple(bound[name] for name in self._order)
         connection = engine.raw_connection()
@@ -110,7 +122,7 @@ class _Prepared:
             cursor = connection.cursor()
             try:
                 cursor.execute(self._compiled.string, values)
-                row = cursor.fetchone()
+                found = cursor.fetchmany(1) if one else cursor.fetchall()
                 if self._results is None:
                     self._results = [
                         kind.result_processor(self._dialect, described[1])
@@ -120,11 +132,11 @@ class _Prepared:
                 cursor.close()
         finally:
             connection.close()  # back to the pool, which rolls back what the read began
-        if row is None:
-            return None
-        return self._row(
-            *[v if p is None or v is None else p(v) for p, v in zip(self._results, row, strict=True)]
-        )
+        make, conversions = self._row, self._results
+        return [
+            make(*[v if p is None or v is None else p(v) for p, v in zip(conversions, row, strict=True)])
+            for row in found
+        ]
 
 
 @lru_cache(maxsize=32)
@@ -132,36 +144,71 @@ def _prepared(statement: Select[Any], dialect: Dialect) -> _Prepared:
     return _Prepared(statement, dialect)
 
 
-def _risk_statement(risk_filter: RiskFilter, after: RiskCursor | None) -> Select[Any]:
-    statement = _RISK_LIST
+def _shape(risk_filter: RiskFilter, after: RiskCursor | None) -> tuple[bool, ...]:
+    """Which conditions a risk list has: one statement per shape, its values bound."""
+    return (
+        risk_filter.region_code is not None,
+        risk_filter.industry_code is not None,
+        risk_filter.level is not None,
+        risk_filter.subject_type is not None,
+        risk_filter.provisional is not None,
+        after is not None,
+    )
+
+
+def _risk_params(risk_filter: RiskFilter, after: RiskCursor | None, limit: int) -> dict[str, Any]:
+    # Division codes are digits only (and industry codes letter + digits): no LIKE escaping needed.
+    # Canonical industry codes (letter + digits) nest by prefix: F52 holds F526 and F5265.
+    params: dict[str, Any] = {"limit": limit}
     if risk_filter.region_code is not None:
-        # Division codes are digits only (and industry codes letter + digits): no LIKE escaping needed.
-        prefix = region_prefix(risk_filter.region_code)
-        statement = statement.where(_PROJECTION.c.region_code.like(f"{prefix}%"))
+        params["region"] = f"{region_prefix(risk_filter.region_code)}%"
     if risk_filter.industry_code is not None:
-        # Canonical industry codes (letter + digits) nest by prefix: F52 holds F526 and F5265.
-        statement = statement.where(_PROJECTION.c.industry_code.like(f"{risk_filter.industry_code}%"))
+        params["industry"] = f"{risk_filter.industry_code}%"
     if risk_filter.level is not None:
-        statement = statement.where(_GRADES.c.level == int(risk_filter.level))
+        params["level"] = int(risk_filter.level)
     if risk_filter.subject_type is not None:
-        statement = statement.where(_PROJECTION.c.subject_type == risk_filter.subject_type)
+        params["subject_type"] = risk_filter.subject_type
     if risk_filter.provisional is not None:
-        statement = statement.where(_GRADES.c.provisional == risk_filter.provisional)
+        params["provisional"] = risk_filter.provisional
     if after is not None:
-        level, probability, uscc = _GRADES.c.level, _GRADES.c.violation_probability, _GRADES.c.uscc
+        params.update(
+            after_level=after.level, after_probability=after.violation_probability, after_uscc=after.uscc
+        )
+    return params
+
+
+@lru_cache(maxsize=64)
+def _risk_statement(
+    region: bool, industry: bool, level: bool, subject_type: bool, provisional: bool, after: bool
+) -> Select[Any]:
+    statement = _RISK_LIST
+    if region:
+        statement = statement.where(_PROJECTION.c.region_code.like(bindparam("region")))
+    if industry:
+        statement = statement.where(_PROJECTION.c.industry_code.like(bindparam("industry")))
+    if level:
+        statement = statement.where(_GRADES.c.level == bindparam("level"))
+    if subject_type:
+        statement = statement.where(_PROJECTION.c.subject_type == bindparam("subject_type"))
+    if provisional:
+        statement = statement.where(_GRADES.c.provisional == bindparam("provisional"))
+    if after:
+        level_, probability, uscc = _GRADES.c.level, _GRADES.c.violation_probability, _GRADES.c.uscc
         statement = statement.where(
             or_(
-                level < after.level,
+                level_ < bindparam("after_level"),
                 and_(
-                    level == after.level,
+                    level_ == bindparam("after_level"),
                     or_(
-                        probability < after.violation_probability,
-                        and_(probability == after.violation_probability, uscc > after.uscc),
+                        probability < bindparam("after_probability"),
+                        and_(probability == bindparam("after_probability"), uscc > bindparam("after_uscc")),
                     ),
                 ),
             )
         )
-    return statement.order_by(_GRADES.c.level.desc(), _GRADES.c.violation_probability.desc(), _GRADES.c.uscc)
+    return statement.order_by(
+        _GRADES.c.level.desc(), _GRADES.c.violation_probability.desc(), _GRADES.c.uscc
+    ).limit(bindparam("limit"))
 
 
 def grade_of_row(row: Row[Any]) -> Grade:
