@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import itertools
 import logging
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 from shared.access import MethodRoles, authorize, is_public_method
 from shared.auth import INVALID_TOKEN, Principal, Role, TokenVerifier, acting_as
 from shared.bounds import check_request
+from shared.call_metadata import REQUEST_ID_KEY, request_id_of, string_metadata
 from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
 from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_status, to_rpc_status
 from shared.manifest import ServiceManifest
@@ -42,7 +40,6 @@ access_log = logging.getLogger("integrity.access")
 
 MAX_WORKERS = 16
 MAX_REQUEST_BYTES = 1 << 20
-REQUEST_ID_KEY = "x-request-id"
 
 
 class Worker(Protocol):
@@ -85,34 +82,6 @@ def service_full_name(add_servicer: AddServicer) -> str:
 # --- per-call behaviour -----------------------------------------------------------------------------
 
 
-def _request_id(metadata: dict[str, str]) -> str:
-    given = metadata.get(REQUEST_ID_KEY)
-    return given if given and len(given) <= 128 and given.isprintable() else _new_request_id()
-
-
-_ids = itertools.count()
-_id_prefix = (0, "")  # (pid, 16 random hex digits): a forked process draws its own
-
-
-def _new_request_id() -> str:
-    """32 hex digits unique across processes: a random prefix per process and a counter (a uuid4 per
-    call cost a system call and an object for no better uniqueness)."""
-    global _id_prefix
-    pid, prefix = _id_prefix
-    if pid != os.getpid():
-        pid, prefix = _id_prefix = (os.getpid(), uuid.uuid4().hex[:16])
-    return f"{prefix}{next(_ids) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
-
-
-def _string_metadata(context: grpc.ServicerContext) -> dict[str, str]:
-    """The call's text metadata (binary values, and repeats of a key after the first, left out)."""
-    found: dict[str, str] = {}
-    for key, value in context.invocation_metadata() or ():
-        if isinstance(value, str) and key not in found:
-            found[key] = value
-    return found
-
-
 def _authenticate(
     context: grpc.ServicerContext, metadata: dict[str, str], verifier: TokenVerifier
 ) -> Principal:
@@ -140,8 +109,8 @@ def _serving(
     What serves only an optional feature costs nothing while it is off: no span unless traces are
     exported or the caller sent a trace context to carry on, no access-log record unless it is logged."""
     started = time.perf_counter()
-    metadata = _string_metadata(context)
-    request_id = _request_id(metadata)
+    metadata = string_metadata(context)
+    request_id = request_id_of(metadata)
     traced = recording() or TRACEPARENT in metadata
     span, span_token = start_server_span(method, metadata.items()) if traced else (None, None)
     principal: Principal | None = None
