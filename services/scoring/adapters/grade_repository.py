@@ -34,6 +34,8 @@ _INSERT_GRADE = sa_insert(_GRADES)
 _UPDATE_GRADE = sa_update(_GRADES).where(_GRADES.c.uscc == bindparam("key"))  # SET: the other params
 _TOUCH_GRADE = sa_update(_GRADES).where(_GRADES.c.uscc == bindparam("key")).values(as_of=bindparam("at"))
 _INSERT_HISTORY = sa_insert(_GRADE_HISTORY)
+# A write that changes nothing but takes the row's write lock (PostgreSQL) or the database's (SQLite).
+_LOCK_GRADE = sa_update(_GRADES).where(_GRADES.c.uscc == bindparam("key")).values(uscc=_GRADES.c.uscc)
 
 
 class SqlGradeRepository(SqlRepository):
@@ -84,6 +86,9 @@ class SqlGradeRepository(SqlRepository):
         self.touch({uscc: grade.as_of for uscc, (grade, updated_at) in final.items() if updated_at is None})
         if recorded:
             self._execute(_INSERT_HISTORY, [_history_row(c, cause, at) for c, cause, at in recorded])
+
+    def lock(self, uscc: str) -> None:
+        self._execute(_LOCK_GRADE, {"key": uscc})
 
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         if as_of_by_uscc:

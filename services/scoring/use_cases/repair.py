@@ -18,6 +18,7 @@ from integrity.events.v1 import events_pb2
 from services.scoring.domain.decisions import DecisionCursor
 from services.scoring.domain.features import compute_features
 from services.scoring.domain.grades import Grade
+from services.scoring.domain.grading import as_of_after
 from services.scoring.domain.names import (
     credit_repair_application_name,
     credit_repair_name,
@@ -96,9 +97,18 @@ def _grant(
     request_id: str,
     application: str = "",
 ) -> GrantedRepair:
-    """The repair, staged in the open `uow`: checked, ingested (the enterprise is regraded) and recorded."""
+    """The repair, staged in the open `uow`: checked, ingested (the enterprise is regraded) and recorded.
+    The enterprise's grade is held first, so two repairs at once (other request ids, or an application's
+    grant beside a regulator's own repair) cannot both find the rule in force: the second waits, then reads
+    the history the first wrote and is refused. The repair comes after everything in the history, also a
+    repair whose caller's clock read a moment later than this caller's."""
+    uow.grades.lock(uscc)
     _require_graded(uow, uscc)
-    require_repairable(policy, rule, compute_features(uow.history.events(uscc), now), uscc, now)
+    entries = uow.history.entries(uscc)
+    if entries:
+        now = max(now, as_of_after(entries[-1].occurred_at))
+    features = compute_features([entry.event for entry in entries], now)
+    require_repairable(policy, rule, features, uscc, now)
     repair_id = str(uuid.uuid4())
     payload = events_pb2.CreditRepairGranted(
         credit_repair=credit_repair_name(uscc, repair_id),

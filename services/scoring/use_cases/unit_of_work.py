@@ -116,6 +116,12 @@ class GradeRepository(Protocol):
         moved). `stored`: the enterprises that had a current grade before."""
         ...
 
+    def lock(self, uscc: str) -> None:
+        """Holds the enterprise's grade until the transaction ends: a decision that regrades it (a credit
+        repair) takes this before it reads the history, so two at once run one after the other and the
+        second sees what the first changed."""
+        ...
+
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         """Moves the as_of of the given enterprises' current grades (nothing else changed)."""
         ...
