@@ -264,7 +264,7 @@ def test_no_pod_runs_more_grpc_processes_than_it_requests_cores() -> None:
                 continue
             cpu = container.get("resources", {}).get("requests", {}).get("cpu")
             assert cpu is not None, f"{deployment['metadata']['name']}: processes without a CPU request"
-            count = int(processes[0]["value"])
-            assert 1 <= count <= max(1, round(_cores(cpu))), f"{deployment['metadata']['name']}: {count} > {cpu}"
+            count, name = int(processes[0]["value"]), deployment["metadata"]["name"]
+            assert 1 <= count <= max(1, round(_cores(cpu))), f"{name}: {count} processes on {cpu} CPU"
             checked += 1
     assert checked >= 1  # the province overlay sizes scoring's processes
