@@ -18,7 +18,6 @@ from integrity.events.v1 import events_pb2
 from services.scoring.domain.decisions import DecisionCursor
 from services.scoring.domain.features import compute_features
 from services.scoring.domain.grades import Grade
-from services.scoring.domain.grading import as_of_after
 from services.scoring.domain.names import (
     credit_repair_application_name,
     credit_repair_name,
@@ -35,6 +34,7 @@ from services.scoring.domain.repairs import (
 )
 from services.scoring.manifest import TOPIC
 from services.scoring.use_cases.access import DecisionPage, list_decisions, require_access
+from services.scoring.use_cases.decision_time import hold_enterprise
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
@@ -98,15 +98,11 @@ def _grant(
     application: str = "",
 ) -> GrantedRepair:
     """The repair, staged in the open `uow`: checked, ingested (the enterprise is regraded) and recorded.
-    The enterprise's grade is held first, so two repairs at once (other request ids, or an application's
-    grant beside a regulator's own repair) cannot both find the rule in force: the second waits, then reads
-    the history the first wrote and is refused. The repair comes after everything in the history, also a
-    repair whose caller's clock read a moment later than this caller's."""
-    uow.grades.lock(uscc)
+    The enterprise is held first (decision_time.py), so two repairs at once (other request ids, or an
+    application's grant beside a regulator's own repair) cannot both find the rule in force: the second
+    waits, then reads the history the first wrote and is refused."""
+    now, entries = hold_enterprise(uow, uscc, now)
     _require_graded(uow, uscc)
-    entries = uow.history.entries(uscc)
-    if entries:
-        now = max(now, as_of_after(entries[-1].occurred_at))
     features = compute_features([entry.event for entry in entries], now)
     require_repairable(policy, rule, features, uscc, now)
     repair_id = str(uuid.uuid4())
