@@ -6,16 +6,23 @@ in time, and a recompute with no new events and no time passed changes nothing. 
 committed in batches, so a long run can be interrupted and started again: the batches already committed
 are as of `as_of` and are skipped. Each batch is read with three queries and written with one statement
 per table (not a few queries per enterprise): at a million enterprises the round trips were the cost.
+
+Grading a batch is vectorised (`domain/batch_grading.py`: the same grades as the scalar path, which
+`vectorised=False` keeps for comparison), and with `workers` > 1 the batches are spread over a pool of
+processes, each batch still read, graded and written in one transaction of its own process.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-from services.scoring.domain.grades import GradeChange
+from services.scoring.domain.batch_grading import BatchGrader, Track, steps_of
+from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.grading import regrade_as_of
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import record_grades
@@ -44,33 +51,90 @@ def recompute_all(
     *,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     batch_size: int = 2000,
+    vectorised: bool = True,
+    workers: int = 1,
+    open_uow: Callable[[], ScoringUoW] | None = None,
 ) -> RecomputeSummary:
     """Recomputes every projected enterprise, committing every `batch_size` enterprises (a transaction of
     `uow` each); after each batch, `on_progress(enterprises in the batch, total enterprises)` (e.g. to
-    advance a progress bar)."""
+    advance a progress bar). With `workers` > 1, batches go to that many processes, each opening its own
+    unit of work with `open_uow` (a picklable callable: a module-level function or a partial of one)."""
     with uow:
         usccs = uow.enterprises.usccs()
     summary = RecomputeSummary()
-    for start in range(0, len(usccs), batch_size):
-        batch = usccs[start : start + batch_size]
-        with uow:
-            recompute_batch(uow, policy, batch, as_of, summary)
-            uow.commit()
-        summary.enterprises += len(batch)
+    batches = [usccs[start : start + batch_size] for start in range(0, len(usccs), batch_size)]
+    if workers > 1 and len(batches) > 1:
+        if open_uow is None:
+            raise ValueError("recompute over several processes needs open_uow")
+        done = _in_processes(open_uow, policy, batches, as_of, vectorised, workers)
+    else:
+        grader = BatchGrader(policy) if vectorised else None
+        done = (_recompute_committed(uow, policy, batch, as_of, grader) for batch in batches)
+    for batch, counts in zip(batches, done, strict=True):
+        for field in fields(RecomputeSummary):
+            setattr(summary, field.name, getattr(summary, field.name) + getattr(counts, field.name))
         on_progress(len(batch), len(usccs))
     return summary
 
 
+def _recompute_committed(
+    uow: ScoringUoW, policy: Policy, batch: Sequence[str], as_of: datetime, grader: BatchGrader | None
+) -> RecomputeSummary:
+    counts = RecomputeSummary(enterprises=len(batch))
+    with uow:
+        recompute_batch(uow, policy, batch, as_of, counts, grader)
+        uow.commit()
+    return counts
+
+
+def _in_processes(
+    open_uow: Callable[[], ScoringUoW],
+    policy: Policy,
+    batches: list[list[str]],
+    as_of: datetime,
+    vectorised: bool,
+    workers: int,
+) -> Iterator[RecomputeSummary]:
+    """Each batch in one of `workers` processes (spawned: no database connection is inherited), results
+    in batch order; at most two batches per process are queued at a time."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, context, _start_worker, (open_uow, policy, vectorised)) as pool:
+        pending = []
+        for batch in batches:
+            pending.append(pool.submit(_worker_batch, batch, as_of))
+            if len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _start_worker(open_uow: Callable[[], ScoringUoW], policy: Policy, vectorised: bool) -> None:
+    _WORKER.update(uow=open_uow(), policy=policy, grader=BatchGrader(policy) if vectorised else None)
+
+
+def _worker_batch(batch: list[str], as_of: datetime) -> RecomputeSummary:
+    return _recompute_committed(_WORKER["uow"], _WORKER["policy"], batch, as_of, _WORKER["grader"])  # type: ignore[arg-type]
+
+
 def recompute_batch(
-    uow: ScoringUoW, policy: Policy, usccs: Sequence[str], as_of: datetime, summary: RecomputeSummary
+    uow: ScoringUoW,
+    policy: Policy,
+    usccs: Sequence[str],
+    as_of: datetime,
+    summary: RecomputeSummary,
+    grader: BatchGrader | None = None,
 ) -> None:
     """Regrades a batch of enterprises as of `as_of` in the open `uow`: three reads for the whole batch
-    (projections, grades, histories), grading in memory, and what ingest records for each new grade,
-    one write per table for the whole batch."""
+    (projections, grades, histories), grading in memory (vectorised with a `grader`, else one enterprise
+    at a time), and what ingest records for each new grade, one write per table for the whole batch."""
     regions = uow.enterprises.region_codes_of(usccs)
     currents = uow.grades.get_many(usccs)
     histories = uow.history.events_of(usccs)
-    grades: list[GradeChange] = []
+    graded: list[tuple[str, Grade | None]] = []
+    tracks: list[Track] = []
     for uscc in usccs:
         if uscc not in regions:
             continue  # not projected (yet): nothing to grade
@@ -78,9 +142,18 @@ def recompute_batch(
         if current is not None and current.as_of >= as_of:
             summary.already_later += 1  # never move a grade back in time
             continue
-        grade = regrade_as_of(policy, histories.get(uscc, []), current, as_of)
-        if grade is not None:
-            grades.append(GradeChange(uscc, grade, current, regions[uscc]))
+        if grader is None:
+            graded.append((uscc, regrade_as_of(policy, histories.get(uscc, []), current, as_of)))
+        else:
+            graded.append((uscc, None))
+            tracks.append(steps_of(histories.get(uscc, []), current, as_of))
+    if grader is not None:
+        graded = [(uscc, grade) for (uscc, _), grade in zip(graded, grader.grade(tracks), strict=True)]
+    grades = [
+        GradeChange(uscc, grade, currents.get(uscc), regions[uscc])
+        for uscc, grade in graded
+        if grade is not None
+    ]
     changes = record_grades(uow, grades, recompute_cause_id(as_of))
     summary.changed += len(changes)
     summary.level_changed += sum(change.level_changed for change in changes)
