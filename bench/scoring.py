@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -44,7 +45,7 @@ from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, EnterpriseProjection
-from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork, open_unit_of_work
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.entrypoints.grpc import ScoringServicer
 from services.scoring.manifest import SERVICE
@@ -203,23 +204,90 @@ def seed(engine: Engine, enterprises: int) -> None:
             projections, rows = [], []
 
 
-def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, concurrency: int) -> None:
+AS_OF = T0 + timedelta(days=400)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished worker processes (the machine may be shared: wall
+    time alone says little)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def report_recompute(what: str, enterprises: int, seconds: float, cpu: float) -> None:
+    """The rate, the CPU time per enterprise and the peak memory of this process and its largest worker."""
+    rate = enterprises / seconds
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  {what}: {seconds:.1f} s = {rate:.0f} enterprises/s, 1,000,000 in {1_000_000 / rate:.0f} s; "
+        f"CPU {cpu * 1e6 / enterprises:.0f} µs per enterprise; "
+        f"peak RSS {own:.0f} MB (largest worker {children:.0f} MB)"
+    )
+
+
+def same_grades(url: str, scalar_path: str) -> bool:
+    """Every grade, grade-history and outbox row of the vectorised run equals the scalar run's, but for
+    when each was recorded (which an outbox event's bytes carry too: its other columns are compared)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"ATTACH DATABASE '{scalar_path}' AS scalar")
+        differing = 0
+        for table in ("scoring_grades", "scoring_grade_history", "outbox"):
+            columns = [
+                row[1]
+                for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")
+                if row[1] not in ("updated_at", "recorded_at", "id", "value")
+            ]
+            listed = ", ".join(columns)
+            for first, second in ((table, f"scalar.{table}"), (f"scalar.{table}", table)):
+                query = f"SELECT {listed} FROM {first} EXCEPT SELECT {listed} FROM {second}"
+                differing += connection.exec_driver_sql(f"SELECT count(*) FROM ({query})").scalar_one()
+    engine.dispose()
+    return differing == 0
+
+
+def bench_recompute_and_reads(
+    directory: str,
+    enterprises: int,
+    calls: int,
+    concurrency: int,
+    workers: int = 2,
+    scalar: bool = True,
+    reads: bool = True,
+) -> None:
     engine = fresh_engine(directory, "recompute")
     started = time.perf_counter()
     seed(engine, enterprises)
     seeded = time.perf_counter() - started
     policy = load_policy()
-    started = time.perf_counter()
-    summary = recompute_all(ScoringUnitOfWork(engine), policy, T0 + timedelta(days=400))
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = summary.enterprises / seconds
+    with engine.connect() as connection:  # the seeded rows into the file itself, then copy it
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(f"{directory}/recompute.db", f"{directory}/recompute-scalar.db")
     print(f"recompute, {enterprises} enterprises x 3 events on SQLite (target: 1,000,000 in < 120 s, < 4 GB)")
-    print(f"  seeded in {seeded:.1f} s; recomputed in {seconds:.1f} s = {rate:.0f} enterprises/s")
-    print(
-        f"  at this rate 1,000,000 would take {1_000_000 / rate:.0f} s; "
-        f"peak RSS of this process {peak_mb:.0f} MB"
+    print(f"  seeded in {seeded:.1f} s")
+    if scalar:
+        scalar_engine = make_engine(f"sqlite:///{directory}/recompute-scalar.db")
+        started, cpu = time.perf_counter(), cpu_seconds()
+        summary = recompute_all(ScoringUnitOfWork(scalar_engine), policy, AS_OF, vectorised=False)
+        elapsed = time.perf_counter() - started
+        report_recompute("scalar, 1 process", summary.enterprises, elapsed, cpu_seconds() - cpu)
+        scalar_engine.dispose()
+    url = f"sqlite:///{directory}/recompute.db"
+    started, cpu = time.perf_counter(), cpu_seconds()
+    summary = recompute_all(
+        ScoringUnitOfWork(engine),
+        policy,
+        AS_OF,
+        workers=workers,
+        open_uow=partial(open_unit_of_work, url),
     )
+    elapsed = time.perf_counter() - started
+    report_recompute(f"vectorised, {workers} process(es)", summary.enterprises, elapsed, cpu_seconds() - cpu)
+    if scalar:
+        print(f"  same grades as the scalar run: {same_grades(url, f'{directory}/recompute-scalar.db')}")
+    if not reads:
+        return
 
     settings = Settings(
         var_dir=Path(directory) / "var", scoring_database_url=f"sqlite:///{directory}/recompute.db"
@@ -284,12 +352,25 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="calls per read measurement (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--skip-ingest", action="store_true", help="no broker: recompute and reads only")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of the vectorised recompute (default 2)"
+    )
+    parser.add_argument("--no-scalar", action="store_true", help="no scalar recompute to compare with")
+    parser.add_argument("--skip-reads", action="store_true", help="no risk-list and GetGrade measurements")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # access-log lines are part of the cost, not worth printing
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as directory:
         if not args.skip_ingest:
             bench_ingest(directory, args.events)
-        bench_recompute_and_reads(directory, args.enterprises, args.calls, args.concurrency)
+        bench_recompute_and_reads(
+            directory,
+            args.enterprises,
+            args.calls,
+            args.concurrency,
+            workers=args.workers,
+            scalar=not args.no_scalar,
+            reads=not args.skip_reads,
+        )
 
 
 if __name__ == "__main__":

@@ -108,6 +108,11 @@ class BatchGrader:
         self.floor = np.array([0, cut.a, cut.b, cut.c, -(10**6)], dtype=np.int64)
         self.probabilities: dict[int, float] = {}
 
+    @staticmethod
+    def track(history: Sequence[events_pb2.Event], current: Grade | None, as_of: datetime) -> Track:
+        """The steps of one enterprise (see `steps_of`)."""
+        return steps_of(history, current, as_of)
+
     # -- the scorecard over all rows -----------------------------------------------------------------
 
     def _numeric_matrix(self, values: list[dict]) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,11 @@ committed in batches, so a long run can be interrupted and started again: the ba
 are as of `as_of` and are skipped. Each batch is read with three queries and written with one statement
 per table (not a few queries per enterprise): at a million enterprises the round trips were the cost.
 
-Grading a batch is vectorised (`domain/batch_grading.py`: the same grades as the scalar path, which
-`vectorised=False` keeps for comparison), and with `workers` > 1 the batches are spread over a pool of
-processes, each batch still read, graded and written in one transaction of its own process.
+Grading a batch is vectorised with numpy (`domain/batch_grading.py`: the same grades as the scalar path,
+which `vectorised=False` keeps for comparison) where numpy is installed: the training image and a
+developer's environment, not the service image, which grades one enterprise at a time. With `workers` > 1
+the batches are spread over a pool of processes, each batch still read, graded and written in one
+transaction of its own process.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from services.scoring.domain.batch_grading import BatchGrader, Track, steps_of
 from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.grading import regrade_as_of
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import record_grades
 from services.scoring.use_cases.unit_of_work import ScoringUoW
+
+if TYPE_CHECKING:
+    from services.scoring.domain.batch_grading import BatchGrader, Track
 
 # Cause ids of recomputes derive from the as-of time, so GradeChanged ids repeat on a rerun.
 _RECOMPUTE_IDS = uuid.UUID("0b6f5d3a-52c1-4d8e-8f0e-6a1f3f7c2b90")
@@ -44,6 +49,15 @@ def recompute_cause_id(as_of: datetime) -> str:
     return str(uuid.uuid5(_RECOMPUTE_IDS, as_of.isoformat()))
 
 
+def batch_grader(policy: Policy) -> BatchGrader | None:
+    """The vectorised grader of `policy`, None where numpy is not installed (the service image)."""
+    try:
+        from services.scoring.domain.batch_grading import BatchGrader
+    except ImportError:
+        return None
+    return BatchGrader(policy)
+
+
 def recompute_all(
     uow: ScoringUoW,
     policy: Policy,
@@ -57,8 +71,9 @@ def recompute_all(
 ) -> RecomputeSummary:
     """Recomputes every projected enterprise, committing every `batch_size` enterprises (a transaction of
     `uow` each); after each batch, `on_progress(enterprises in the batch, total enterprises)` (e.g. to
-    advance a progress bar). With `workers` > 1, batches go to that many processes, each opening its own
-    unit of work with `open_uow` (a picklable callable: a module-level function or a partial of one)."""
+    advance a progress bar). Vectorised where numpy is installed (see `batch_grader`), unless `vectorised`
+    is False. With `workers` > 1, batches go to that many processes, each opening its own unit of work
+    with `open_uow` (a picklable callable: a module-level function or a partial of one)."""
     with uow:
         usccs = uow.enterprises.usccs()
     summary = RecomputeSummary()
@@ -68,7 +83,7 @@ def recompute_all(
             raise ValueError("recompute over several processes needs open_uow")
         done = _in_processes(open_uow, policy, batches, as_of, vectorised, workers)
     else:
-        grader = BatchGrader(policy) if vectorised else None
+        grader = batch_grader(policy) if vectorised else None
         done = (_recompute_committed(uow, policy, batch, as_of, grader) for batch in batches)
     for batch, counts in zip(batches, done, strict=True):
         for field in fields(RecomputeSummary):
@@ -112,7 +127,7 @@ _WORKER: dict[str, object] = {}
 
 
 def _start_worker(open_uow: Callable[[], ScoringUoW], policy: Policy, vectorised: bool) -> None:
-    _WORKER.update(uow=open_uow(), policy=policy, grader=BatchGrader(policy) if vectorised else None)
+    _WORKER.update(uow=open_uow(), policy=policy, grader=batch_grader(policy) if vectorised else None)
 
 
 def _worker_batch(batch: list[str], as_of: datetime) -> RecomputeSummary:
@@ -146,7 +161,7 @@ def recompute_batch(
             graded.append((uscc, regrade_as_of(policy, histories.get(uscc, []), current, as_of)))
         else:
             graded.append((uscc, None))
-            tracks.append(steps_of(histories.get(uscc, []), current, as_of))
+            tracks.append(grader.track(histories.get(uscc, []), current, as_of))
     if grader is not None:
         graded = [(uscc, grade) for (uscc, _), grade in zip(graded, grader.grade(tracks), strict=True)]
     grades = [
