@@ -252,33 +252,35 @@ class BatchGrader:
             )
             previous[alive] = level[rows]
         lasts = starts + counts - 1
+        last_loss = loss[lasts]
         order = np.argsort(
-            np.where(loss[lasts] > 0, -loss[lasts] * len(self.name_rank) + self.name_rank, 1 << 60),
+            np.where(last_loss > 0, -last_loss * len(self.name_rank) + self.name_rank, 1 << 60),
             axis=1,
             kind="stable",
         )[:, :MAX_REASONS]
-        grades: list[Grade | None] = []
-        for t, row in enumerate(lasts.tolist()):
-            if counts[t] == 0:
-                grades.append(None)
-                continue
-            grades.append(
-                self._grade(
-                    row,
-                    rules[row],
-                    int(override[row]) > 0,
-                    provisional[row],
-                    [int(reason[row, i]) for i in order[t] if loss[row, i] > 0],
-                    int(level[row]),
-                    int(final_score[row]),
-                    moments[row],
-                )
-            )
-        return grades
+        # The reasons of the largest losses, first to last; -1 past the features that cost nothing.
+        shown = np.where(
+            np.take_along_axis(last_loss, order, 1) > 0, np.take_along_axis(reason[lasts], order, 1), -1
+        ).tolist()
+        columns = zip(
+            lasts.tolist(),
+            counts.tolist(),
+            shown,
+            level[lasts].tolist(),
+            final_score[lasts].tolist(),
+            (override[lasts] > 0).tolist(),
+            provisional[lasts].tolist(),
+            strict=True,
+        )
+        return [
+            self._grade(rules[row], held, fresh, [i for i in ids if i >= 0], graded, scored, moments[row])
+            if steps
+            else None
+            for row, steps, ids, graded, scored, held, fresh in columns
+        ]
 
     def _grade(
         self,
-        row: int,
         hard: tuple[HardRule, ...],
         overridden: bool,
         provisional: bool,
