@@ -15,10 +15,11 @@ import argparse
 import sys
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from learning.backtest import CHALLENGER, CHAMPION, GRADED, GRADED_NO_RULES, LOGISTIC, BacktestReport
+if TYPE_CHECKING:  # the learning stack is imported when the suite runs, never by `integrity --help`
+    from learning.backtest import BacktestReport
 
-RANKINGS = (CHAMPION, CHALLENGER, GRADED, GRADED_NO_RULES, LOGISTIC, "oracle")
 LABELS = ("major_or_worse", "non_compliant")
 SEED = 11
 YEARS = 5
@@ -50,7 +51,7 @@ def register(actions: argparse._SubParsersAction) -> None:
 
 
 def suite_command(args: argparse.Namespace) -> int:
-    from learning.backtest import backtest
+    from learning.backtest import CHAMPION, backtest
     from learning.dataset import build_tables
     from operations.demo.knobs import PROVINCES, SUITE_ENTERPRISES
     from operations.demo.province import DEFAULT_END, generate_province
@@ -93,23 +94,28 @@ def suite_command(args: argparse.Namespace) -> int:
 
 
 def passes(report: BacktestReport) -> bool:
+    from learning.backtest import CHAMPION, GRADED, LOGISTIC
+
     return report.gap(CHAMPION, LOGISTIC) >= -0.005 and report.gap(GRADED, CHAMPION) >= -0.01
 
 
 def suite_table(results: list[tuple[str, BacktestReport]], test_from: str, seed: int) -> str:
+    from learning.backtest import CHALLENGER, CHAMPION, GRADED, GRADED_NO_RULES, LOGISTIC
+
+    rankings = (CHAMPION, CHALLENGER, GRADED, GRADED_NO_RULES, LOGISTIC, "oracle")
     lines = [
         f"Demo provinces (seed {seed}, {YEARS} years), trained before {test_from}, ranked on the year "
         "from it.",
         "AUC / mean days earlier than date order / share of violations found in the first half of the year.",
         "",
         "| province | label (test rate) | "
-        + " | ".join(RANKINGS)
+        + " | ".join(rankings)
         + " | champion - logistic | graded - champion |",
-        "| --- | --- | " + " | ".join("---" for _ in RANKINGS) + " | --- | --- |",
+        "| --- | --- | " + " | ".join("---" for _ in rankings) + " | --- | --- |",
     ]
     for name, report in results:
         cells = []
-        for ranking in RANKINGS:
+        for ranking in rankings:
             try:
                 row = report.by_name(ranking)
             except StopIteration:

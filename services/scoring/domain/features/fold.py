@@ -18,7 +18,6 @@ from services.scoring.domain.features.catalogue import (
     COMPLIANT,
     FOLLOWUP_WINDOW_DAYS,
     GAP_BUCKETS,
-    HALF_LIFE_DAYS,
     LATE_VERIFICATION_WINDOW_DAYS,
     MAJOR,
     MAJOR_SHARE_PRIOR,
@@ -33,6 +32,7 @@ from services.scoring.domain.features.catalogue import (
     WORST_WINDOW_DAYS,
     Features,
 )
+from services.scoring.domain.features.decayed import Decayed
 from shared.enums import enum_name
 from shared.industries import industry_problem, normalize_industry
 
@@ -54,24 +54,6 @@ def severity_of(payload: events_pb2.InspectionCompleted) -> int:
 
 def _day(moment: datetime) -> float:
     return moment.timestamp() / _SECONDS_PER_DAY
-
-
-class Decayed:
-    """sum_i w_i * 0.5 ** ((t - t_i) / half_life), kept as of its last change."""
-
-    __slots__ = ("at", "half_life", "value")
-
-    def __init__(self, half_life: float = HALF_LIFE_DAYS) -> None:
-        self.half_life, self.value, self.at = half_life, 0.0, 0.0
-
-    def add(self, day: float, weight: float = 1.0) -> None:
-        self.value = self.at_day(day) + weight
-        self.at = day
-
-    def at_day(self, day: float) -> float:
-        if self.value == 0.0:
-            return 0.0
-        return self.value * 0.5 ** (max(day - self.at, 0.0) / self.half_life)
 
 
 class HistoryFold:
