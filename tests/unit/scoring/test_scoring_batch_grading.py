@@ -5,6 +5,7 @@ never graded (replayed) and stepped forward from a current grade; and over rando
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -21,6 +22,7 @@ from services.scoring.domain.features import NUMERIC_FEATURES, Features
 from services.scoring.domain.grades import GradeLevel
 from services.scoring.domain.grading import grade_of, regrade_as_of
 from services.scoring.domain.policy import Policy, Provisional
+from services.scoring.use_cases.recompute import batch_grader
 from shared.events import Event, new_event
 from tests.unit.scoring.fakes import serious_violation_at_d
 
@@ -168,3 +170,12 @@ def test_vectorised_grades_equal_the_scalar_grades_over_random_features(
             level = grade.level
         expected.append(grade)
     assert BatchGrader(policy).grade([Track(steps, previous) for steps, previous in tracks]) == expected
+
+
+def test_without_numpy_recompute_grades_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service image has no numpy: recompute falls back to the scalar path instead of failing."""
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` raises ImportError
+    monkeypatch.delitem(sys.modules, "services.scoring.domain.batch_grading")
+    assert batch_grader(policies()[0]) is None
+    monkeypatch.undo()
+    assert batch_grader(policies()[0]) is not None
