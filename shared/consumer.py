@@ -19,7 +19,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy.exc
@@ -32,6 +34,7 @@ from sqlalchemy.exc import IntegrityError as DuplicateKeyError
 from sqlmodel import Session
 
 from shared import metrics
+from shared.consumer_batch import BatchHandler, FallBack, try_batch
 from shared.db import UnitOfWork
 from shared.events import Event, InvalidEvent, decode
 from shared.inbox import already_processed, mark_processed, processed_among
@@ -64,12 +67,14 @@ class EventConsumer:
         poll_timeout_ms: int = 500,
         max_backoff_seconds: float = 10.0,
         kafka: Mapping[str, Any] | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.engine = engine
         self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
+        self.batch_handler = batch_handler  # takes batches whole, `handler` its fallback: consumer_batch.py
         # The unit of work the handler receives (the service's own); the inbox shares its transaction.
         self.unit_of_work = unit_of_work or (lambda: UnitOfWork(engine))
         self.client_id = client_id or f"{group_id}-consumer"
@@ -225,6 +230,10 @@ class EventConsumer:
         """Runs the handler for every record not yet processed and commits once; on failure rolls back
         everything and returns (position in `pending` of the record that failed, the error). A failed
         commit is tied to no record: it comes back as a _CommitFailed at position 0, always retried."""
+        if self.batch_handler is not None:
+            consumed = partial(metrics.CONSUMED.labels, self.group_id)  # the counter of a topic's events
+            with suppress(FallBack):  # rolled back: the per-event handler pins the failure to its record
+                return try_batch(self.unit_of_work(), self.batch_handler, pending, _CommitFailed, consumed)
         applied: list[str] = []  # the topic of each event applied, counted once the commit succeeds
         with self.unit_of_work() as uow:
             seen = processed_among(uow.session, {p.event.id for p in pending})

@@ -27,6 +27,17 @@ class InvalidEvent(ValueError):
     """A record that is not a valid integrity event; it belongs in the dead-letter topic."""
 
 
+class BatchEventFailed(Exception):
+    """A batch handler's failure pinned to one event: `position` in the list it was given, `cause` what
+    that event raised. The consumer judges the cause like a per-event handler's error (poison or
+    transient) and applies the rest of the batch without it."""
+
+    def __init__(self, position: int, cause: Exception) -> None:
+        super().__init__(f"event {position} of the batch failed: {cause}")
+        self.position = position
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class Record:
     """What goes on the wire: topic, key, value and headers."""

@@ -1,4 +1,4 @@
-"""Runs a service: gRPC server with auth, AIP-193 errors, access log, health, reflection, graceful stop.
+"""A service's gRPC server with auth, AIP-193 errors, access log, health, reflection, graceful stop.
 
 Every application method goes through `_serving`: request id, authentication (JWT bearer in the
 `authorization` metadata), the method policy, a deadline check, then the servicer with the caller as
@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -30,11 +29,9 @@ from shared.auth import INVALID_TOKEN, Principal, Role, TokenVerifier, acting_as
 from shared.bounds import check_request
 from shared.errors import FieldViolation, IntegrityError, invalid_argument, unauthenticated
 from shared.grpc_errors import MAX_MESSAGE_BYTES, STATUS_CODES, clip, internal_status, to_rpc_status
-from shared.logs import configure_logging
 from shared.manifest import ServiceManifest
 from shared.metrics import SERVING, MetricsEndpoint, ReadingSource, observe_rpc
 from shared.settings import Settings, get_settings
-from shared.tracing import configure as configure_tracing
 from shared.tracing import end_server_span, start_server_span
 from shared.transport import Listeners, certified_subject, listen
 
@@ -61,7 +58,10 @@ AddServicer = Callable[[Any, grpc.Server], None]
 class ServiceApp:
     manifest: ServiceManifest  # name, default port and who may call which method
     servicers: list[tuple[AddServicer, Any]]  # (add_XServiceServicer_to_server, servicer instance)
+    # Background work the service needs once (relay, consumer, periodic checks): with several gRPC
+    # processes only the first runs it (shared/processes.py says why).
     workers: list[Worker] = field(default_factory=list)
+    per_process: list[Worker] = field(default_factory=list)  # caches every serving process keeps
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     settings: Settings | None = None  # whose keys verify tokens; None means get_settings()
     # Figures read from the service's database when Prometheus scrapes (workers with a `readings()`
@@ -257,8 +257,10 @@ class RunningService:
         health_servicer: health.HealthServicer,
         host: str,
         listeners: Listeners,
+        workers: list[Worker],
     ):
         self.app = app
+        self.workers = workers  # those this process started
         self.server = server
         self.health = health_servicer
         self.listeners = listeners
@@ -278,7 +280,7 @@ class RunningService:
         log.info("stopping", extra={"service": self.app.name, "grace_seconds": grace})
         self.health.enter_graceful_shutdown()
         SERVING.labels(self.app.name).set(0)
-        for worker in self.app.workers:
+        for worker in self.workers:
             _quietly(lambda w=worker: w.stop(grace), f"stopping worker {worker!r}")
         self.server.stop(grace).wait()
         self.listeners.stop()
@@ -298,18 +300,27 @@ def _quietly(action: Callable[[], None], what: str) -> None:
 
 
 def start(
-    app: ServiceApp, port: int, host: str = "127.0.0.1", metrics_port: int | None = None
+    app: ServiceApp,
+    port: int,
+    host: str = "127.0.0.1",
+    metrics_port: int | None = None,
+    *,
+    primary: bool = True,
+    reuse_port: bool = False,
 ) -> RunningService:
     """Starts serving without blocking; port 0 picks a free port (see `.port`). TLS when the settings give a
     certificate; a second, mutual TLS port when they give `<NAME>_MTLS_PORT` (shared.transport). With
-    `metrics_port`, Prometheus metrics are served there too (0: a free port, see `.metrics.port`)."""
+    `metrics_port`, Prometheus metrics are served there too (0: a free port, see `.metrics.port`).
+    One of several processes on the port (shared.processes) shares it (`reuse_port`) and runs the app's
+    workers only when `primary`."""
     settings = app.settings or get_settings()
     verifier = TokenVerifier(settings)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"grpc-{app.name}"),
         interceptors=[_Interceptor(verifier, app.manifest.method_roles())],
         options=[
-            ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share it
+            # A second server on a taken port must fail, not share it; the processes of one service share.
+            ("grpc.so_reuseport", int(reuse_port)),
             # No request needs more (the largest, 1,000 verifications, is a fraction); a larger one is
             # RESOURCE_EXHAUSTED before it is read into memory.
             ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
@@ -322,13 +333,14 @@ def start(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
 
-    listeners = listen(server, health_servicer, app.name, host, port, settings)
+    listeners = listen(server, health_servicer, app.name, host, port, settings, reuse_port=reuse_port)
     server.start()
-    running = RunningService(app, server, health_servicer, host, listeners)
+    workers = [*(app.workers if primary else []), *app.per_process]
+    running = RunningService(app, server, health_servicer, host, listeners, workers)
     try:
         if metrics_port is not None:
             running.metrics = _metrics_endpoint(app, host, metrics_port)
-        for worker in app.workers:
+        for worker in workers:
             worker.start()
     except BaseException:
         running.stop(0)
@@ -350,26 +362,3 @@ def _metrics_endpoint(app: ServiceApp, host: str, port: int) -> MetricsEndpoint:
             f"{app.name}: cannot serve metrics on {host}:{port} ({e.strerror}); set {env} to another port "
             "or INTEGRITY_METRICS_ENABLED=false"
         ) from e
-
-
-def run(app: ServiceApp, settings: Settings) -> None:
-    """Serves until SIGTERM or SIGINT, then shuts down gracefully within settings.grace_seconds."""
-    configure_logging(settings.log_level)
-    configure_tracing(settings.otlp_endpoint, app.name)
-    running = start(
-        app if app.settings else replace(app, settings=settings),
-        settings.port(app.name, app.manifest.default_port),
-        settings.host,
-        settings.metrics_port(app.name, app.manifest.default_port) if settings.metrics_enabled else None,
-    )
-    stop_requested = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal received", extra={"signal": signal.Signals(signum).name})
-        stop_requested.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
-    while not stop_requested.wait(1.0):
-        pass
-    running.stop(settings.grace_seconds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime
@@ -30,6 +30,15 @@ def mark_processed(session: Session, event_id: str, topic: str) -> None:
     """Records the id with a plain INSERT (no ORM object: this runs once per consumed event). A duplicate
     id raises sqlalchemy's IntegrityError right here, naming the event that was processed elsewhere."""
     session.execute(_INSERT, {"event_id": event_id, "topic": topic, "processed_at": utcnow()})
+
+
+def mark_all_processed(session: Session, processed: Sequence[tuple[str, str]]) -> None:
+    """`mark_processed` for a whole batch of (event id, topic) in one executemany (a batch handler's
+    path). A duplicate id fails the statement without naming the event."""
+    if processed:
+        now = utcnow()
+        rows = [{"event_id": event_id, "topic": topic, "processed_at": now} for event_id, topic in processed]
+        session.execute(_INSERT, rows)
 
 
 def processed_among(session: Session, event_ids: Collection[str]) -> set[str]:

@@ -12,7 +12,7 @@ _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", 
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as `{"time", "level", "logger", "message", **extra, "traceback"?}`."""
+    """Formats a record as `{"time", "level", "logger", "message", "pid", **extra, "traceback"?}`."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -20,6 +20,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which of a service's processes (shared.processes) wrote it
         }
         entry.update((k, v) for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES)
         if record.exc_info:

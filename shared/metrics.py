@@ -12,13 +12,23 @@ alerts already know. infra/prometheus/ and infra/grafana/ use them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
+from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -66,6 +76,7 @@ CONSUMER_LAG = Gauge(
     "integrity_consumer_lag",
     "Records between a partition's end and the consumer's position",
     ["group", "topic", "partition"],
+    multiprocess_mode="livemax",  # only the first of several processes consumes (shared.processes)
 )
 DEAD_LETTERS = Counter(
     "integrity_dead_letters_total",
@@ -79,6 +90,7 @@ SERVING = Gauge(
     "integrity_service_serving",
     "1 while the service answers SERVING on gRPC health, 0 while it drains",
     ["service"],
+    multiprocess_mode="livemin",  # of several processes: 1 while every one serves
 )
 
 
@@ -211,11 +223,34 @@ def outbox_readings(engine: Engine, service: str) -> ReadingSource:
 # --- the endpoint -----------------------------------------------------------------------------------------
 
 
+def use_multiprocess(directory: str) -> None:
+    """Before a service forks its processes (shared.processes): each then writes its figures to files in
+    `directory`, and the endpoint sums them. The children inherit the variable and the value class."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue()
+
+
+def forget_process(pid: int) -> None:
+    """A process of the service ended: its live gauges leave the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)
+
+
+def _registry() -> CollectorRegistry:
+    """This process's figures; with several processes, all of theirs summed, and the database readings."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(_SCRAPED)
+    return registry
+
+
 class MetricsEndpoint:
     """The HTTP endpoint (`GET /metrics`) of one running service, and the readings it registered."""
 
     def __init__(self, host: str, port: int, sources: Iterable[ReadingSource]) -> None:
-        self._server, self._thread = start_http_server(port, addr=host)
+        self._server, self._thread = start_http_server(port, addr=host, registry=_registry())
         self.port: int = self._server.server_port
         self.address = f"{host}:{self.port}"
         self._keys = []

@@ -174,16 +174,18 @@ def differences(engine: Engine, manifest: ServiceManifest) -> list[object]:
         return list(compare_metadata(context, metadata(manifest)))
 
 
-def missing(table: str, index: str | None = None) -> bool:
-    """For a revision's upgrade: whether `table` (or its `index`) is still to be made. A database whose
-    tables were created before migrations existed (adopted as the baseline by `upgrade`) holds what the
-    code of its day created, which later revisions may add too; they skip it. Offline (SQL for a DBA):
-    always True."""
+def missing(table: str, index: str | None = None, *, column: str | None = None) -> bool:
+    """For a revision's upgrade: whether `table` (or its `index`, or its `column`) is still to be made.
+    A database whose tables were created before migrations existed (adopted as the baseline by `upgrade`)
+    holds what the code of its day created, which later revisions may add too; they skip it. Offline (SQL
+    for a DBA): always True."""
     from alembic import context, op
 
     if context.is_offline_mode():
         return True
     found = inspect(op.get_bind())
+    if column is not None:
+        return column not in {c["name"] for c in found.get_columns(table)}
     if index is None:
         return not found.has_table(table)
     return index not in {i["name"] for i in found.get_indexes(table)}

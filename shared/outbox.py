@@ -92,13 +92,17 @@ def add_event(session: Session, topic: str, event: Event) -> OutboxRecord:
     return row
 
 
-def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
-    """`add_event` for many events: one executemany and no ORM objects (a recompute stages thousands)."""
+def add_events(
+    session: Session, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+) -> None:
+    """`add_event` for many events: one executemany and no ORM objects (a recompute stages thousands).
+    Each row stores the current span's trace context, or its own of `trace_contexts` when given (events
+    staged under several spans and written together)."""
     if not events:
         return
     recorded_at, traceparent = utcnow(), current_traceparent()
     rows = []
-    for event in events:
+    for position, event in enumerate(events):
         record = to_record(topic, event)
         check_size(event, record.value)
         rows.append(
@@ -114,7 +118,7 @@ def add_events(session: Session, topic: str, events: Sequence[Event]) -> None:
                 "attempts": 0,
                 "last_error": None,
                 "parked_at": None,
-                "trace_context": traceparent,
+                "trace_context": traceparent if trace_contexts is None else trace_contexts[position],
             }
         )
     session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     health_ports: dict[str, int] = Field(default_factory=dict)  # plaintext, health checks only (probes)
     metrics_ports: dict[str, int] = Field(default_factory=dict)
     database_urls: dict[str, str] = Field(default_factory=dict)
+    # gRPC server processes on one port (SO_REUSEPORT; shared/processes.py): `INTEGRITY_GRPC_PROCESSES`
+    # for every service, `<NAME>_GRPC_PROCESSES` for one. 1 (the default) serves from a single process.
+    grpc_processes: int = Field(1, ge=1, le=64, validation_alias=_env("INTEGRITY_GRPC_PROCESSES"))
+    service_grpc_processes: dict[str, int] = Field(default_factory=dict)
 
     # Prometheus metrics on each service's metrics port (its gRPC port + 1000 unless set).
     metrics_enabled: bool = Field(True, validation_alias=_env("INTEGRITY_METRICS_ENABLED"))
@@ -110,7 +114,8 @@ class Settings(BaseSettings):
         folded = {kind: dict(data.pop(field, None) or {}) for kind, field in _FOLDED.items()}
         for source in (_environment(), data):
             for key in list(source):
-                if match := _PER_SERVICE.fullmatch(key.lower()):
+                match = _PER_SERVICE.fullmatch(key.lower())
+                if match and match["name"] not in _NOT_SERVICES:
                     value = source.pop(key) if source is data else source[key]
                     folded[match["kind"]][match["name"]] = value
         data.update({field: folded[kind] for kind, field in _FOLDED.items()})
@@ -118,6 +123,14 @@ class Settings(BaseSettings):
 
     def port(self, service: str, default: int) -> int:
         return int(self.ports.get(service, default))
+
+    def processes(self, service: str) -> int:
+        """How many processes serve the service's gRPC port: `<NAME>_GRPC_PROCESSES`, else
+        `INTEGRITY_GRPC_PROCESSES`."""
+        count = int(self.service_grpc_processes.get(service, self.grpc_processes))
+        if not 1 <= count <= 64:
+            raise ValueError(f"{service.upper()}_GRPC_PROCESSES must be between 1 and 64, not {count}")
+        return count
 
     def metrics_port(self, service: str, default_port: int) -> int:
         """The service's Prometheus port: `<NAME>_METRICS_PORT`, else its gRPC port + 1000."""
@@ -155,7 +168,7 @@ class Settings(BaseSettings):
 
 # `enterprises_port`, `INTEGRITY_SCORING_DATABASE_URL`, ...: a service name, then what it configures.
 _PER_SERVICE = re.compile(
-    r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>mtls_port|health_port|metrics_port|port|database_url)"
+    r"(?:integrity_)?(?P<name>[a-z][a-z0-9]*)_(?P<kind>mtls_port|health_port|metrics_port|port|database_url|grpc_processes)"
 )
 # What each kind is folded into.
 _FOLDED = {
@@ -164,6 +177,7 @@ _FOLDED = {
     "health_port": "health_ports",
     "metrics_port": "metrics_ports",
     "database_url": "database_urls",
+    "grpc_processes": "service_grpc_processes",
 }
 # Names the platform itself uses with the same shape, never service settings.
 _NOT_SERVICES = frozenset({"integrity"})

@@ -75,10 +75,17 @@ class Listeners:
 
 
 def listen(
-    server: grpc.Server, health_servicer: Any, name: str, host: str, port: int, settings: Settings
+    server: grpc.Server,
+    health_servicer: Any,
+    name: str,
+    host: str,
+    port: int,
+    settings: Settings,
+    *,
+    reuse_port: bool = False,
 ) -> Listeners:
     """Adds the service's ports to `server` as the settings ask (see Listeners); raises RuntimeError naming
-    the variable to change when a port is taken."""
+    the variable to change when a port is taken. `reuse_port`: the service's processes share them."""
     listeners = Listeners(_add_port(server, host, port, server_credentials(settings), f"{name}_port"))
     mtls_port = settings.mtls_port(name)
     if mtls_port is not None:
@@ -87,7 +94,9 @@ def listen(
         )
     health_port = settings.health_port(name)
     if health_port is not None:
-        probes = grpc.server(ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)])
+        probes = grpc.server(
+            ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", int(reuse_port))]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probes)
         _add_port(probes, host, health_port, None, f"{name}_health_port")
         probes.start()

@@ -12,6 +12,7 @@ from shared.db import UnitOfWork
 from shared.errors import StorageConflict
 from shared.events import Event
 from shared.outbox import add_event, add_events, present_event_ids
+from shared.tracing import current_traceparent
 
 __all__ = ["OutboxUnitOfWork", "StorageConflict"]
 
@@ -41,10 +42,17 @@ class OutboxUnitOfWork(UnitOfWork):
         add_event(self.session, topic, event)
         self._staged_events += 1
 
-    def add_events(self, topic: str, events: Sequence[Event]) -> None:
-        """Many events in one statement (an import stages thousands)."""
-        add_events(self.session, topic, events)
+    def add_events(
+        self, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+    ) -> None:
+        """Many events in one statement (an import stages thousands); each with its trace context of
+        `trace_contexts` when given (see trace_context), else the current span's."""
+        add_events(self.session, topic, events, trace_contexts)
         self._staged_events += len(events)
+
+    def trace_context(self) -> str | None:
+        """The current span's trace context, for an event staged now but written later."""
+        return current_traceparent()
 
     def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
         """Those of `event_ids` already in the outbox."""

@@ -1,8 +1,9 @@
 """`python -m services.complaints`: serves ComplaintService until SIGTERM/SIGINT."""
 
 from services.complaints.bootstrap import build_app
-from shared.grpc_server import run
+from services.complaints.manifest import SERVICE
+from shared.processes import serve
 from shared.settings import get_settings
 
 if __name__ == "__main__":
-    run(build_app(get_settings()), get_settings())
+    serve(SERVICE, lambda: build_app(get_settings()), get_settings())

@@ -51,12 +51,14 @@ def build_app(
     policy = load_policy(policy_path, scorecard_path=scorecard_path)
     engine = service_database(settings, SERVICE)
     unit_of_work = partial(ScoringUnitOfWork, engine)
+    handler = ScoringEventHandler(policy)
     consumer = EventConsumer(
         engine,
         settings.kafka_bootstrap_servers,
         group_id=group_id,
         topics=list(source_topics or SERVICE.consumes),
-        handler=ScoringEventHandler(policy),
+        handler=handler,
+        batch_handler=handler.handle_batch,
         unit_of_work=unit_of_work,
         client_id="integrity-scoring",
         kafka=kafka_options(settings),
@@ -68,7 +70,8 @@ def build_app(
     return ServiceApp(
         manifest=SERVICE,
         servicers=[(scoring_pb2_grpc.add_ScoringServiceServicer_to_server, servicer)],
-        workers=[consumer, relay, refresher],
+        workers=[consumer, relay],
+        per_process=[refresher],  # each process's snapshot, for the SummarizeGrades it answers
         on_stop=[engine.dispose],
         settings=settings,
         readings=[grade_readings(engine)],

@@ -8,7 +8,7 @@ and of a recompute, and a recompute writes a batch of enterprises with one state
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_
@@ -59,6 +59,31 @@ class SqlGradeRepository(SqlRepository):
             self._execute(_UPDATE_GRADE, [{**row, "key": row.pop("uscc")} for row in existing])
         history = [_history_row(change, cause_event_id, recorded_at) for change in changes]
         self._execute(_INSERT_HISTORY, history)
+
+    def save_batch(
+        self,
+        recorded: Sequence[tuple[GradeChange, str, datetime]],
+        final: Mapping[str, tuple[Grade, datetime | None]],
+        stored: Collection[str],
+    ) -> None:
+        """A batch's grades, one statement per table: the history rows of `recorded` (change, cause event
+        id, recorded at) in order, and each enterprise's current grade as the batch leaves it (`final`:
+        the grade and when it was last saved, None when only its as_of moved); `stored`: the enterprises
+        that had a grade before the batch."""
+        rows = [
+            {"uscc": uscc, **_grade_values(grade), "updated_at": updated_at}
+            for uscc, (grade, updated_at) in final.items()
+            if updated_at is not None
+        ]
+        new = [row for row in rows if row["uscc"] not in stored]
+        existing = [{**row, "key": row.pop("uscc")} for row in rows if row["uscc"] in stored]
+        if new:
+            self._execute(_INSERT_GRADE, new)
+        if existing:
+            self._execute(_UPDATE_GRADE, existing)
+        self.touch({uscc: grade.as_of for uscc, (grade, updated_at) in final.items() if updated_at is None})
+        if recorded:
+            self._execute(_INSERT_HISTORY, [_history_row(c, cause, at) for c, cause, at in recorded])
 
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         if as_of_by_uscc:

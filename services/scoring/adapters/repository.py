@@ -37,6 +37,9 @@ _SELECT_HISTORY = (
     .where(_EVENTS.c.uscc == bindparam("key"))
     .order_by(_EVENTS.c.occurred_at, _EVENTS.c.event_id)
 )
+_INSERT_EVENT = _EVENTS.insert()
+_INSERT_PROJECTION = _PROJECTION.insert()
+_UPDATE_PROJECTION = sa_update(_PROJECTION).where(_PROJECTION.c.uscc == bindparam("key"))
 _SET_LEVEL_AFTER = (
     sa_update(_EVENTS).where(_EVENTS.c.event_id == bindparam("key")).values(level_after=bindparam("level"))
 )
@@ -80,6 +83,21 @@ class SqlEnterpriseRepository(SqlRepository):
             setattr(row, field, getattr(enterprise, field))
         self.session.add(row)
 
+    def get_many(self, usccs: Sequence[str]) -> dict[str, ProjectedEnterprise]:
+        """In one query per 500 (a poll batch's enterprises)."""
+        found = {}
+        for chunk in chunks(usccs):
+            for row in self._execute(sa_select(_PROJECTION).where(_PROJECTION.c.uscc.in_(chunk))):
+                found[row.uscc] = domain_of(ProjectedEnterprise, row)  # type: ignore[arg-type]
+        return found
+
+    def put_many(self, added: Sequence[ProjectedEnterprise], saved: Sequence[ProjectedEnterprise]) -> None:
+        """Inserts `added` and replaces `saved` (read in this transaction), an executemany each."""
+        if added:
+            self._execute(_INSERT_PROJECTION, [vars(enterprise) for enterprise in added])
+        if saved:
+            self._execute(_UPDATE_PROJECTION, [{**vars(e), "key": e.uscc} for e in saved])
+
     def region_code_of(self, uscc: str) -> str | None:
         """A plain read: the regrade after every event needs only this, and an ORM load costs several
         times more."""
@@ -119,6 +137,51 @@ class SqlHistoryRepository(SqlRepository):
             for row in self._execute(_SELECT_HISTORY, {"key": uscc})
         ]
 
+    def entries_of(self, usccs: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+        """The histories of those of `usccs` that have events, in one query per 500 enterprises (each
+        stored event decoded once)."""
+        histories: dict[str, list[HistoryEntry]] = {}
+        for chunk in chunks(usccs):
+            statement = (
+                sa_select(_EVENTS.c.uscc, *_SELECT_HISTORY.selected_columns)
+                .where(_EVENTS.c.uscc.in_(chunk))
+                .order_by(_EVENTS.c.uscc, _EVENTS.c.occurred_at, _EVENTS.c.event_id)
+            )
+            for row in self._execute(statement):
+                histories.setdefault(row.uscc, []).append(
+                    HistoryEntry(
+                        row.event_id, as_utc(row.occurred_at), Event.FromString(row.payload), row.level_after
+                    )
+                )
+        return histories
+
+    def present(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of `event_ids` in the history (of any enterprise)."""
+        found: set[str] = set()
+        for chunk in chunks(event_ids):
+            found.update(
+                self._execute(sa_select(_EVENTS.c.event_id).where(_EVENTS.c.event_id.in_(chunk))).scalars()
+            )
+        return found
+
+    def add_many(self, entries: Sequence[tuple[str, str, HistoryEntry]]) -> None:
+        """(uscc, kind, entry) of events not in the history yet, in one executemany."""
+        if entries:
+            self._execute(
+                _INSERT_EVENT,
+                [
+                    {
+                        "event_id": entry.event_id,
+                        "uscc": uscc,
+                        "type": kind,
+                        "occurred_at": entry.occurred_at,
+                        "payload": entry.event.SerializeToString(),
+                        "level_after": entry.level_after,
+                    }
+                    for uscc, kind, entry in entries
+                ],
+            )
+
     def events(self, uscc: str) -> list[Event]:
         return [entry.event for entry in self.entries(uscc)]
 
@@ -138,6 +201,11 @@ class SqlHistoryRepository(SqlRepository):
         """In one executemany."""
         if levels:
             self._execute(_SET_LEVEL_AFTER, [{"key": key, "level": level} for key, level in levels.items()])
+
+
+def chunks(values: Sequence[V], size: int = 500) -> list[Sequence[V]]:
+    """`values` in slices of at most `size` (the bound parameters of one IN query)."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -2,7 +2,9 @@
 
 It runs in the consumer's transaction (shared.consumer.EventConsumer, one per poll batch), in the scoring
 unit of work the consumer opened for it: what ingest writes, the processed-event mark and any GradeChanged
-outbox row commit together or not at all.
+outbox row commit together or not at all. The consumer hands it each poll batch whole (`handle_batch`:
+a few queries and one write per table for the batch); calling it with one event is the per-event path the
+consumer falls back to when a batch fails as a whole.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from services.scoring.adapters.metrics import observe_event_to_grade
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import ingest
+from services.scoring.use_cases.ingest_batch import ingest_batch
 from services.scoring.use_cases.unit_of_work import ScoringUoW
+from shared.consumer_batch import BatchItem
 from shared.events import Event
 
 
@@ -23,3 +27,9 @@ class ScoringEventHandler:
     def __call__(self, uow: ScoringUoW, event: Event, topic: str) -> None:
         ingest(uow, self.policy, event)
         observe_event_to_grade(event)
+
+    def handle_batch(self, uow: ScoringUoW, batch: list[BatchItem]) -> None:
+        """A shared.consumer_batch.BatchHandler: each event ingested in its record's processing span."""
+        ingest_batch(uow, self.policy, [item.event for item in batch], [item.span for item in batch])
+        for item in batch:
+            observe_event_to_grade(item.event)

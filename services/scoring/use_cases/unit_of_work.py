@@ -8,7 +8,7 @@ batch in one).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, Self
 
@@ -32,6 +32,14 @@ class EnterpriseRepository(Protocol):
 
     def save(self, enterprise: ProjectedEnterprise) -> None:
         """Replaces the stored enterprise (read in this transaction) with the same USCC."""
+        ...
+
+    def get_many(self, usccs: Sequence[str]) -> dict[str, ProjectedEnterprise]:
+        """Those of `usccs` that are projected."""
+        ...
+
+    def put_many(self, added: Sequence[ProjectedEnterprise], saved: Sequence[ProjectedEnterprise]) -> None:
+        """Adds `added` and replaces `saved` (each read in this transaction)."""
         ...
 
     def region_code_of(self, uscc: str) -> str | None:
@@ -62,6 +70,18 @@ class HistoryRepository(Protocol):
         """The same, the events alone."""
         ...
 
+    def entries_of(self, usccs: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+        """`entries` of those of `usccs` that have events."""
+        ...
+
+    def present(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of `event_ids` in the history (of any enterprise)."""
+        ...
+
+    def add_many(self, entries: Sequence[tuple[str, str, HistoryEntry]]) -> None:
+        """Keeps each (uscc, kind, entry, with its level after) of events not in the history yet."""
+        ...
+
     def events_of(self, usccs: Sequence[str]) -> dict[str, list[Event]]:
         """The histories of those of `usccs` that have events, each in time order."""
         ...
@@ -83,6 +103,17 @@ class GradeRepository(Protocol):
     def save(self, changes: Sequence[GradeChange], cause_event_id: str, recorded_at: datetime) -> None:
         """Makes each change's grade current and appends it to the grade history. Each `previous` must be
         the enterprise's current grade as read in this transaction (None: it has none)."""
+        ...
+
+    def save_batch(
+        self,
+        recorded: Sequence[tuple[GradeChange, str, datetime]],
+        final: Mapping[str, tuple[Grade, datetime | None]],
+        stored: Collection[str],
+    ) -> None:
+        """A batch's grades: appends `recorded` (change, cause event id, recorded at) to the grade history
+        in order, and makes each grade of `final` current (with when it was saved; None: only its as_of
+        moved). `stored`: the enterprises that had a current grade before."""
         ...
 
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
@@ -216,8 +247,15 @@ class ScoringUoW(Protocol):
 
     def add_event(self, topic: str, event: Event) -> None: ...
 
-    def add_events(self, topic: str, events: Sequence[Event]) -> None:
-        """Many events in one statement (a recompute stages thousands)."""
+    def add_events(
+        self, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+    ) -> None:
+        """Many events in one statement (a recompute stages thousands), each with its own trace context
+        of `trace_contexts` when given."""
+        ...
+
+    def trace_context(self) -> str | None:
+        """The trace an event staged now belongs to (None outside one), for a batch that writes later."""
         ...
 
     def present_event_ids(self, event_ids: Collection[str]) -> set[str]:

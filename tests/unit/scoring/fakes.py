@@ -4,7 +4,7 @@ database), and test data: valid USCCs and source events (registrations, inspecti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Self
@@ -48,6 +48,16 @@ class FakeEnterpriseRepository:
         assert enterprise.uscc in self.rows  # a projection is saved after it was read
         self.rows[enterprise.uscc] = enterprise
 
+    def get_many(self, usccs: Sequence[str]) -> dict[str, ProjectedEnterprise]:
+        return {uscc: self.rows[uscc] for uscc in usccs if uscc in self.rows}
+
+    def put_many(self, added: Sequence[ProjectedEnterprise], saved: Sequence[ProjectedEnterprise]) -> None:
+        for enterprise in added:
+            assert enterprise.uscc not in self.rows  # an INSERT
+            self.rows[enterprise.uscc] = enterprise
+        for enterprise in saved:
+            self.save(enterprise)
+
     def region_code_of(self, uscc: str) -> str | None:
         found = self.rows.get(uscc)
         return None if found is None else found.region_code
@@ -79,6 +89,17 @@ class FakeHistoryRepository:
     def events_of(self, usccs: Sequence[str]) -> dict[str, list[Event]]:
         return {uscc: events for uscc in usccs if (events := self.events(uscc))}
 
+    def entries_of(self, usccs: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+        return {uscc: entries for uscc in usccs if (entries := self.entries(uscc))}
+
+    def present(self, event_ids: Sequence[str]) -> set[str]:
+        return {event_id for event_id in event_ids if event_id in self.rows}
+
+    def add_many(self, entries: Sequence[tuple[str, str, HistoryEntry]]) -> None:
+        for uscc, _kind, entry in entries:
+            assert entry.event_id not in self.rows  # an INSERT
+            self.rows[entry.event_id] = (uscc, entry)
+
     def set_levels_after(self, levels: dict[str, int]) -> None:
         for event_id, level in levels.items():
             uscc, entry = self.rows[event_id]
@@ -108,6 +129,18 @@ class FakeGradeRepository:
                 raise StorageConflict(f"duplicate key: {change.uscc} has a grade")  # an INSERT
             self.current[change.uscc] = change.grade
             self.history.append((change, cause_event_id))
+
+    def save_batch(
+        self,
+        recorded: Sequence[tuple[GradeChange, str, datetime]],
+        final: Mapping[str, tuple[Grade, datetime | None]],
+        stored: Collection[str],
+    ) -> None:
+        for change, cause_event_id, _recorded_at in recorded:
+            self.history.append((change, cause_event_id))
+        for uscc, (grade, _updated_at) in final.items():
+            assert (uscc in self.current) == (uscc in stored)
+            self.current[uscc] = grade
 
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         for uscc, as_of in as_of_by_uscc.items():
@@ -179,8 +212,13 @@ class FakeScoringUnitOfWork:
     def add_event(self, topic: str, event: Event) -> None:
         self._staged.append((topic, event))
 
-    def add_events(self, topic: str, events: Sequence[Event]) -> None:
+    def add_events(
+        self, topic: str, events: Sequence[Event], trace_contexts: Sequence[str | None] | None = None
+    ) -> None:
         self._staged.extend((topic, event) for event in events)
+
+    def trace_context(self) -> str | None:
+        return None  # no tracing in the unit tests
 
     def present_event_ids(self, event_ids: Collection[str]) -> set[str]:
         ids = {event.id for _, event in (*self.published, *self._staged)}
@@ -247,6 +285,13 @@ ENTERPRISES_SOURCE = "//integrity/enterprises"
 COMPLAINTS_SOURCE = "//integrity/complaints"
 INSPECTIONS_SOURCE = "//integrity/inspections"
 Outcome = inspections_pb2.InspectionOutcome
+# The outcomes a stream of inspections draws from, best first.
+OUTCOMES = (
+    Outcome.INSPECTION_OUTCOME_COMPLIANT,
+    Outcome.INSPECTION_OUTCOME_MINOR_VIOLATION,
+    Outcome.INSPECTION_OUTCOME_MAJOR_VIOLATION,
+    Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION,
+)
 
 
 def inspection(

@@ -266,7 +266,8 @@ def test_workers_start_after_the_server_and_stop_with_it(settings) -> None:
 
 RUN_SCRIPT = """
 from integrity.complaints.v1 import complaints_pb2_grpc as pb_grpc
-from shared.grpc_server import ServiceApp, run
+from shared.grpc_server import ServiceApp
+from shared.processes import run
 from shared.settings import get_settings
 from tests.unit.shared.test_grpc_server import MANIFEST
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 
 from shared.migrations import missing
 
@@ -28,7 +28,7 @@ _PREVIOUS_LABEL = "non_compliant"  # what policy-v2 and earlier predicted
 
 def upgrade() -> None:
     for table in ("scoring_grade_history", "scoring_grades"):
-        if _missing_column(table, "label"):
+        if missing(table, column="label"):
             op.add_column(
                 table,
                 sa.Column("label", sa.String(length=32), nullable=False, server_default=_PREVIOUS_LABEL),
@@ -58,10 +58,3 @@ def downgrade() -> None:
     for table in ("scoring_grades", "scoring_grade_history"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("label")
-
-
-def _missing_column(table: str, column: str) -> bool:
-    """A database made by the code of issue 11 before its revision existed already has the column."""
-    if context.is_offline_mode():
-        return True
-    return column not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
