@@ -20,7 +20,7 @@ from services.scoring.adapters.tables import (
     GradeRow,
 )
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork, open_unit_of_work
-from services.scoring.use_cases.recompute import recompute_all
+from services.scoring.use_cases.recompute import PROCESSES, recompute_all
 from shared.db import create_tables, make_engine
 from shared.outbox import OutboxRecord
 from tests.unit.scoring.test_scoring_batch_grading import END, decisions
@@ -97,4 +97,13 @@ def test_a_recompute_over_two_processes_writes_what_the_scalar_one_does(database
     summary, rows = spread[1]
     assert summary.enterprises == 90 and summary.changed > 0 and summary.level_changed > 0
     assert len(rows["scoring_grade_history"]) > 90 and len({row[1] for row in rows["scoring_grades"]}) >= 3
+    if engine.dialect.name == "sqlite":
+        # Three processes wrote the file (this one's engine stayed open with a pooled connection): a
+        # connection inherited across fork() shows here as "database disk image is malformed".
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalars().all() == ["ok"]
     engine.dispose()
+
+
+def test_the_worker_processes_are_spawned_so_they_inherit_no_database_connection() -> None:
+    assert PROCESSES.get_start_method() == "spawn"

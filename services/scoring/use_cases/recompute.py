@@ -24,17 +24,24 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from services.scoring.domain.grades import Grade, GradeChange
+from services.scoring.domain.grades import Grade, GradeChange, same_assessment
 from services.scoring.domain.grading import regrade_as_of
 from services.scoring.domain.policy import Policy
-from services.scoring.use_cases.ingest import record_grades
+from services.scoring.manifest import TOPIC
+from services.scoring.use_cases.ingest import grade_changed_event
 from services.scoring.use_cases.unit_of_work import ScoringUoW
+from shared.events import utcnow
 
 if TYPE_CHECKING:
     from services.scoring.domain.batch_grading import BatchGrader, Track
 
 # Cause ids of recomputes derive from the as-of time, so GradeChanged ids repeat on a rerun.
 _RECOMPUTE_IDS = uuid.UUID("0b6f5d3a-52c1-4d8e-8f0e-6a1f3f7c2b90")
+
+# Worker processes are spawned, never forked: a forked child would inherit the parent's open database
+# connections (an engine's pool), and two processes using one SQLite connection corrupt the file.
+# Each worker opens an engine of its own (`open_uow`) once it has started.
+PROCESSES = multiprocessing.get_context("spawn")
 
 
 @dataclass
@@ -112,8 +119,7 @@ def _in_processes(
 ) -> Iterator[RecomputeSummary]:
     """Each batch in one of `workers` processes (spawned: no database connection is inherited), results
     in batch order; at most two batches per process are queued at a time."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, context, _start_worker, (open_uow, policy, vectorised)) as pool:
+    with ProcessPoolExecutor(workers, PROCESSES, _start_worker, (open_uow, policy, vectorised)) as pool:
         pending = []
         for batch in batches:
             pending.append(pool.submit(_worker_batch, batch, as_of))
@@ -169,6 +175,25 @@ def recompute_batch(
         for uscc, grade in graded
         if grade is not None
     ]
-    changes = record_grades(uow, grades, recompute_cause_id(as_of))
+    changes = _record(uow, grades, recompute_cause_id(as_of))
     summary.changed += len(changes)
     summary.level_changed += sum(change.level_changed for change in changes)
+
+
+def _record(uow: ScoringUoW, grades: Sequence[GradeChange], cause_event_id: str) -> list[GradeChange]:
+    """What `ingest.record_grades` records, written the way a recompute's grades come: a grade that only
+    aged (all of them on a day with no news) moves its as_of with one UPDATE per 500 enterprises, not one
+    row of parameters each; the others are saved, join the history and announce a new level as there."""
+    aged: dict[datetime, list[str]] = {}
+    changes = []
+    for change in grades:
+        if change.previous is not None and same_assessment(change.previous, change.grade):
+            aged.setdefault(change.grade.as_of, []).append(change.uscc)
+        else:
+            changes.append(change)
+    for as_of, usccs in aged.items():
+        uow.grades.move_as_of(usccs, as_of)
+    if changes:
+        uow.grades.save(changes, cause_event_id, recorded_at=utcnow())
+        uow.add_events(TOPIC, [grade_changed_event(c, cause_event_id) for c in changes if c.level_changed])
+    return changes
