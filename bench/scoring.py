@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import logging
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import drive, echo_call, ratio_line, start_echo_server
+from bench.harness import copy_database, drive, echo_call, integrity, ratio_line, start_echo_server
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
@@ -266,8 +265,7 @@ def bench_recompute_and_reads(
     seed(engine, enterprises)
     seeded = time.perf_counter() - started
     policy = load_policy()
-    with engine.connect() as connection:  # the seeded rows into the file itself, then copy it
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()  # no connection of this process left on the seeded file while it is copied
     print(f"recompute, {enterprises} enterprises x 3 events on SQLite (target: 1,000,000 in < 120 s, < 4 GB)")
     print(f"  seeded in {seeded:.1f} s")
     # Each way of grading on its own copy of the seeded database; the reads below use the last.
@@ -275,8 +273,7 @@ def bench_recompute_and_reads(
     if scalar:
         ways[:0] = [("scalar", False, 1), ("vectorised", True, 1)] if workers > 1 else [("scalar", False, 1)]
     for n, (how, vectorised, processes) in enumerate(ways):
-        shutil.copyfile(f"{directory}/recompute.db", f"{directory}/recompute-{n}.db")
-        url = f"sqlite:///{directory}/recompute-{n}.db"
+        url = copy_database(f"{directory}/recompute.db", f"{directory}/recompute-{n}.db")
         way_engine = make_engine(url)
         # The first recompute replays every history; the next day's steps each grade forward (the daily run).
         for when, as_of in (("first", AS_OF), ("next day", AS_OF + timedelta(days=1))):
@@ -294,10 +291,10 @@ def bench_recompute_and_reads(
                 f"{how}, {processes} process(es), {when}", summary.enterprises, elapsed, cpu_seconds() - cpu
             )
         way_engine.dispose()
+        print(f"    PRAGMA integrity_check after the runs: {integrity(url)}")
         if n:
             same = same_grades(url, f"{directory}/recompute-0.db")
             print(f"    same grades, history and events as the scalar run: {same}")
-    engine.dispose()
     if not reads:
         return
     engine = make_engine(url)
