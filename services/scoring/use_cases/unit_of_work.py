@@ -126,6 +126,10 @@ class GradeRepository(Protocol):
         """Moves the as_of of the given enterprises' current grades (nothing else changed)."""
         ...
 
+    def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
+        """`touch` with one as_of for all of `usccs` (a recompute: one statement, not one row each)."""
+        ...
+
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
         """Up to `limit` entries matching the filter after `after`, in risk order (highest violation
         probability first, then by USCC)."""

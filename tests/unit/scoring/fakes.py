@@ -151,6 +151,9 @@ class FakeGradeRepository:
             if uscc in self.current:
                 self.current[uscc] = replace(self.current[uscc], as_of=as_of)
 
+    def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
+        self.touch(dict.fromkeys(usccs, as_of))
+
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
         entries = [
             RiskEntry(uscc, e.display_name, e.region_code, e.industry_code, grade)
