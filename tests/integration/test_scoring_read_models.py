@@ -21,7 +21,8 @@ from services.scoring.domain.grades import GradeLevel
 from services.scoring.domain.risk_list import RiskFilter
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.db import create_tables, make_engine
-from shared.tracing import instrument_engine, use_provider
+from shared.sql_tracing import instrument_engine
+from shared.tracing import use_provider
 from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
