@@ -19,7 +19,7 @@ from integrity.events.v1 import events_pb2
 from services.scoring.adapters.mapping import grade_to_proto, level_to_proto
 from services.scoring.domain.features import HISTORY_TYPES, occurred_at
 from services.scoring.domain.grades import GradeChange, same_assessment
-from services.scoring.domain.grading import regrade_after
+from services.scoring.domain.grading import FoldedHistory, regrade_after
 from services.scoring.domain.history import ProjectedEnterprise, check_source_event, projection_of
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
@@ -34,9 +34,12 @@ _GRADE_CHANGED_IDS = uuid.UUID("5f0c1c2e-9a43-4d0e-9d55-3f2b8c6a7e10")
 log = logging.getLogger(__name__)
 
 
-def ingest(uow: ScoringUoW, policy: Policy, event: Event) -> None:
+def ingest(
+    uow: ScoringUoW, policy: Policy, event: Event, folds: dict[str, FoldedHistory] | None = None
+) -> None:
     """Adds `event` to its enterprise's history and regrades the enterprise, in `uow` (open; the caller
-    commits). Events scoring does not keep are ignored; InvalidEvent for one that cannot be graded."""
+    commits). Events scoring does not keep are ignored; InvalidEvent for one that cannot be graded.
+    `folds`: the folded histories a batch keeps between its events (see `regrade_after`)."""
     kind = event.WhichOneof("payload")
     if kind not in HISTORY_TYPES:
         log.debug("scoring ignores %s event %s", event.type, event.id)
@@ -47,7 +50,7 @@ def ingest(uow: ScoringUoW, policy: Policy, event: Event) -> None:
         return  # a duplicate: already in the history and graded
     if enterprise is not None:
         _project(uow, projection_of(enterprise, moment, event.id), kind)
-    _regrade(uow, policy, event.subject, moment, event.id)
+    _regrade(uow, policy, event.subject, moment, event.id, folds)
 
 
 def _project(uow: ScoringUoW, projection: ProjectedEnterprise, kind: str) -> None:
@@ -61,14 +64,21 @@ def _project(uow: ScoringUoW, projection: ProjectedEnterprise, kind: str) -> Non
         uow.enterprises.save(projection)
 
 
-def _regrade(uow: ScoringUoW, policy: Policy, uscc: str, event_time: datetime, cause_event_id: str) -> None:
+def _regrade(
+    uow: ScoringUoW,
+    policy: Policy,
+    uscc: str,
+    event_time: datetime,
+    cause_event_id: str,
+    folds: dict[str, FoldedHistory] | None,
+) -> None:
     """Grades the enterprise after an event at `event_time` joined its history."""
     region_code = uow.enterprises.region_code_of(uscc)
     if region_code is None:
         return  # kept in the history; graded once the registration arrives
     entries = uow.history.entries(uscc)
     current = uow.grades.get(uscc)
-    grade, levels_after = regrade_after(policy, entries, current, event_time)
+    grade, levels_after = regrade_after(policy, entries, current, event_time, folds)
     uow.history.set_levels_after(levels_after)
     if grade is not None:
         record_grades(uow, [GradeChange(uscc, grade, current, region_code)], cause_event_id)
