@@ -87,14 +87,14 @@ def grade_of(policy: Policy, features: Features, as_of: datetime, previous: Grad
     """The grade of an enterprise with these features as of `as_of`. Every enterprise is scored by the
     scorecard from what is known, one without an inspection or substantiated complaint too (then flagged
     provisional, with the policy's reason first after any hard rule)."""
-    score, contributions = policy.scorecard.score(features.values)
+    score, lost = policy.scorecard.score_and_reasons(features.values)
     ruling = apply_policy(policy, features, score, previous, as_of)
     reasons: list[Reason] = [r.reason for r in ruling.hard]
     if ruling.overridden:
         reasons.insert(0, policy.override_reason)
     if ruling.provisional:
         reasons.append(policy.provisional.reason)
-    reasons += [c.reason for c in contributions if c.loss > 0 and c.reason is not None]
+    reasons += lost
     return _grade(policy, ruling.level, ruling.score, ruling.provisional, tuple(reasons[:MAX_REASONS]), as_of)
 
 

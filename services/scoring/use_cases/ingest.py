@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from integrity.events.v1 import events_pb2
-from services.scoring.adapters.mapping import grade_to_proto, level_to_proto
+from services.scoring.adapters.mapping import fill_grade, level_to_proto, set_timestamp
 from services.scoring.domain.features import HISTORY_TYPES, occurred_at
 from services.scoring.domain.grades import GradeChange, same_assessment
 from services.scoring.domain.grading import FoldedHistory, regrade_after
@@ -24,7 +24,7 @@ from services.scoring.domain.history import ProjectedEnterprise, check_source_ev
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
 from services.scoring.use_cases.unit_of_work import ScoringUoW
-from shared.events import Event, new_event, utcnow
+from shared.events import Event, utcnow
 
 SOURCE = "//integrity/scoring"
 # GradeChanged ids derive from the cause, so rebuilding scoring from republished sources yields the
@@ -103,13 +103,22 @@ def record_grades(uow: ScoringUoW, grades: Sequence[GradeChange], cause_event_id
 
 
 def grade_changed_event(change: GradeChange, cause_event_id: str) -> Event:
-    """The GradeChanged event announcing a new grade, its id derived from the cause."""
+    """The GradeChanged event announcing a new grade, its id derived from the cause: the envelope
+    `shared.events.new_event` makes, built in place (a recompute announces thousands)."""
     uscc, grade, previous, region_code = change
-    payload = events_pb2.GradeChanged(
-        grade=grade_to_proto(uscc, grade),
-        previous_level=level_to_proto(None if previous is None else previous.level),
-        region_code=region_code,
+    event = Event(
+        id=str(uuid.uuid5(_GRADE_CHANGED_IDS, f"{uscc}/{cause_event_id}")),
+        type=_GRADE_CHANGED_TYPE,
+        source=SOURCE,
+        subject=uscc,
     )
-    event = new_event(SOURCE, uscc, payload, occurred_at=grade.as_of)
-    event.id = str(uuid.uuid5(_GRADE_CHANGED_IDS, f"{uscc}/{cause_event_id}"))
+    set_timestamp(event.occurred_at, grade.as_of)
+    set_timestamp(event.recorded_at, utcnow())
+    payload = event.grade_changed
+    fill_grade(payload.grade, uscc, grade)
+    payload.previous_level = level_to_proto(None if previous is None else previous.level)
+    payload.region_code = region_code
     return event
+
+
+_GRADE_CHANGED_TYPE = events_pb2.GradeChanged.DESCRIPTOR.full_name
