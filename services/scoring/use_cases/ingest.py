@@ -10,6 +10,7 @@ idempotent on its own (the history is keyed by event id): a duplicate changes no
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -107,7 +108,7 @@ def grade_changed_event(change: GradeChange, cause_event_id: str) -> Event:
     `shared.events.new_event` makes, built in place (a recompute announces thousands)."""
     uscc, grade, previous, region_code = change
     event = Event(
-        id=str(uuid.uuid5(_GRADE_CHANGED_IDS, f"{uscc}/{cause_event_id}")),
+        id=grade_changed_id(uscc, cause_event_id),
         type=_GRADE_CHANGED_TYPE,
         source=SOURCE,
         subject=uscc,
@@ -122,3 +123,15 @@ def grade_changed_event(change: GradeChange, cause_event_id: str) -> Event:
 
 
 _GRADE_CHANGED_TYPE = events_pb2.GradeChanged.DESCRIPTOR.full_name
+
+
+def grade_changed_id(uscc: str, cause_event_id: str) -> str:
+    """str(uuid.uuid5(_GRADE_CHANGED_IDS, f"{uscc}/{cause_event_id}")), without building a UUID."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + f"{uscc}/{cause_event_id}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+_NAMESPACE = _GRADE_CHANGED_IDS.bytes

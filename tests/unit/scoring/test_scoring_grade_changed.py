@@ -13,7 +13,7 @@ from integrity.events.v1 import events_pb2
 from integrity.scoring.v1 import scoring_pb2
 from services.scoring.adapters.mapping import grade_to_proto
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
-from services.scoring.use_cases.ingest import SOURCE, grade_changed_event
+from services.scoring.use_cases.ingest import SOURCE, grade_changed_event, grade_changed_id
 from shared.events import new_event
 
 REASONS = [
@@ -72,3 +72,9 @@ def test_the_event_is_the_one_the_generic_builders_give(
     assert built == expected
     assert built.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
     assert grade_to_proto(change.uscc, grade) == expected.grade_changed.grade
+
+
+@given(st.text(max_size=20), st.text(max_size=40))
+def test_the_event_id_is_the_uuid5_of_enterprise_and_cause(uscc: str, cause: str) -> None:
+    namespace = uuid.UUID("5f0c1c2e-9a43-4d0e-9d55-3f2b8c6a7e10")
+    assert grade_changed_id(uscc, cause) == str(uuid.uuid5(namespace, f"{uscc}/{cause}"))

@@ -115,6 +115,8 @@ class HistoryFold:
     on_enterprise_status_changed = on_enterprise_updated  # type: ignore[assignment]
 
     def active_commitment(self, moment: datetime) -> bool:
+        if not self.commitments:
+            return False
         day = moment.date().isoformat()
         return any(not until or day < until for until in self.commitments.values())
 
@@ -247,6 +249,8 @@ class HistoryFold:
 
     def registry_counts(self, as_of: datetime) -> tuple[int, int]:
         """(instruments in use, of which failed or past their due date) as of `as_of`."""
+        if not self.registry:
+            return 0, 0
         today = as_of.date().isoformat()
         in_use = [(failed, due) for retired, failed, due in self.registry.values() if not retired]
         bad = sum(1 for failed, due in in_use if failed or (due and due < today))
@@ -345,6 +349,8 @@ class HistoryFold:
         }
 
     def _unsubstantiated(self, day: float) -> int:
+        if not self.filed:
+            return 0
         return sum(
             1
             for name, filed in self.filed.items()

@@ -36,8 +36,15 @@ def _attributes_of(code: str, region_code: str, subject_type: int, size_class: i
 
 def age_years(registered_date: str, as_of: datetime) -> float | None:
     """Years since the date of business registration ("YYYY-MM-DD"); None when unknown."""
-    try:
-        registered = date.fromisoformat(registered_date)
-    except ValueError:
+    registered = _date_of(registered_date)
+    if registered is None:
         return None
     return max((as_of.date() - registered).days, 0) / 365.25
+
+
+@lru_cache(maxsize=4096)  # every read of a fold asks; registration dates repeat
+def _date_of(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
