@@ -6,6 +6,7 @@ so the figures stay comparable across noisy, shared machines.
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import threading
 import time
@@ -14,6 +15,8 @@ from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
+
+from shared.db import make_engine
 
 _ECHO_METHOD = "/bench.Echo/Echo"
 
@@ -96,3 +99,25 @@ def ratio_line(result: LoadResult, baseline: LoadResult) -> str:
         f"{result.name}: {result.throughput / baseline.throughput:.2f}x the bare echo throughput, "
         f"p99 {result.percentile(0.99) / baseline.percentile(0.99):.1f}x the bare echo p99"
     )
+
+
+# -- SQLite files ---------------------------------------------------------------------------------------
+
+
+def copy_database(source: str, target: str) -> str:
+    """A consistent copy of a SQLite database through SQLite's backup API (copying the file of a database
+    in WAL mode can miss what is still in its -wal file), and its URL."""
+    with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+        origin.backup(copy)
+    origin.close()
+    copy.close()
+    return f"sqlite:///{target}"
+
+
+def integrity(url: str) -> str:
+    """SQLite's own check of the whole file: "ok", or what is wrong."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("PRAGMA integrity_check").scalars().all()
+    engine.dispose()
+    return "; ".join(rows[:5])

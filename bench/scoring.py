@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import drive, echo_call, ratio_line, start_echo_server
+from bench.harness import copy_database, drive, echo_call, integrity, ratio_line, start_echo_server
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
 from integrity.inspections.v1 import inspections_pb2
@@ -45,7 +45,7 @@ from integrity.scoring.v1 import scoring_pb2, scoring_pb2_grpc
 from operations.broker import LocalBroker, ensure_topics
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.tables import TABLES, EnterpriseEventRow, EnterpriseProjection
-from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+from services.scoring.adapters.unit_of_work import ScoringUnitOfWork, open_unit_of_work
 from services.scoring.entrypoints.consumer import ScoringEventHandler
 from services.scoring.entrypoints.grpc import ScoringServicer
 from services.scoring.manifest import SERVICE
@@ -208,27 +208,97 @@ def seed(engine: Engine, enterprises: int) -> None:
             projections, rows = [], []
 
 
-def bench_recompute_and_reads(directory: str, enterprises: int, calls: int, concurrency: int) -> None:
+AS_OF = T0 + timedelta(days=400)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished worker processes (the machine may be shared: wall
+    time alone says little)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def report_recompute(what: str, enterprises: int, seconds: float, cpu: float) -> None:
+    """The rate, the CPU time per enterprise and the peak memory of this process and its largest worker."""
+    rate = enterprises / seconds
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  {what}: {seconds:.1f} s = {rate:.0f} enterprises/s, 1,000,000 in {1_000_000 / rate:.0f} s; "
+        f"CPU {cpu * 1e6 / enterprises:.0f} µs per enterprise; "
+        f"peak RSS {own:.0f} MB (largest worker {children:.0f} MB)"
+    )
+
+
+def same_grades(url: str, scalar_path: str) -> bool:
+    """Every grade, grade-history and outbox row of the vectorised run equals the scalar run's, but for
+    when each was recorded (which an outbox event's bytes carry too: its other columns are compared)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"ATTACH DATABASE '{scalar_path}' AS scalar")
+        differing = 0
+        for table in ("scoring_grades", "scoring_grade_history", "outbox"):
+            columns = [
+                row[1]
+                for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")
+                if row[1] not in ("updated_at", "recorded_at", "id", "value")
+            ]
+            listed = ", ".join(columns)
+            for first, second in ((table, f"scalar.{table}"), (f"scalar.{table}", table)):
+                query = f"SELECT {listed} FROM {first} EXCEPT SELECT {listed} FROM {second}"
+                differing += connection.exec_driver_sql(f"SELECT count(*) FROM ({query})").scalar_one()
+    engine.dispose()
+    return differing == 0
+
+
+def bench_recompute_and_reads(
+    directory: str,
+    enterprises: int,
+    calls: int,
+    concurrency: int,
+    workers: int = 2,
+    scalar: bool = True,
+    reads: bool = True,
+) -> None:
     engine = fresh_engine(directory, "recompute")
     started = time.perf_counter()
     seed(engine, enterprises)
     seeded = time.perf_counter() - started
     policy = load_policy()
-    started = time.perf_counter()
-    summary = recompute_all(ScoringUnitOfWork(engine), policy, T0 + timedelta(days=400))
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rate = summary.enterprises / seconds
+    engine.dispose()  # no connection of this process left on the seeded file while it is copied
     print(f"recompute, {enterprises} enterprises x 3 events on SQLite (target: 1,000,000 in < 120 s, < 4 GB)")
-    print(f"  seeded in {seeded:.1f} s; recomputed in {seconds:.1f} s = {rate:.0f} enterprises/s")
-    print(
-        f"  at this rate 1,000,000 would take {1_000_000 / rate:.0f} s; "
-        f"peak RSS of this process {peak_mb:.0f} MB"
-    )
-
-    settings = Settings(
-        var_dir=Path(directory) / "var", scoring_database_url=f"sqlite:///{directory}/recompute.db"
-    )
+    print(f"  seeded in {seeded:.1f} s")
+    # Each way of grading on its own copy of the seeded database; the reads below use the last.
+    ways = [("vectorised", True, workers)]
+    if scalar:
+        ways[:0] = [("scalar", False, 1), ("vectorised", True, 1)] if workers > 1 else [("scalar", False, 1)]
+    for n, (how, vectorised, processes) in enumerate(ways):
+        url = copy_database(f"{directory}/recompute.db", f"{directory}/recompute-{n}.db")
+        way_engine = make_engine(url)
+        # The first recompute replays every history; the next day's steps each grade forward (the daily run).
+        for when, as_of in (("first", AS_OF), ("next day", AS_OF + timedelta(days=1))):
+            started, cpu = time.perf_counter(), cpu_seconds()
+            summary = recompute_all(
+                ScoringUnitOfWork(way_engine),
+                policy,
+                as_of,
+                vectorised=vectorised,
+                workers=processes,
+                open_uow=partial(open_unit_of_work, url),
+            )
+            elapsed = time.perf_counter() - started
+            report_recompute(
+                f"{how}, {processes} process(es), {when}", summary.enterprises, elapsed, cpu_seconds() - cpu
+            )
+        way_engine.dispose()
+        print(f"    PRAGMA integrity_check after the runs: {integrity(url)}")
+        if n:
+            same = same_grades(url, f"{directory}/recompute-0.db")
+            print(f"    same grades, history and events as the scalar run: {same}")
+    if not reads:
+        return
+    engine = make_engine(url)
+    settings = Settings(var_dir=Path(directory) / "var", scoring_database_url=url)
     app = ServiceApp(
         manifest=SERVICE,
         servicers=[
@@ -289,6 +359,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="calls per read measurement (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--skip-ingest", action="store_true", help="no broker: recompute and reads only")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of the vectorised recompute (default 2)"
+    )
+    parser.add_argument("--no-scalar", action="store_true", help="no scalar recompute to compare with")
+    parser.add_argument("--skip-reads", action="store_true", help="no risk-list and GetGrade measurements")
     parser.add_argument("--only-ingest", action="store_true", help="ingest only: no recompute or reads")
     parser.add_argument(
         "--per-event", action="store_true", help="ingest through the per-event handler (the reference path)"
@@ -299,7 +374,15 @@ def main() -> None:
         if not args.skip_ingest:
             bench_ingest(directory, args.events, args.per_event)
         if not args.only_ingest:
-            bench_recompute_and_reads(directory, args.enterprises, args.calls, args.concurrency)
+            bench_recompute_and_reads(
+                directory,
+                args.enterprises,
+                args.calls,
+                args.concurrency,
+                workers=args.workers,
+                scalar=not args.no_scalar,
+                reads=not args.skip_reads,
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""`python -m console`: serve the web console until SIGTERM (uvicorn; graceful shutdown), and its
-Prometheus metrics on its metrics port (console.metrics)."""
+"""`python -m console`: serve the web console until SIGTERM (uvicorn; graceful shutdown), its Prometheus
+metrics on its metrics port (console.metrics), and its traces to the OTLP endpoint when one is set."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from console import metrics
 from console.app import build_app
 from console.manifest import CONSOLE
 from console.settings import ConsoleSettings
+from shared import tracing
 from shared.logs import configure_logging
 from shared.settings import get_settings
 
@@ -16,6 +17,7 @@ from shared.settings import get_settings
 def main() -> None:
     platform = get_settings()
     configure_logging(platform.log_level)
+    tracing.configure(platform.otlp_endpoint, CONSOLE.name)  # off without OTEL_EXPORTER_OTLP_ENDPOINT
     app = build_app(platform, ConsoleSettings())
     if platform.metrics_enabled:
         port = platform.metrics_port(CONSOLE.name, CONSOLE.default_port)

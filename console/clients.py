@@ -18,6 +18,7 @@ from integrity.complaints.v1 import complaints_pb2_grpc
 from integrity.enterprises.v1 import enterprises_pb2_grpc
 from integrity.inspections.v1 import inspections_pb2_grpc
 from integrity.scoring.v1 import scoring_pb2_grpc
+from shared import tracing
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -68,10 +69,12 @@ async def call(
 ) -> T:
     """`method(request)` as the person holding `token` (none: the public); ServiceError when refused."""
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
-    try:
-        return await method(request, metadata=metadata, timeout=timeout)
-    except grpc.aio.AioRpcError as error:
-        raise service_error(error) from None
+    name = getattr(method, "_method", b"grpc")  # the stub's '/package.Service/Method'
+    with tracing.client_call(name.decode() if isinstance(name, bytes) else str(name)) as traced:
+        try:
+            return await method(request, metadata=metadata + traced, timeout=timeout)
+        except grpc.aio.AioRpcError as error:
+            raise service_error(error) from None
 
 
 def _channel(platform: Settings, address: str) -> grpc.aio.Channel:

@@ -1,6 +1,8 @@
 """Prometheus metrics of the console on a port of their own (`CONSOLE_METRICS_PORT`, else its port + 1000,
 as the services; off with INTEGRITY_METRICS_ENABLED=false): requests by route, method and status, and
-their latency. The route is the page's path template (`/enterprises/{uscc}`), never the path itself."""
+their latency. The route is the page's path template (`/enterprises/{uscc}`), never the path itself.
+Each request is also a trace's server span (shared.tracing; a no-op unless an OTLP endpoint is set), the
+parent of the console's calls to the services."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import tracing
 
 REQUESTS = Counter(
     "integrity_console_requests_total",
@@ -24,7 +28,8 @@ REQUEST_SECONDS = Histogram(
 
 
 class RequestMetrics:
-    """ASGI middleware counting every HTTP request once its response is sent (500 when none is)."""
+    """ASGI middleware counting every HTTP request once its response is sent (500 when none is), inside a
+    server span named by its route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,6 +39,10 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), 500
+        traceparent = next(
+            (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"traceparent"), None
+        )
+        span, token = tracing.start_http_span(scope["method"], traceparent)
 
         async def send_status(message: Message) -> None:
             nonlocal status
@@ -47,6 +56,7 @@ class RequestMetrics:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUESTS.labels(route, scope["method"], str(status)).inc()
             REQUEST_SECONDS.labels(route, scope["method"]).observe(time.perf_counter() - started)
+            tracing.end_http_span(span, token, scope["method"], route, status)
 
 
 def serve(host: str, port: int) -> WSGIServer:

@@ -13,11 +13,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from learning.champion import ChampionModel
+from learning.champion import ROUNDS_TO_ZERO, USED, ChampionModel
 from learning.dataset import Dataset
 from learning.grading import graded_risk, levels, without_hard_rules
 from learning.scorecard_file import score_dataset, violation_probability
@@ -273,7 +274,7 @@ def backtest(
         rows,
         fitted.cutoffs,
         fitted.shares,
-        feature_report(fitted.model),
+        feature_report(fitted.model, fitted.document),
     )
 
 
@@ -345,5 +346,18 @@ def describe_shares(shares: dict[str, dict[str, float]]) -> str:
     return f"population by score {listed(shares['by_score'])}; graded (hard rules) {listed(shares['graded'])}"
 
 
-def feature_report(model: ChampionModel) -> list[dict[str, object]]:
-    return [{"feature": f.feature, "status": f.status, "iv": round(f.iv, 4)} for f in model.features]
+def feature_report(model: ChampionModel, scorecard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each feature's status, information value and shape. A feature fitted with weights too small to be
+    worth one point anywhere is left out of the scorecard (`scorecard`, its document): it is reported as
+    rounding to zero, not as used."""
+    exported = {entry["feature"] for entry in scorecard["features"]}
+    report = []
+    for fit in model.features:
+        status = ROUNDS_TO_ZERO if fit.status == USED and fit.feature not in exported else fit.status
+        entry: dict[str, Any] = {"feature": fit.feature, "status": status, "iv": round(fit.iv, 4)}
+        if fit.numeric and fit.upper_bounds:
+            entry.update(risk=fit.risk, bins=len(fit.upper_bounds))
+        elif not fit.numeric:
+            entry["categories"] = len(fit.categories)
+        report.append(entry)
+    return report

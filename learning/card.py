@@ -10,6 +10,8 @@ STATUS_WORDS = {
     "used": "used",
     "zero-weighted": "zero-weighted: the constrained fit put every weight at 0 (its effect came out the "
     "other way round, or nothing beside the others)",
+    "rounds to zero": "rounds to zero: fitted, but its weights are worth less than one point in every "
+    "bin, so the scorecard leaves it out",
     "constant": "constant: one value in the training window, nothing to learn",
     "single bin": "single bin: too few rows apart from the commonest value to split",
     "missing": "missing: never observed in the training window",

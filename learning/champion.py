@@ -37,6 +37,9 @@ USED, ZERO_WEIGHTED, CONSTANT, SINGLE_BIN, MISSING = (
     "single bin",
     "missing",
 )
+# Reported, not fitted: a feature whose fitted weights are worth less than one point in every bin, so the
+# exported scorecard leaves it out (learning/backtest.py's feature_report).
+ROUNDS_TO_ZERO = "rounds to zero"
 _ZERO = 1e-6
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from learning.backtest import CHAMPION, evaluate, psi, split
+from learning.backtest import CHAMPION, evaluate, feature_report, psi, split
 from learning.card import card_markdown, population_lines
 from learning.challenger import ChallengerParams, fit_challenger, save_challenger
 from learning.champion import ChampionParams
@@ -177,7 +177,7 @@ def _card(
         "policy_version": policy.version,
         "features_version": FEATURE_VERSION,
         "label": policy.label,
-        "features": [_feature_entry(f) for f in fitted.model.features],
+        "features": feature_report(fitted.model, fitted.document),
         "fit": {
             "l2": fitted.model.l2,
             "validation_auc": {f"{l2:g}": auc for l2, auc in fitted.model.validation.items()},
@@ -196,15 +196,6 @@ def _card(
             **fitted.shares,
         },
     }
-
-
-def _feature_entry(fit: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"feature": fit.feature, "status": fit.status, "iv": round(fit.iv, 4)}
-    if fit.numeric and fit.upper_bounds:
-        entry.update(risk=fit.risk, bins=len(fit.upper_bounds))
-    elif not fit.numeric:
-        entry["categories"] = len(fit.categories)
-    return entry
 
 
 def city_of(region_code: str) -> str:

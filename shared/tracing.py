@@ -3,7 +3,8 @@ consumer's processing to the events that processing stages (a GradeChanged), and
 
 Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT`, e.g. http://otel-collector:4317): then
 `configure` installs an SDK tracer provider exporting over OTLP/gRPC and instruments gRPC clients; the
-service's SQL gets spans from `instrument_engine`. Without it every span here is a no-op, but the W3C
+service's SQL gets spans from `shared.sql_tracing.instrument_engine` (apart, so the console, which may not
+import SQLAlchemy, can trace). Without it every span here is a no-op, but the W3C
 trace context a caller sends still travels on, so a trace begun elsewhere is not cut.
 
 The context crosses the broker as W3C `traceparent`: stored in the outbox row when the event is staged
@@ -16,14 +17,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy import Engine, event
 
 log = logging.getLogger("integrity.tracing")
 
@@ -59,34 +58,6 @@ def configure(endpoint: str, service: str) -> bool:
     GrpcInstrumentorClient().instrument()
     log.info("exporting traces to %s", endpoint)
     return True
-
-
-def instrument_engine(engine: Engine) -> None:
-    """A CLIENT span per SQL statement of `engine`, named by its operation and database. The statement is
-    recorded with its placeholders, never the values (complainants' identities stay out of traces)."""
-    database = engine.url.database or ""
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-        operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
-        context._integrity_span = tracer().start_span(
-            f"{operation} {Path(database).name}".strip(),
-            kind=SpanKind.CLIENT,
-            attributes={"db.system": engine.dialect.name, "db.statement": statement[:2000]},
-        )
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _end(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
-        if (span := getattr(context, "_integrity_span", None)) is not None:
-            span.end()
-
-    @event.listens_for(engine, "handle_error")
-    def _failed(failure: Any) -> None:
-        span = getattr(failure.execution_context, "_integrity_span", None)
-        if span is not None:
-            span.record_exception(failure.original_exception)
-            span.set_status(Status(StatusCode.ERROR, type(failure.original_exception).__name__))
-            span.end()
 
 
 def current_traceparent() -> str | None:
@@ -204,3 +175,40 @@ def _messaging(operation: str, topic: str, event_id: str) -> dict[str, str]:
         "messaging.destination.name": topic,
         "messaging.message.id": event_id,
     }
+
+
+# --- the console: HTTP requests and its calls to the services ---------------------------------------------
+
+
+def start_http_span(method: str, traceparent: str | None) -> tuple[Span, object]:
+    """A SERVER span for an HTTP request, made current; continues the browser's or proxy's trace when the
+    request carries a traceparent. End it with `end_http_span` once the route is known."""
+    span = tracer().start_span(
+        method,
+        context=_context_of(traceparent),
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": method},
+    )
+    return span, otel_context.attach(trace.set_span_in_context(span))
+
+
+def end_http_span(span: Span, token: object, method: str, route: str, status: int) -> None:
+    """Names the span by its route template (`GET /enterprises/{uscc}`, never the path typed)."""
+    span.update_name(f"{method} {route}")
+    span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR, str(status)))
+    span.end()
+    otel_context.detach(token)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def client_call(method: str) -> Iterator[tuple[tuple[str, str], ...]]:
+    """A CLIENT span around a gRPC call to `method` (`/package.Service/Method`); yields the metadata that
+    carries its context to the service, whose server span becomes its child."""
+    service, _, name = method.lstrip("/").rpartition("/")
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+    with tracer().start_as_current_span(method.lstrip("/"), kind=SpanKind.CLIENT, attributes=attributes):
+        traceparent = current_traceparent()
+        yield ((TRACEPARENT, traceparent),) if traceparent else ()

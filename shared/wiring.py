@@ -11,7 +11,7 @@ from shared.manifest import ServiceManifest
 from shared.migrations import ensure_current
 from shared.relay import OutboxRelay
 from shared.settings import Settings
-from shared.tracing import instrument_engine
+from shared.sql_tracing import instrument_engine
 from shared.transport import kafka_options
 from shared.workdays import WorkingCalendar, load_calendar
 

@@ -44,11 +44,11 @@ from services.inspections.use_cases.inspections import (
 from services.inspections.use_cases.plans import create_plan
 from services.scoring.adapters.policy_file import load_policy
 from services.scoring.adapters.tables import TABLES as SCORING_TABLES
-from services.scoring.adapters.tables import AppealRow
+from services.scoring.adapters.tables import AppealRow, CreditRepairRow, OverrideReviewRow
 from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
 from services.scoring.domain.grades import GradeLevel
 from services.scoring.entrypoints.consumer import ScoringEventHandler
-from services.scoring.use_cases import appeals
+from services.scoring.use_cases import appeals, repair
 from shared.auth import Principal, Role
 from shared.db import create_tables, make_engine
 from shared.errors import ErrorKind, IntegrityError
@@ -57,6 +57,7 @@ from shared.outbox import OutboxRecord
 from tests.helpers import enterprise_registered, valid_uscc
 from tests.unit.enterprises.fakes import make_draft
 from tests.unit.inspections.test_inspection_use_cases import REGULATOR, inspector, populate
+from tests.unit.scoring.fakes import Outcome, inspection, registration
 
 pytestmark = pytest.mark.integration
 
@@ -229,6 +230,80 @@ def test_concurrent_decisions_on_an_appeal_one_wins_with_one_event(scoring_engin
     with Session(scoring_engine) as session:
         row = session.get(AppealRow, appeal.id)
         assert row is not None and row.state == ("ACCEPTED" if accepted else "REJECTED")
+
+
+def test_twenty_concurrent_lifts_of_an_override_lift_it_once(scoring_engine) -> None:
+    uow = graded(scoring_engine)
+    policy = load_policy()
+    appeal = appeals.file_appeal(uow(), ENTERPRISE, CODE, "器具已送检，请复核。", utcnow())
+    appeals.accept_appeal(
+        uow(), policy, REGULATORS[0], CODE, appeal.id, GradeLevel.A, None, "复核属实", utcnow()
+    )
+    before = events(scoring_engine, "OverrideReviewed")
+    clock = utcnow() + timedelta(seconds=1)
+
+    def lift(n: int, regulator: Principal) -> object:
+        # Each caller's clock is read before it waits, so the one served second may have read the earlier
+        # time: here every caller's reads a millisecond earlier than the one before.
+        now = clock - timedelta(milliseconds=n)
+        return appeals.review_override(
+            uow(), policy, regulator, CODE, appeal.id, "LIFT", None, f"复查 {n}", now
+        )
+
+    outcome = race(*(partial(lift, n, r) for n, r in enumerate(REGULATORS)))
+    # The others find the override ended (FAILED_PRECONDITION) or lost the guarded write (ABORTED).
+    assert len(outcome.wins) == 1
+    # One whose clock read before the lift, served after it, finds it lifted too.
+    late = race(partial(lift, CALLERS, REGULATORS[1]))
+    assert not late.wins and late.refusals[0].reason == "OVERRIDE_ENDED"
+    assert events(scoring_engine, "OverrideReviewed") - before == 1
+    with Session(scoring_engine) as session:
+        assert len(session.exec(select(OverrideReviewRow)).all()) == 1
+
+
+def test_twenty_concurrent_repairs_of_one_rule_with_different_request_ids_grant_it_once(
+    scoring_engine,
+) -> None:
+    # A serious violation 400 days old: repairable (after a year), by any regulator of the region.
+    uow = partial(ScoringUnitOfWork, scoring_engine)
+    now = utcnow()
+    with uow() as opened:
+        handler = ScoringEventHandler(load_policy())
+        for event in (
+            registration(CODE, region="610112", occurred_at=now - timedelta(days=460)),
+            inspection(CODE, now - timedelta(days=400), Outcome.INSPECTION_OUTCOME_SERIOUS_VIOLATION),
+        ):
+            handler(opened, event, "t")
+        opened.commit()
+    with uow() as opened:
+        before = opened.grades.get(CODE)
+    assert before is not None and before.level >= GradeLevel.C  # the hard rule holds C
+
+    def grant(n: int, regulator: Principal) -> repair.GrantedRepair:
+        return repair.grant_credit_repair(
+            uow(),
+            load_policy(),
+            regulator,
+            CODE,
+            "SERIOUS_VIOLATION",
+            f"整改到位 {n}",
+            now - timedelta(milliseconds=n),  # read before the wait: the caller served later may read earlier
+            request_id=str(uuid.uuid4()),
+        )
+
+    outcome = race(*(partial(grant, n, r) for n, r in enumerate(REGULATORS)))
+    # One repair lifts the rule; every other caller finds it lifted (FAILED_PRECONDITION) or lost the
+    # guarded write (ABORTED): never a second repair, a second event, or a database error.
+    assert len(outcome.wins) == 1
+    # One whose clock read before the repair, served after it, finds the rule lifted too.
+    late = race(partial(grant, CALLERS, REGULATORS[1]))
+    assert not late.wins and late.refusals[0].reason == "RULE_NOT_IN_FORCE"
+    assert events(scoring_engine, "CreditRepairGranted") == 1
+    with uow() as opened:
+        after = opened.grades.get(CODE)
+    with Session(scoring_engine) as session:
+        assert len(session.exec(select(CreditRepairRow)).all()) == 1
+    assert after is not None and after.score > before.score
 
 
 # --- complaints -----------------------------------------------------------------------------------------

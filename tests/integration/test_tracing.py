@@ -15,10 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 
+from console.app import build_app as build_console
+from console.settings import ConsoleSettings
 from operations.broker import LocalBroker
 from services.enterprises.bootstrap import build_app as build_enterprises
 from services.enterprises.manifest import TOPIC as ENTERPRISES_TOPIC
+from services.inspections.bootstrap import build_app as build_inspections
 from services.scoring.bootstrap import build_app as build_scoring
 from services.scoring.manifest import TOPIC as SCORING_TOPIC
 from shared import tracing
@@ -109,3 +113,35 @@ def test_one_trace_runs_from_the_rpc_through_the_broker_to_grade_changed(
         engine.dispose()
     assert row.event_type.endswith("GradeChanged") and row.key == uscc
     assert row.trace_context is not None and f"{processed.context.span_id:016x}" in row.trace_context
+
+
+def test_a_console_page_is_the_parent_of_its_calls_to_the_services(
+    tmp_path: Path, broker: LocalBroker, exporter: InMemorySpanExporter
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        kafka_bootstrap_servers=broker.bootstrap,
+        inspections_database_url=f"sqlite:///{tmp_path / 'inspections.db'}",
+    )
+    running = start(build_inspections(settings), 0)
+    try:
+        console = ConsoleSettings(inspections_address=running.address)
+        caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # a proxy's trace
+        with TestClient(build_console(settings, console)) as client:
+            page = client.get("/results", headers={"traceparent": caller})
+        assert page.status_code == 200
+    finally:
+        running.stop(1)
+
+    spans = exporter.get_finished_spans()
+    (request,) = [s for s in spans if s.name == "GET /results"]
+    name = "integrity.inspections.v1.InspectionService/ListPublishedResults"
+    (call,) = [s for s in spans if s.kind == SpanKind.CLIENT and s.name == name]
+    (served,) = [s for s in spans if s.kind == SpanKind.SERVER and s.name == name]
+    # The proxy's trace continues through the page, the console's call and the service's handling of it.
+    assert request.kind == SpanKind.SERVER and request.parent is not None
+    assert f"{request.context.trace_id:032x}" == caller.split("-")[1]
+    assert request.attributes is not None and request.attributes["http.route"] == "/results"
+    assert call.parent is not None and call.parent.span_id == request.context.span_id
+    assert served.parent is not None and served.parent.span_id == call.context.span_id
+    assert served.context.trace_id == request.context.trace_id

@@ -11,6 +11,7 @@ from services.scoring.adapters.decision_repository import (
 )
 from services.scoring.adapters.grade_repository import SqlGradeRepository
 from services.scoring.adapters.repository import SqlEnterpriseRepository, SqlHistoryRepository
+from shared.db import make_engine
 from shared.unit_of_work import OutboxUnitOfWork
 
 
@@ -31,3 +32,9 @@ class ScoringUnitOfWork(OutboxUnitOfWork):
         self.repairs = SqlCreditRepairRepository(self.session)
         self.applications = SqlRepairApplicationRepository(self.session)
         self.listings = SqlDishonestyListingRepository(self.session)
+
+
+def open_unit_of_work(database_url: str) -> ScoringUnitOfWork:
+    """A unit of work on an engine of its own: what each process of a recompute over several opens
+    (`functools.partial(open_unit_of_work, url)` pickles; an engine does not)."""
+    return ScoringUnitOfWork(make_engine(database_url))

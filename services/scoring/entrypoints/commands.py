@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -75,8 +76,21 @@ def _register_recompute(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="scorecard file (default: the promoted model's, see `integrity model list`, else the policy's)",
     )
+    recompute.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="processes grading batches side by side (default 1; e.g. the CPU cores the job may use)",
+    )
     recompute.add_argument("--no-progress", action="store_true", help="no progress bar")
     recompute.set_defaults(handler=recompute_command)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 to 64")
+    return int(text)
 
 
 def parse_as_of(text: str) -> datetime:
@@ -98,9 +112,9 @@ def recompute_command(args: argparse.Namespace) -> int:
 
     from services.scoring.adapters.model_store import promoted_scorecard_path
     from services.scoring.adapters.policy_file import DEFAULT_POLICY_PATH, load_policy
-    from services.scoring.adapters.unit_of_work import ScoringUnitOfWork
+    from services.scoring.adapters.unit_of_work import ScoringUnitOfWork, open_unit_of_work
     from services.scoring.domain.policy import PolicyError
-    from services.scoring.use_cases.recompute import recompute_all
+    from services.scoring.use_cases.recompute import batch_grader, recompute_all
     from shared.wiring import service_database
 
     try:
@@ -118,8 +132,21 @@ def recompute_command(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done)
 
+    if batch_grader(policy) is None:
+        print(
+            "integrity scoring recompute: numpy is not installed, grading one enterprise at a time",
+            file=sys.stderr,
+        )
+    url = get_settings().database_url(SERVICE.name)
     try:
-        summary = recompute_all(ScoringUnitOfWork(engine), policy, as_of, on_progress=progress)
+        summary = recompute_all(
+            ScoringUnitOfWork(engine),
+            policy,
+            as_of,
+            on_progress=progress,
+            workers=args.workers,
+            open_uow=partial(open_unit_of_work, url),
+        )
     finally:
         bar.close()
         engine.dispose()

@@ -22,6 +22,7 @@ from services.scoring.domain.names import appeal_name, enterprise_name, grade_na
 from services.scoring.domain.policy import Policy
 from services.scoring.manifest import TOPIC
 from services.scoring.use_cases.access import DecisionPage, list_decisions, require_access
+from services.scoring.use_cases.decision_time import hold_enterprise
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
@@ -142,9 +143,11 @@ def review_override(
     now: datetime,
 ) -> tuple[Appeal, Grade]:
     """Confirms, shortens or lifts the override of an accepted appeal that still holds; returns the
-    appeal with its review and the enterprise's grade after it."""
+    appeal with its review and the enterprise's grade after it. Two reviews at once run one after the
+    other (decision_time.py): the second sees the first's."""
     with uow:
         require_access(uow, principal, uscc)
+        now, _ = hold_enterprise(uow, uscc, now)
         appeal = _appeal(uow, uscc, appeal_id)
         review = check_review(appeal, action, expire_at, reason, principal.subject, now)
         payload = events_pb2.OverrideReviewed(

@@ -34,6 +34,7 @@ from services.scoring.domain.repairs import (
 )
 from services.scoring.manifest import TOPIC
 from services.scoring.use_cases.access import DecisionPage, list_decisions, require_access
+from services.scoring.use_cases.decision_time import hold_enterprise
 from services.scoring.use_cases.ingest import SOURCE, ingest
 from services.scoring.use_cases.unit_of_work import ScoringUoW
 from shared.auth import Principal, require_enterprise_read
@@ -96,9 +97,14 @@ def _grant(
     request_id: str,
     application: str = "",
 ) -> GrantedRepair:
-    """The repair, staged in the open `uow`: checked, ingested (the enterprise is regraded) and recorded."""
+    """The repair, staged in the open `uow`: checked, ingested (the enterprise is regraded) and recorded.
+    The enterprise is held first (decision_time.py), so two repairs at once (other request ids, or an
+    application's grant beside a regulator's own repair) cannot both find the rule in force: the second
+    waits, then reads the history the first wrote and is refused."""
+    now, entries = hold_enterprise(uow, uscc, now)
     _require_graded(uow, uscc)
-    require_repairable(policy, rule, compute_features(uow.history.events(uscc), now), uscc, now)
+    features = compute_features([entry.event for entry in entries], now)
+    require_repairable(policy, rule, features, uscc, now)
     repair_id = str(uuid.uuid4())
     payload = events_pb2.CreditRepairGranted(
         credit_repair=credit_repair_name(uscc, repair_id),

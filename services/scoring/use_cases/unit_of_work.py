@@ -116,8 +116,18 @@ class GradeRepository(Protocol):
         moved). `stored`: the enterprises that had a current grade before."""
         ...
 
+    def lock(self, uscc: str) -> None:
+        """Holds the enterprise's grade until the transaction ends: a decision that regrades it (a credit
+        repair) takes this before it reads the history, so two at once run one after the other and the
+        second sees what the first changed."""
+        ...
+
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         """Moves the as_of of the given enterprises' current grades (nothing else changed)."""
+        ...
+
+    def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
+        """`touch` with one as_of for all of `usccs` (a recompute: one statement, not one row each)."""
         ...
 
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:

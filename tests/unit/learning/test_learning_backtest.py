@@ -85,3 +85,18 @@ def test_reliability_and_ece_of_perfect_and_biased_predictions() -> None:
     assert expected_calibration_error(
         reliability(labels, np.clip(probability + 0.05, 0, 1))
     ) == pytest.approx(0.05)
+
+
+def test_a_feature_whose_weights_round_to_zero_points_is_reported_so_not_as_used() -> None:
+    from learning.backtest import feature_report
+    from learning.champion import ROUNDS_TO_ZERO, USED, ChampionModel, FeatureFit
+    from learning.scorecard_file import scorecard_document
+    from services.scoring.adapters.policy_file import load_policy
+
+    strong = FeatureFit("major_decayed", USED, 0.3, "increasing", [0.5, 1.5, math.inf], [-0.2, 0.1, 0.6])
+    faint = FeatureFit("minor_decayed", USED, 0.001, "increasing", [0.5, 1.5, math.inf], [0.0, 1e-3, 2e-3])
+    model = ChampionModel([strong, faint], -2.0, "major_or_worse", 1000)
+    document = scorecard_document(model, load_policy().score_scale, "scorecard-test")
+    assert [entry["feature"] for entry in document["features"]] == ["major_decayed"]
+    statuses = {entry["feature"]: entry["status"] for entry in feature_report(model, document)}
+    assert statuses == {"major_decayed": USED, "minor_decayed": ROUNDS_TO_ZERO}

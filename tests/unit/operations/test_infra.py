@@ -240,3 +240,31 @@ def test_kustomize_renders(root: str) -> None:
     assert result.returncode == 0, result.stderr
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc]
     assert kinds.count("Deployment") == len(catalogue.SERVICES) + len(catalogue.WEB) and "CronJob" in kinds
+
+
+def _cores(cpu: str) -> float:
+    return float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+
+
+def _deployments_with_patches() -> list[dict[str, Any]]:
+    """The base Deployments and the province overlay's Deployment patches."""
+    base = [o for o in k8s_objects() if o["kind"] == "Deployment"]
+    overlay = INFRA / "overlays" / "example-province"
+    patches = [doc for doc in documents(overlay / "sizes.yaml") if doc.get("kind") == "Deployment"]
+    return base + patches
+
+
+def test_no_pod_runs_more_grpc_processes_than_it_requests_cores() -> None:
+    # Processes beyond the pod's cores only contend for them (docs/scale.md: processes per pod = cores).
+    checked = 0
+    for deployment in _deployments_with_patches():
+        for container in containers(deployment):
+            processes = [e for e in container.get("env", []) if e["name"].endswith("GRPC_PROCESSES")]
+            if not processes:
+                continue
+            cpu = container.get("resources", {}).get("requests", {}).get("cpu")
+            assert cpu is not None, f"{deployment['metadata']['name']}: processes without a CPU request"
+            count, name = int(processes[0]["value"]), deployment["metadata"]["name"]
+            assert 1 <= count <= max(1, round(_cores(cpu))), f"{name}: {count} processes on {cpu} CPU"
+            checked += 1
+    assert checked >= 1  # the province overlay sizes scoring's processes

@@ -116,6 +116,7 @@ class FakeGradeRepository:
         self.current = current
         self.history = history  # (the change, its cause event id), in the order recorded
         self.enterprises = enterprises
+        self.locked: set[str] = set()  # enterprises a decision held in this unit of work
 
     def get(self, uscc: str) -> Grade | None:
         return self.current.get(uscc)
@@ -142,10 +143,16 @@ class FakeGradeRepository:
             assert (uscc in self.current) == (uscc in stored)
             self.current[uscc] = grade
 
+    def lock(self, uscc: str) -> None:
+        self.locked.add(uscc)  # one caller at a time in the fake: nothing to wait for
+
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
         for uscc, as_of in as_of_by_uscc.items():
             if uscc in self.current:
                 self.current[uscc] = replace(self.current[uscc], as_of=as_of)
+
+    def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
+        self.touch(dict.fromkeys(usccs, as_of))
 
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
         entries = [

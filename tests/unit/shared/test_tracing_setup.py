@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
-from shared import tracing
+from shared import sql_tracing, tracing
 from shared.db import make_engine
 from shared.grpc_server import ServiceApp, start
 from shared.manifest import ServiceManifest
@@ -29,7 +29,7 @@ memory = InMemorySpanExporter()
 trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(memory))
 
 engine = make_engine("sqlite:///" + sys.argv[2] + "/probe.db")
-tracing.instrument_engine(engine)
+sql_tracing.instrument_engine(engine)
 with engine.connect() as connection:
     connection.execute(text("SELECT 1"))
 
