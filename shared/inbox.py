@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, Session, SQLModel, select
 
+from shared.db import Prepared
 from shared.events import utcnow
 
 
@@ -20,6 +21,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 _INSERT = ProcessedEvent.__table__.insert()  # type: ignore[attr-defined]
+_MARK_ALL = Prepared(_INSERT, ("event_id", "topic", "processed_at"))
 
 
 def already_processed(session: Session, event_id: str) -> bool:
@@ -37,8 +39,7 @@ def mark_all_processed(session: Session, processed: Sequence[tuple[str, str]]) -
     path). A duplicate id fails the statement without naming the event."""
     if processed:
         now = utcnow()
-        rows = [{"event_id": event_id, "topic": topic, "processed_at": now} for event_id, topic in processed]
-        session.execute(_INSERT, rows)
+        _MARK_ALL.run(session, [(event_id, topic, now) for event_id, topic in processed])
 
 
 def processed_among(session: Session, event_ids: Collection[str]) -> set[str]:

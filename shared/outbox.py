@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, LargeBinary, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from shared.db import companion_tables
+from shared.db import Prepared, companion_tables
 from shared.errors import FieldViolation, invalid_argument
 from shared.events import Event, to_record, utcnow
 from shared.tracing import current_traceparent
@@ -106,22 +106,41 @@ def add_events(
         record = to_record(topic, event)
         check_size(event, record.value)
         rows.append(
-            {
-                "event_id": event.id,
-                "topic": topic,
-                "key": record.key.decode(),
-                "event_type": event.type,
-                "value": record.value,
-                "occurred_at": event.occurred_at.ToDatetime(),
-                "recorded_at": recorded_at,
-                "published_at": None,
-                "attempts": 0,
-                "last_error": None,
-                "parked_at": None,
-                "trace_context": traceparent if trace_contexts is None else trace_contexts[position],
-            }
+            (
+                event.id,
+                topic,
+                record.key.decode(),
+                event.type,
+                record.value,
+                event.occurred_at.ToDatetime(),
+                recorded_at,
+                None,
+                0,
+                None,
+                None,
+                traceparent if trace_contexts is None else trace_contexts[position],
+            )
         )
-    session.execute(OutboxRecord.__table__.insert(), rows)  # type: ignore[attr-defined]
+    _ADD_ROWS.run(session, rows)
+
+
+_ADD_ROWS = Prepared(
+    OutboxRecord.__table__.insert(),  # type: ignore[attr-defined]
+    (
+        "event_id",
+        "topic",
+        "key",
+        "event_type",
+        "value",
+        "occurred_at",
+        "recorded_at",
+        "published_at",
+        "attempts",
+        "last_error",
+        "parked_at",
+        "trace_context",
+    ),
+)
 
 
 _ID_QUERY_CHUNK = 500  # bound parameters per IN (...) query

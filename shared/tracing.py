@@ -140,11 +140,30 @@ class PublishSpans:
         self._spans.clear()
 
 
-@contextlib.contextmanager
-def processing(topic: str, headers: Iterable[tuple[str, bytes]] | None, event_id: str) -> Iterator[None]:
+_NOTHING = contextlib.nullcontext()
+
+
+def processing(
+    topic: str, headers: Iterable[tuple[str, bytes]] | None, event_id: str
+) -> contextlib.AbstractContextManager[None]:
     """A CONSUMER span around handling one record, child of its publish span; current, so the events the
-    handler stages carry the trace on."""
+    handler stages carry the trace on. Nothing at all when tracing is off and the record carries no trace
+    context (the usual case: a no-op span would change nothing, and cost more than grading the event)."""
     carrier = {key: value.decode(errors="replace") for key, value in headers or () if key == TRACEPARENT}
+    if not carrier and _tracing_off():
+        return _NOTHING
+    return _processing_span(topic, carrier, event_id)
+
+
+def _tracing_off() -> bool:
+    """No provider of ours and no SDK installed globally: every span would be a no-op."""
+    return _provider is None and isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
+    )
+
+
+@contextlib.contextmanager
+def _processing_span(topic: str, carrier: dict[str, str], event_id: str) -> Iterator[None]:
     with tracer().start_as_current_span(
         f"process {topic}",
         context=_PROPAGATOR.extract(carrier) if carrier else None,

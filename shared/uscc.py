@@ -6,6 +6,8 @@ six-digit administrative division, nine-character organisation code, and a check
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -18,6 +20,7 @@ def check_character(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=65536)  # every event is checked on decode and again on ingest
 def uscc_problem(code: str) -> str | None:
     """Why `code` is not a valid USCC, in words a person can act on; None when it is valid."""
     if len(code) != LENGTH:

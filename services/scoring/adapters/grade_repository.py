@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_
 from sqlalchemy import insert as sa_insert
@@ -22,6 +23,7 @@ from services.scoring.adapters.tables import EnterpriseProjection, GradeHistoryR
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
 from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
 from services.scoring.domain.summary import SNAPSHOT_DAYS, GradeChangeItem, SummarySnapshot
+from shared.db import Prepared
 from shared.regions import region_prefix
 
 _GRADES: Table = GradeRow.__table__  # type: ignore[attr-defined]
@@ -54,15 +56,17 @@ class SqlGradeRepository(SqlRepository):
         """One statement per table (an executemany for many enterprises)."""
         if not changes:
             return
-        rows = [{"uscc": c.uscc, **_grade_values(c.grade), "updated_at": recorded_at} for c in changes]
-        new = [row for row, c in zip(rows, changes, strict=True) if c.previous is None]
-        existing = [row for row, c in zip(rows, changes, strict=True) if c.previous is not None]
-        if new:
-            self._execute(_INSERT_GRADE, new)
-        if existing:
-            self._execute(_UPDATE_GRADE, [{**row, "key": row.pop("uscc")} for row in existing])
-        history = [_history_row(change, cause_event_id, recorded_at) for change in changes]
-        self._execute(_INSERT_HISTORY, history)
+        _INSERT_GRADES.run(
+            self.session,
+            [(c.uscc, *_grade_values(c.grade), recorded_at) for c in changes if c.previous is None],
+        )
+        _UPDATE_GRADES.run(
+            self.session,
+            [(c.uscc, *_grade_values(c.grade), recorded_at) for c in changes if c.previous is not None],
+        )
+        _ADD_HISTORY.run(
+            self.session, [_history_row(change, cause_event_id, recorded_at) for change in changes]
+        )
 
     def save_batch(
         self,
@@ -75,26 +79,20 @@ class SqlGradeRepository(SqlRepository):
         the grade and when it was last saved, None when only its as_of moved); `stored`: the enterprises
         that had a grade before the batch."""
         rows = [
-            {"uscc": uscc, **_grade_values(grade), "updated_at": updated_at}
+            (uscc, *_grade_values(grade), updated_at)
             for uscc, (grade, updated_at) in final.items()
             if updated_at is not None
         ]
-        new = [row for row in rows if row["uscc"] not in stored]
-        existing = [{**row, "key": row.pop("uscc")} for row in rows if row["uscc"] in stored]
-        if new:
-            self._execute(_INSERT_GRADE, new)
-        if existing:
-            self._execute(_UPDATE_GRADE, existing)
+        _INSERT_GRADES.run(self.session, [row for row in rows if row[0] not in stored])
+        _UPDATE_GRADES.run(self.session, [row for row in rows if row[0] in stored])
         self.touch({uscc: grade.as_of for uscc, (grade, updated_at) in final.items() if updated_at is None})
-        if recorded:
-            self._execute(_INSERT_HISTORY, [_history_row(c, cause, at) for c, cause, at in recorded])
+        _ADD_HISTORY.run(self.session, [_history_row(c, cause, at) for c, cause, at in recorded])
 
     def lock(self, uscc: str) -> None:
         self._execute(_LOCK_GRADE, {"key": uscc})
 
     def touch(self, as_of_by_uscc: dict[str, datetime]) -> None:
-        if as_of_by_uscc:
-            self._execute(_TOUCH_GRADE, [{"key": k, "at": at} for k, at in as_of_by_uscc.items()])
+        _TOUCH_GRADES.run(self.session, list(as_of_by_uscc.items()))
 
     def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
         """`touch` to one time: one UPDATE per 500 enterprises, not a row of parameters each (a recompute's
@@ -310,36 +308,54 @@ def _scoped(statement: Select, risk_filter: RiskFilter) -> Select:
     return statement
 
 
+@lru_cache(maxsize=4096)  # grades share a few combinations of reasons
 def _reasons_json(reasons: tuple[Reason, ...]) -> str:
     return json.dumps(
         [{"code": r.code, "text": r.text, "text_zh": r.text_zh} for r in reasons], ensure_ascii=False
     )
 
 
-def _history_row(change: GradeChange, cause_event_id: str, recorded_at: datetime) -> dict[str, object]:
-    return {
-        "uscc": change.uscc,
-        **_grade_values(change.grade),
-        "previous_level": None if change.previous is None else int(change.previous.level),
-        "recorded_at": recorded_at,
-        "cause_event_id": cause_event_id,
-    }
+def _history_row(change: GradeChange, cause_event_id: str, recorded_at: datetime) -> tuple[object, ...]:
+    """A grade history row, in _HISTORY_COLUMNS order."""
+    previous = None if change.previous is None else int(change.previous.level)
+    return (change.uscc, *_grade_values(change.grade), previous, recorded_at, cause_event_id)
 
 
-def _grade_values(grade: Grade) -> dict[str, object]:
-    """The columns a grade fills in both the current grade and its history."""
-    return {
-        "level": int(grade.level),
-        "score": grade.score,
-        "provisional": grade.provisional,
-        "reasons": _reasons_json(grade.reasons),
-        "as_of": grade.as_of,
-        "model_version": grade.model_version,
-        "policy_version": grade.policy_version,
-        "feature_version": grade.feature_version,
-        "violation_probability": grade.violation_probability,
-        "label": grade.label,
-    }
+def _grade_values(grade: Grade) -> tuple[object, ...]:
+    """The columns a grade fills in both the current grade and its history (_GRADE_COLUMNS' order)."""
+    return (
+        int(grade.level),
+        grade.score,
+        grade.provisional,
+        _reasons_json(grade.reasons),
+        grade.as_of,
+        grade.model_version,
+        grade.policy_version,
+        grade.feature_version,
+        grade.violation_probability,
+        grade.label,
+    )
+
+
+_GRADE_COLUMNS = (
+    "level",
+    "score",
+    "provisional",
+    "reasons",
+    "as_of",
+    "model_version",
+    "policy_version",
+    "feature_version",
+    "violation_probability",
+    "label",
+)
+# Grades written as plain tuples (see Prepared): ingest and recompute write them in bulk.
+_INSERT_GRADES = Prepared(_INSERT_GRADE, ("uscc", *_GRADE_COLUMNS, "updated_at"))
+_UPDATE_GRADES = Prepared(_UPDATE_GRADE, ("key", *_GRADE_COLUMNS, "updated_at"))
+_TOUCH_GRADES = Prepared(_TOUCH_GRADE, ("key", "at"))
+_ADD_HISTORY = Prepared(
+    _INSERT_HISTORY, ("uscc", *_GRADE_COLUMNS, "previous_level", "recorded_at", "cause_event_id")
+)
 
 
 def _grade_of(row: GradeRow) -> Grade:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from integrity.scoring.v1 import scoring_pb2
 from services.scoring.domain.appeals import REVIEW_ACTIONS, Appeal, OverrideReview
 from services.scoring.domain.dishonesty import DishonestyListing
@@ -15,11 +19,7 @@ from shared.regions import region_name
 
 def level_to_proto(level: GradeLevel | None) -> scoring_pb2.GradeLevel:
     # The domain enum's numbers are the proto's (A=1 ... D=4); None is UNSPECIFIED.
-    return (
-        scoring_pb2.GradeLevel.GRADE_LEVEL_UNSPECIFIED
-        if level is None
-        else scoring_pb2.GradeLevel.Value(f"GRADE_LEVEL_{level.name}")
-    )
+    return scoring_pb2.GradeLevel.GRADE_LEVEL_UNSPECIFIED if level is None else int(level)  # type: ignore[return-value]
 
 
 def level_of_proto(level: scoring_pb2.GradeLevel) -> GradeLevel | None:
@@ -28,20 +28,37 @@ def level_of_proto(level: scoring_pb2.GradeLevel) -> GradeLevel | None:
 
 
 def grade_to_proto(uscc: str, grade: Grade) -> scoring_pb2.Grade:
-    message = scoring_pb2.Grade(
-        name=grade_name(uscc),
-        level=level_to_proto(grade.level),
-        score=grade.score,
-        provisional=grade.provisional,
-        reasons=[scoring_pb2.Reason(code=r.code, text=r.text, text_zh=r.text_zh) for r in grade.reasons],
-        model_version=grade.model_version,
-        policy_version=grade.policy_version,
-        feature_version=grade.feature_version,
-        violation_probability=grade.violation_probability,
-        label=grade.label,
-    )
-    message.as_of.FromDatetime(grade.as_of)
+    message = scoring_pb2.Grade()
+    fill_grade(message, uscc, grade)
     return message
+
+
+def fill_grade(message: scoring_pb2.Grade, uscc: str, grade: Grade) -> None:
+    """Sets an empty Grade message (a field of another, so nothing is copied) to `grade`: what
+    `grade_to_proto` gives, field by field (every GradeChanged event builds one)."""
+    message.name = grade_name(uscc)
+    message.level = int(grade.level)  # type: ignore[assignment]
+    message.score = grade.score
+    message.provisional = grade.provisional
+    reasons = message.reasons
+    for reason in grade.reasons:
+        reasons.add(code=reason.code, text=reason.text, text_zh=reason.text_zh)
+    message.model_version = grade.model_version
+    message.policy_version = grade.policy_version
+    message.feature_version = grade.feature_version
+    message.violation_probability = grade.violation_probability
+    message.label = grade.label
+    set_timestamp(message.as_of, grade.as_of)
+
+
+def set_timestamp(stamp: Timestamp, moment: datetime) -> None:
+    """Timestamp.FromDatetime for an aware datetime, without its time tuple."""
+    since = moment - _EPOCH
+    stamp.seconds = since.days * 86400 + since.seconds
+    stamp.nanos = since.microseconds * 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def risk_entry_to_proto(entry: RiskEntry) -> scoring_pb2.RiskEntry:

@@ -22,10 +22,11 @@ from sqlmodel import Session, SQLModel, select
 
 from services.scoring.adapters.tables import EnterpriseEventRow, EnterpriseProjection
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
-from shared.db import insert_unless_present
+from shared.db import Prepared, insert_unless_present
 from shared.events import Event
 
 V = TypeVar("V")
+
 
 _EVENTS: Table = EnterpriseEventRow.__table__  # type: ignore[attr-defined]
 _PROJECTION: Table = EnterpriseProjection.__table__  # type: ignore[attr-defined]
@@ -43,6 +44,8 @@ _UPDATE_PROJECTION = sa_update(_PROJECTION).where(_PROJECTION.c.uscc == bindpara
 _SET_LEVEL_AFTER = (
     sa_update(_EVENTS).where(_EVENTS.c.event_id == bindparam("key")).values(level_after=bindparam("level"))
 )
+_ADD_EVENTS = Prepared(_INSERT_EVENT, ("event_id", "uscc", "type", "occurred_at", "payload", "level_after"))
+_SET_LEVELS = Prepared(_SET_LEVEL_AFTER, ("key", "level"))
 _PROJECTED_FIELDS = (
     "display_name",
     "region_code",
@@ -166,21 +169,20 @@ class SqlHistoryRepository(SqlRepository):
 
     def add_many(self, entries: Sequence[tuple[str, str, HistoryEntry]]) -> None:
         """(uscc, kind, entry) of events not in the history yet, in one executemany."""
-        if entries:
-            self._execute(
-                _INSERT_EVENT,
-                [
-                    {
-                        "event_id": entry.event_id,
-                        "uscc": uscc,
-                        "type": kind,
-                        "occurred_at": entry.occurred_at,
-                        "payload": entry.event.SerializeToString(),
-                        "level_after": entry.level_after,
-                    }
-                    for uscc, kind, entry in entries
-                ],
-            )
+        _ADD_EVENTS.run(
+            self.session,
+            [
+                (
+                    entry.event_id,
+                    uscc,
+                    kind,
+                    entry.occurred_at,
+                    entry.event.SerializeToString(),
+                    entry.level_after,
+                )
+                for uscc, kind, entry in entries
+            ],
+        )
 
     def events(self, uscc: str) -> list[Event]:
         return [entry.event for entry in self.entries(uscc)]
@@ -199,8 +201,7 @@ class SqlHistoryRepository(SqlRepository):
 
     def set_levels_after(self, levels: dict[str, int]) -> None:
         """In one executemany."""
-        if levels:
-            self._execute(_SET_LEVEL_AFTER, [{"key": key, "level": level} for key, level in levels.items()])
+        _SET_LEVELS.run(self.session, list(levels.items()))
 
 
 def chunks(values: Sequence[V], size: int = 500) -> list[Sequence[V]]:

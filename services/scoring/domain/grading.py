@@ -87,14 +87,14 @@ def grade_of(policy: Policy, features: Features, as_of: datetime, previous: Grad
     """The grade of an enterprise with these features as of `as_of`. Every enterprise is scored by the
     scorecard from what is known, one without an inspection or substantiated complaint too (then flagged
     provisional, with the policy's reason first after any hard rule)."""
-    score, contributions = policy.scorecard.score(features.values)
+    score, lost = policy.scorecard.score_and_reasons(features.values)
     ruling = apply_policy(policy, features, score, previous, as_of)
     reasons: list[Reason] = [r.reason for r in ruling.hard]
     if ruling.overridden:
         reasons.insert(0, policy.override_reason)
     if ruling.provisional:
         reasons.append(policy.provisional.reason)
-    reasons += [c.reason for c in contributions if c.loss > 0 and c.reason is not None]
+    reasons += lost
     return _grade(policy, ruling.level, ruling.score, ruling.provisional, tuple(reasons[:MAX_REASONS]), as_of)
 
 
@@ -110,12 +110,25 @@ def replay(
     (all when None), starting from level `previous`; then, if `until` is later than the last step, one
     more step as of `until`. Returns the final grade (None without any step) and the level after each
     event time stepped through. One pass: the history is folded once and read after each step."""
+    grade, levels, _ = _replay(policy, history, previous, since, until)
+    return grade, levels
+
+
+def _replay(
+    policy: Policy,
+    history: Sequence[events_pb2.Event] | Timeline,
+    previous: GradeLevel | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[Grade | None, dict[datetime, GradeLevel], FoldedHistory | None]:
+    """`replay`, and the fold of the whole history it leaves (None when it graded from another fold)."""
     timeline = history if isinstance(history, Timeline) else Timeline(history)
     fold = HistoryFold()
     grade: Grade | None = None
     level = previous
     levels: dict[datetime, GradeLevel] = {}
     last: datetime | None = None
+    read_at: datetime | None = None
     for moment, events in timeline.at_each_time():
         for event in events:
             fold.add(moment, event)
@@ -124,30 +137,92 @@ def replay(
         as_of = as_of_after(moment)
         grade = grade_of(policy, fold.features(as_of), as_of, level)
         level = levels[moment] = grade.level
-        last = moment
+        last, read_at = moment, as_of
     if until is not None and last is None:
-        grade = grade_as_of(policy, timeline, until, level)
-    elif until is not None and last is not None and until > as_of_after(last):
+        return grade_as_of(policy, timeline, until, level), levels, None
+    if until is not None and last is not None and until > as_of_after(last):
         grade = grade_of(policy, fold.features(until), until, level)  # every event is before `until`
-    return grade, levels
+        read_at = until
+    folded = FoldedHistory(fold, len(timeline.entries), timeline.entries[-1][0], read_at) if last else None
+    return grade, levels, folded
+
+
+class FoldedHistory:
+    """An enterprise's history folded through its latest event time, as a replay left it: kept between
+    the regrades of a batch, so that an event later than every folded one is one more fold step and one
+    read (what the replay from that event's time would do), not a replay of the whole history."""
+
+    __slots__ = ("count", "fold", "last", "read_at")
+
+    def __init__(self, fold: HistoryFold, count: int, last: datetime, read_at: datetime | None) -> None:
+        self.fold = fold
+        self.count = count  # the entries folded: the first `count` of the history
+        self.last = last  # the latest event time folded
+        # The latest time the fold was read at (None: not read yet): a read at an earlier time could see
+        # less than a fresh fold would (reads drop what fell out of their window), so none is made.
+        self.read_at = read_at
+
+    def step(
+        self, policy: Policy, entries: Sequence[HistoryEntry], current: Grade, event_time: datetime
+    ) -> tuple[Grade, dict[datetime, GradeLevel]] | None:
+        """`replay` from `event_time` to `current.as_of` when the event at `event_time` is the one entry
+        after those folded and later than all of them; None otherwise (replay then)."""
+        as_of = as_of_after(event_time)
+        if (
+            self.count != len(entries) - 1
+            or event_time <= self.last
+            or entries[-1].occurred_at != event_time
+            or (self.read_at is not None and self.read_at > as_of)
+        ):
+            return None
+        before = entries[-2].level_after if len(entries) > 1 else None
+        self.fold.add(event_time, entries[-1].event)
+        self.count, self.last, self.read_at = len(entries), event_time, as_of
+        previous = None if before is None else GradeLevel(before)
+        grade = grade_of(policy, self.fold.features(as_of), as_of, previous)
+        levels = {event_time: grade.level}
+        if current.as_of > as_of:
+            grade = grade_of(policy, self.fold.features(current.as_of), current.as_of, grade.level)
+            self.read_at = current.as_of
+        return grade, levels
 
 
 def regrade_after(
-    policy: Policy, entries: Sequence[HistoryEntry], current: Grade | None, event_time: datetime
+    policy: Policy,
+    entries: Sequence[HistoryEntry],
+    current: Grade | None,
+    event_time: datetime,
+    folds: dict[str, FoldedHistory] | None = None,
 ) -> tuple[Grade | None, dict[str, int]]:
     """The grade after an event at `event_time` joined the history (`entries`, in time order, each with
     the level stored after it), and the levels after each event that changed (event id -> level).
 
     The first grade replays the whole history. Otherwise the replay resumes from the level just before
     the event's time: for the usual event, later than all others, that is one step; a late event
-    rewrites the steps from its time on. It stops at the current grade's as_of when that is later."""
-    history = [entry.event for entry in entries]
-    if current is None:
-        grade, levels = replay(policy, history)
+    rewrites the steps from its time on. It stops at the current grade's as_of when that is later.
+
+    `folds` (enterprise -> the fold its last replay left), kept by the caller across the regrades of one
+    batch, spares the replay of the whole history for an event later than all others: the fold takes
+    just that event. Nothing else differs (a late event, or a first grade, replays as without it)."""
+    uscc = entries[-1].event.subject if entries else ""
+    kept = None if folds is None or current is None else folds.get(uscc)
+    stepped = None if kept is None or current is None else kept.step(policy, entries, current, event_time)
+    if stepped is not None:
+        grade: Grade | None = stepped[0]
+        levels = stepped[1]
     else:
-        earlier = [entry.level_after for entry in entries if entry.occurred_at < event_time]
-        previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
-        grade, levels = replay(policy, history, previous=previous, since=event_time, until=current.as_of)
+        timeline = Timeline.of_entries(entries)
+        if current is None:
+            grade, levels, folded = _replay(policy, timeline, None, None, None)
+        else:
+            earlier = [entry.level_after for entry in entries if entry.occurred_at < event_time]
+            previous = GradeLevel(earlier[-1]) if earlier and earlier[-1] is not None else None
+            grade, levels, folded = _replay(policy, timeline, previous, event_time, current.as_of)
+        if folds is not None:
+            if folded is None:
+                folds.pop(uscc, None)
+            else:
+                folds[uscc] = folded
     changed = {
         entry.event_id: int(levels[entry.occurred_at])
         for entry in entries

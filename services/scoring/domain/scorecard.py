@@ -20,7 +20,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from services.scoring.domain.grades import GradeCutoffs, Reason
 
@@ -135,6 +136,57 @@ class Scorecard:
             contributions.append(Contribution(characteristic.feature, points, loss, reason))
         contributions.sort(key=lambda c: (-c.loss, c.feature))
         return total, contributions
+
+    def score_and_reasons(self, values: Mapping[str, float | str | None]) -> tuple[int, list[Reason]]:
+        """The total score and the reasons of the features that cost points, in `score`'s order (largest
+        loss first, then by feature name): what a grade shows, without a Contribution for every feature
+        (grading calls this for every event and every enterprise of a recompute)."""
+        total = self.base_points
+        lost: list[tuple[int, str, Reason]] = []
+        for feature, bounds, points, reasons, categories, best in self._table:
+            value = values.get(feature)
+            if value is None:
+                continue  # 0 points, no reason
+            if categories is None:
+                if isinstance(value, str):
+                    continue
+                index = bisect.bisect_right(bounds, value)
+                earned, reason = points[index], reasons[index]
+            else:
+                key = str(value)
+                found = categories.get(key)
+                if found is None:
+                    if len(categories) >= _CATEGORY_MEMO:
+                        categories.clear()
+                    found = categories[key] = self._characteristic(feature).lookup(key)
+                earned, reason = found
+            total += earned
+            if reason is not None and best > earned:
+                lost.append((earned - best, feature, reason))
+        lost.sort(key=_LOSS_ORDER)
+        return total, [reason for _, _, reason in lost]
+
+    @cached_property
+    def _table(
+        self,
+    ) -> tuple[
+        tuple[str, tuple[float, ...], tuple[int, ...], tuple[Reason, ...], dict[str, Any] | None, int], ...
+    ]:
+        """Per characteristic: feature, bounds, points, reasons (numeric bins), a memo of the points and
+        reason of each category seen (categories), and its best points."""
+        return tuple(
+            (c.feature, c.upper_bounds, c.points, c.reasons, None, best)
+            if isinstance(c, NumericBins)
+            else (c.feature, (), (), (), {}, best)
+            for c, best in zip(self.characteristics, self._best_points, strict=True)
+        )
+
+    def _characteristic(self, feature: str) -> Characteristic:
+        return next(c for c in self.characteristics if c.feature == feature)
+
+
+_LOSS_ORDER = itemgetter(0, 1)  # (points - best, feature): the largest loss first, then by name
+_CATEGORY_MEMO = 10_000  # categories remembered per characteristic (industries, districts)
 
 
 # -- reason words -------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ consumer falls back to when a batch fails as a whole.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from services.scoring.adapters.metrics import observe_event_to_grade
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import ingest
@@ -31,5 +33,6 @@ class ScoringEventHandler:
     def handle_batch(self, uow: ScoringUoW, batch: list[BatchItem]) -> None:
         """A shared.consumer_batch.BatchHandler: each event ingested in its record's processing span."""
         ingest_batch(uow, self.policy, [item.event for item in batch], [item.span for item in batch])
+        graded = datetime.now(UTC)  # every event of the batch is graded by now
         for item in batch:
-            observe_event_to_grade(item.event)
+            observe_event_to_grade(item.event, graded)

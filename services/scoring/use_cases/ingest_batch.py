@@ -21,6 +21,7 @@ from datetime import datetime
 
 from services.scoring.domain.features import HISTORY_TYPES
 from services.scoring.domain.grades import Grade, GradeChange
+from services.scoring.domain.grading import FoldedHistory
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
 from services.scoring.domain.policy import Policy
 from services.scoring.use_cases.ingest import ingest
@@ -42,7 +43,8 @@ def ingest_batch(
     for position, event in enumerate(events):
         try:
             with spans[position]() if spans else nullcontext():
-                ingest(view, policy, event)  # type: ignore[arg-type]  # the parts of ScoringUoW ingest uses
+                # The parts of ScoringUoW ingest uses; each enterprise's fold kept from one event to the next.
+                ingest(view, policy, event, view.folds)  # type: ignore[arg-type]
         except Exception as exc:
             raise BatchEventFailed(position, exc) from exc
     view.write()
@@ -56,6 +58,7 @@ class _BatchView:
         self.enterprises = _Enterprises(uow.enterprises.get_many(usccs))
         self.history = _History(uow.history.entries_of(usccs), uow.history.present(event_ids))
         self.grades = _Grades(uow.grades.get_many(usccs))
+        self.folds: dict[str, FoldedHistory] = {}  # enterprise -> its history as its last regrade folded it
         self.events: list[tuple[str, Event, str | None]] = []  # (topic, event, trace context)
 
     def add_events(self, topic: str, events: Sequence[Event]) -> None:

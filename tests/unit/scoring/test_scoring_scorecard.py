@@ -6,9 +6,12 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from services.scoring.adapters.policy_file import load_policy
 from services.scoring.domain.checker import Checker
-from services.scoring.domain.scorecard import OTHER, parent_code, render_bin
+from services.scoring.domain.scorecard import OTHER, NumericBins, parent_code, render_bin
 from services.scoring.domain.scorecard_table import parse_scorecard
 
 TABLE: dict[str, Any] = {
@@ -121,3 +124,30 @@ def test_cutoffs_and_hierarchy_in_the_table_are_checked() -> None:
     assert problems["scorecard.features[0] (industry).hierarchy"].startswith(
         "must be decreasing positive prefix lengths"
     )
+
+
+@st.composite
+def feature_values(draw: st.DrawFn) -> dict[str, float | str | None]:
+    """Values for the policy scorecard's features: missing, numbers around and on the bin bounds, its
+    categories, coarser and finer codes of them, unknown ones, and the odd number for a category."""
+    values: dict[str, float | str | None] = {}
+    for characteristic in load_policy().scorecard.characteristics:
+        if isinstance(characteristic, NumericBins):
+            bound = st.sampled_from([b for b in characteristic.upper_bounds if b != float("inf")] or [0.0])
+            value = draw(
+                st.one_of(st.none(), bound, st.floats(-10, 5000, allow_nan=False), st.text(max_size=2))
+            )
+        else:
+            known = [*characteristic.points_by_category, "F5265", "F52", "610112", "610100", "X9"]
+            value = draw(st.one_of(st.none(), st.sampled_from(known), st.text(max_size=4), st.floats(0, 3)))
+        values[characteristic.feature] = value
+    return values
+
+
+@given(feature_values())
+def test_score_and_reasons_agree_with_the_contributions(values: dict[str, float | str | None]) -> None:
+    card = load_policy().scorecard
+    total, contributions = card.score(values)
+    shown = [c.reason for c in contributions if c.loss > 0 and c.reason is not None]
+    assert card.score_and_reasons(values) == (total, shown)
+    assert card.score_and_reasons(values) == (total, shown)  # again, from the memo of categories

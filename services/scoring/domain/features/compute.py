@@ -39,6 +39,15 @@ class Timeline:
         timed.sort(key=lambda pair: (pair[0], pair[1].id))
         self.entries: list[tuple[datetime, events_pb2.Event]] = timed
 
+    @classmethod
+    def of_entries(cls, entries: Iterable[tuple[str, datetime, events_pb2.Event, object]]) -> Timeline:
+        """Of a stored history's entries (event id, time, event, ...), their times already converted."""
+        timeline = cls.__new__(cls)
+        timed = [(entry[1], entry[0], entry[2]) for entry in entries]
+        timed.sort(key=lambda triple: (triple[0], triple[1]))  # as __init__ orders them
+        timeline.entries = [(moment, event) for moment, _, event in timed]
+        return timeline
+
     def times(self) -> list[datetime]:
         """The distinct event times, in order."""
         return sorted({moment for moment, _ in self.entries})

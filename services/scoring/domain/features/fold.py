@@ -8,7 +8,7 @@ type (`on_<payload field>`), so a new event type is a new method.
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from integrity.enterprises.v1 import enterprises_pb2
 from integrity.events.v1 import events_pb2
@@ -22,7 +22,6 @@ from services.scoring.domain.features.catalogue import (
     MAJOR,
     MAJOR_SHARE_PRIOR,
     MINOR,
-    MISSING,
     NEVER,
     SERIOUS,
     SEVERITY_LETTER,
@@ -33,8 +32,7 @@ from services.scoring.domain.features.catalogue import (
     Features,
 )
 from services.scoring.domain.features.decayed import Decayed
-from shared.enums import enum_name
-from shared.industries import industry_problem, normalize_industry
+from services.scoring.domain.features.profile import age_years, profile_attributes
 
 _Outcome = inspections_pb2.InspectionOutcome
 _SEVERITY = {
@@ -61,7 +59,7 @@ class HistoryFold:
 
     def __init__(self) -> None:
         self.profile: enterprises_pb2.Enterprise | None = None
-        self.attributes = _attributes(None)  # the categorical attributes of the profile
+        self.attributes = profile_attributes(None)  # the categorical attributes of the profile
         # Complaints.
         self.substantiated = Decayed(COMPLAINT_HALF_LIFE_DAYS)
         self.substantiated_names: set[str] = set()
@@ -99,24 +97,26 @@ class HistoryFold:
 
     def add(self, moment: datetime, event: events_pb2.Event) -> None:
         kind = event.WhichOneof("payload")
-        handler = getattr(self, f"on_{kind}", None)
+        handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         if handler is not None:
-            handler(moment, getattr(event, kind))
+            handler(self, moment, getattr(event, kind))
 
     # -- enterprises ---------------------------------------------------------------------------------
 
     def on_enterprise_registered(self, moment: datetime, payload: events_pb2.EnterpriseRegistered) -> None:
         self.profile = payload.enterprise
-        self.attributes = _attributes(self.profile)
+        self.attributes = profile_attributes(self.profile)
 
     def on_enterprise_updated(self, moment: datetime, payload: events_pb2.EnterpriseUpdated) -> None:
         if payload.HasField("enterprise"):
             self.profile = payload.enterprise
-            self.attributes = _attributes(self.profile)
+            self.attributes = profile_attributes(self.profile)
 
     on_enterprise_status_changed = on_enterprise_updated  # type: ignore[assignment]
 
     def active_commitment(self, moment: datetime) -> bool:
+        if not self.commitments:
+            return False
         day = moment.date().isoformat()
         return any(not until or day < until for until in self.commitments.values())
 
@@ -249,6 +249,8 @@ class HistoryFold:
 
     def registry_counts(self, as_of: datetime) -> tuple[int, int]:
         """(instruments in use, of which failed or past their due date) as of `as_of`."""
+        if not self.registry:
+            return 0, 0
         today = as_of.date().isoformat()
         in_use = [(failed, due) for retired, failed, due in self.registry.values() if not retired]
         bad = sum(1 for failed, due in in_use if failed or (due and due < today))
@@ -273,7 +275,7 @@ class HistoryFold:
             "commitment_active": 1.0 if self.active_commitment(as_of) else 0.0,
             "commitment_breached": 1.0 if self.commitment_breached else 0.0,
             "capability_declaration": float(self.capability),
-            "enterprise_age_years": _age_years(profile.registered_date, as_of) if profile else None,
+            "enterprise_age_years": age_years(profile.registered_date, as_of) if profile else None,
             **self.attributes,
         }
         return Features(
@@ -347,6 +349,8 @@ class HistoryFold:
         }
 
     def _unsubstantiated(self, day: float) -> int:
+        if not self.filed:
+            return 0
         return sum(
             1
             for name, filed in self.filed.items()
@@ -363,30 +367,13 @@ class HistoryFold:
         return sum(late for _, late in recent) / len(recent)
 
 
+# payload field -> its handler (looked up once, not by name for every event folded).
+_HANDLERS = {name[3:]: handler for name, handler in vars(HistoryFold).items() if name.startswith("on_")}
+
+
 def _since(day: float, then: float | None) -> float | None:
     return None if then is None else day - then
 
 
 def _gap_bucket(gap: float) -> str:
     return next(name for bound, name in GAP_BUCKETS if gap <= bound)
-
-
-def _attributes(profile: enterprises_pb2.Enterprise | None) -> dict[str, str]:
-    if profile is None:
-        return dict.fromkeys(("industry", "district", "subject_type", "size_class"), MISSING)
-    code = profile.industry_code
-    return {
-        "industry": (code if industry_problem(code) else normalize_industry(code)) if code else MISSING,
-        "district": profile.region_code or MISSING,
-        # A number from a newer registry is an unknown category (the scorecard's default points).
-        "subject_type": enum_name(enterprises_pb2.SubjectType, profile.subject_type),
-        "size_class": enum_name(enterprises_pb2.SizeClass, profile.size_class),
-    }
-
-
-def _age_years(registered_date: str, as_of: datetime) -> float | None:
-    try:
-        registered = date.fromisoformat(registered_date)
-    except ValueError:
-        return None
-    return max((as_of.date() - registered).days, 0) / 365.25
