@@ -1,5 +1,6 @@
 """The API's lean reads (adapters/read_models.py: one statement, no ORM session, reasons parsed once per
-distinct text) answer exactly what the unit of work's repositories answer, on SQLite and PostgreSQL."""
+distinct text) answer exactly what the unit of work's repositories answer (the risk list: as the fake
+reads filter and order the repositories' grades and projections), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from services.scoring.entrypoints.consumer import ScoringEventHandler
 from shared.db import create_tables, make_engine
 from shared.sql_tracing import instrument_engine
 from shared.tracing import use_provider
-from tests.unit.scoring.fakes import Outcome, inspection, registration, uscc
+from tests.unit.scoring.fakes import FakeGradeReads, Outcome, inspection, registration, uscc
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 OUTCOMES = [
@@ -75,9 +76,11 @@ def test_the_risk_list_reads_as_the_repository_reads_it(engine: Engine) -> None:
         RiskFilter(level=GradeLevel.D),
         RiskFilter(provisional=False, subject_type="SUBJECT_TYPE_TRADE_INSTRUMENT_USER"),
     ]
+    codes = [uscc(n, region="610112" if n % 3 else "610302") for n in range(24)]
+    with ScoringUnitOfWork(engine) as uow:
+        stored = FakeGradeReads(uow.grades.get_many(codes), uow.enterprises.get_many(codes))
     for risk_filter in filters:
-        with ScoringUnitOfWork(engine) as uow:
-            whole = uow.grades.risk_entries(risk_filter, 100, None)
+        whole = stored.risk_entries(risk_filter, 100, None)
         assert reads.risk_entries(risk_filter, 100, None) == whole
         # Page by page, each after the last entry of the one before: the same entries in the same order.
         paged, after = [], None

@@ -12,16 +12,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, or_
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
-from sqlmodel import select
 
 from services.scoring.adapters.repository import SqlRepository, as_utc, chunks
 from services.scoring.adapters.tables import EnterpriseProjection, GradeHistoryRow, GradeRow
 from services.scoring.domain.grades import Grade, GradeChange, GradeLevel, Reason
-from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from services.scoring.domain.risk_list import RiskFilter
 from services.scoring.domain.summary import SNAPSHOT_DAYS, GradeChangeItem, SummarySnapshot
 from shared.db import Prepared
 from shared.regions import region_prefix
@@ -99,58 +98,6 @@ class SqlGradeRepository(SqlRepository):
         grades that only aged)."""
         for chunk in chunks(usccs):
             self._execute(_MOVE_AS_OF, {"keys": list(chunk), "at": as_of})
-
-    def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
-        statement = select(GradeRow, EnterpriseProjection).join(
-            EnterpriseProjection,
-            EnterpriseProjection.uscc == GradeRow.uscc,  # type: ignore[arg-type]
-        )
-        if risk_filter.region_code is not None:
-            # Division codes are digits only (and industry codes letter + digits): no LIKE escaping needed.
-            prefix = region_prefix(risk_filter.region_code)
-            statement = statement.where(EnterpriseProjection.region_code.like(f"{prefix}%"))  # type: ignore[attr-defined]
-        if risk_filter.industry_code is not None:
-            # Canonical industry codes (letter + digits) nest by prefix: F52 holds F526 and F5265.
-            statement = statement.where(
-                EnterpriseProjection.industry_code.like(f"{risk_filter.industry_code}%")  # type: ignore[attr-defined]
-            )
-        if risk_filter.level is not None:
-            statement = statement.where(GradeRow.level == int(risk_filter.level))
-        if risk_filter.subject_type is not None:
-            statement = statement.where(EnterpriseProjection.subject_type == risk_filter.subject_type)
-        if risk_filter.provisional is not None:
-            statement = statement.where(GradeRow.provisional == risk_filter.provisional)
-        if after is not None:
-            statement = statement.where(
-                or_(
-                    GradeRow.level < after.level,  # type: ignore[arg-type]
-                    and_(
-                        GradeRow.level == after.level,  # type: ignore[arg-type]
-                        or_(
-                            GradeRow.violation_probability < after.violation_probability,
-                            and_(
-                                GradeRow.violation_probability == after.violation_probability,
-                                GradeRow.uscc > after.uscc,  # type: ignore[arg-type]
-                            ),
-                        ),
-                    ),
-                )
-            )
-        statement = statement.order_by(
-            GradeRow.level.desc(),  # type: ignore[attr-defined]
-            GradeRow.violation_probability.desc(),  # type: ignore[attr-defined]
-            GradeRow.uscc,
-        ).limit(limit)
-        return [
-            RiskEntry(
-                uscc=grade_row.uscc,
-                display_name=enterprise.display_name,
-                region_code=enterprise.region_code,
-                industry_code=enterprise.industry_code,
-                grade=_grade_of(grade_row),
-            )
-            for grade_row, enterprise in self.session.exec(statement)
-        ]
 
     # --- aggregates (a regulator's dashboard) and one enterprise's history --------------------------------
 

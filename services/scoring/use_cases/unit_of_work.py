@@ -18,7 +18,7 @@ from services.scoring.domain.dishonesty import DishonestyListing
 from services.scoring.domain.grades import Grade, GradeChange
 from services.scoring.domain.history import HistoryEntry, ProjectedEnterprise
 from services.scoring.domain.repairs import CreditRepair, RepairApplication
-from services.scoring.domain.risk_list import RiskCursor, RiskEntry, RiskFilter
+from services.scoring.domain.risk_list import RiskFilter
 from services.scoring.domain.summary import GradeChangeItem
 from shared.events import Event
 
@@ -128,11 +128,6 @@ class GradeRepository(Protocol):
 
     def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
         """`touch` with one as_of for all of `usccs` (a recompute: one statement, not one row each)."""
-        ...
-
-    def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
-        """Up to `limit` entries matching the filter after `after`, in risk order (highest violation
-        probability first, then by USCC)."""
         ...
 
     def level_counts(self, risk_filter: RiskFilter, prefix_length: int) -> list[tuple[str, int, bool, int]]:

@@ -154,10 +154,23 @@ class FakeGradeRepository:
     def move_as_of(self, usccs: Sequence[str], as_of: datetime) -> None:
         self.touch(dict.fromkeys(usccs, as_of))
 
+
+@dataclass
+class FakeGradeReads:
+    """The use cases' GradeReads port (adapters/read_models.SqlGradeReads) over grades and projections in
+    memory: the filter and the risk order spelled out in Python."""
+
+    grades: Mapping[str, Grade]
+    enterprises: Mapping[str, ProjectedEnterprise]
+
+    def grade_and_region(self, uscc: str) -> tuple[Grade | None, str | None]:
+        enterprise = self.enterprises.get(uscc)
+        return self.grades.get(uscc), None if enterprise is None else enterprise.region_code
+
     def risk_entries(self, risk_filter: RiskFilter, limit: int, after: RiskCursor | None) -> list[RiskEntry]:
         entries = [
             RiskEntry(uscc, e.display_name, e.region_code, e.industry_code, grade)
-            for uscc, grade in self.current.items()
+            for uscc, grade in self.grades.items()
             if (e := self.enterprises.get(uscc)) is not None and _matches(risk_filter, e, grade)
         ]
         entries.sort(key=lambda entry: entry.cursor.sort_key())
