@@ -65,9 +65,9 @@ class SqlGradeReads:
                 if row is None:
                     return None, connection.execute(_REGION, {"key": uscc}).scalar()
             return grade_of_row(row), row.region_code
-        found = _prepared(_GRADE_AND_REGION, self._engine.dialect).first(self._engine, {"key": uscc})
+        found = _direct_select(_GRADE_AND_REGION, self._engine.dialect).first(self._engine, {"key": uscc})
         if found is None:
-            projected = _prepared(_REGION, self._engine.dialect).first(self._engine, {"key": uscc})
+            projected = _direct_select(_REGION, self._engine.dialect).first(self._engine, {"key": uscc})
             return None, None if projected is None else projected.region_code
         return grade_of_row(found), found.region_code  # type: ignore[arg-type]
 
@@ -79,7 +79,7 @@ class SqlGradeReads:
             with self._engine.connect() as connection:
                 rows = connection.execute(statement, params).all()
         else:
-            rows = _prepared(statement, self._engine.dialect).all(self._engine, params)
+            rows = _direct_select(statement, self._engine.dialect).all(self._engine, params)
         return [
             RiskEntry(
                 uscc=row.uscc,
@@ -92,8 +92,9 @@ class SqlGradeReads:
         ]
 
 
-class _Prepared:
-    """A SELECT compiled once for a dialect and run on a pooled DBAPI cursor: SQLAlchemy's own SQL, bind
+class _DirectSelect:
+    """A SELECT compiled once for a dialect and run on a pooled DBAPI cursor (the reads' counterpart of
+    shared.db.Prepared, which runs bulk writes in a session's transaction): SQLAlchemy's own SQL, bind
     order and result conversions, without its per-statement execution machinery (which cost four times
     the statement on a one-row read)."""
 
@@ -140,8 +141,8 @@ class _Prepared:
 
 
 @lru_cache(maxsize=32)
-def _prepared(statement: Select[Any], dialect: Dialect) -> _Prepared:
-    return _Prepared(statement, dialect)
+def _direct_select(statement: Select[Any], dialect: Dialect) -> _DirectSelect:
+    return _DirectSelect(statement, dialect)
 
 
 def _shape(risk_filter: RiskFilter, after: RiskCursor | None) -> tuple[bool, ...]:
